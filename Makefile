@@ -1,0 +1,134 @@
+# Makefile: builds stage N of async-nostd (layers 1..N) freestanding; `make help` lists targets.
+
+# ---- which stage -----------------------------------------------------------
+# Stage N = layers 1..N. Each stage builds into its own directory so switching
+# stages never reuses objects compiled with another STAGE define.
+STAGE       ?= 7
+LAYERS_ALL  := sys mem sched exec net http ws
+LAYERS      := $(wordlist 1,$(STAGE),$(LAYERS_ALL))
+B           ?= build/stage-$(STAGE)
+
+# ---- toolchains ------------------------------------------------------------
+ifeq ($(origin CC),default)
+CC := gcc
+endif
+HOSTED_CC   ?= clang
+OPT         ?= -O2
+WARN        := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+               -Wmissing-prototypes -Wpointer-arith -Wundef
+# -iquote (not -I) so that our src/sys/*.h never shadows the host's <sys/*.h>
+# in hosted builds of the pure code.
+CPPFLAGS    := -iquote src -DSTAGE=$(STAGE)
+CFLAGS_FS   := -std=gnu11 $(OPT) -g -ffreestanding -fno-stack-protector \
+               -fno-pie -fno-plt -ffunction-sections -fdata-sections \
+               -fno-asynchronous-unwind-tables $(WARN)
+LDFLAGS_FS  := -nostdlib -static -no-pie -Wl,--gc-sections \
+               -Wl,-z,noexecstack -Wl,--build-id=none
+# clang calls -no-pie "unused" when it already links non-PIE; that is fine.
+ifneq ($(findstring clang,$(CC)),)
+LDFLAGS_FS  += -Wno-unused-command-line-argument
+endif
+CFLAGS_HOST := -std=gnu11 -O1 -g -fno-omit-frame-pointer \
+               -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -DHOSTED=1 $(WARN)
+CFLAGS_FUZZ := -std=gnu11 -O1 -g -fsanitize=fuzzer,address,undefined \
+               -DHOSTED=1 $(WARN)
+FUZZ_SECONDS ?= 30
+# `make V=1` shows full command lines.
+Q           := $(if $(V),,@)
+
+# ---- what to build ---------------------------------------------------------
+# Layer fragments may set PURE_SRCS_<layer> (pure code also built hosted),
+# GEN_SRCS_<layer> (generated C files under $(B)/gen) and extra rules.
+include $(wildcard $(foreach L,$(LAYERS),src/$(L)/layer.mk))
+
+lib_srcs     = $(wildcard src/$(1)/*.c)
+LIB_OBJS     := $(foreach L,$(LAYERS),$(patsubst src/%.c,$(B)/obj/%.o,$(call lib_srcs,$(L)))) \
+                $(foreach L,$(LAYERS),$(patsubst $(B)/gen/%.c,$(B)/obj/gen/%.o,$(GEN_SRCS_$(L))))
+LIB          := $(B)/libnostd.a
+TEST_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/tests/$(L)/%,$(wildcard src/$(L)/tests/test_*.c)))
+DEMO_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/demo/%.c,$(B)/bin/%,$(wildcard src/$(L)/demo/*.c)))
+HOSTED_BINS  := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/hosted/$(L)/%,$(wildcard src/$(L)/tests/hosted_*.c)))
+FUZZ_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/fuzz/%.c,$(B)/fuzz/$(L)/%,$(wildcard src/$(L)/fuzz/fuzz_*.c)))
+# The final server exists from stage 6 (HTTP) on; stage 7 adds WebSocket to it.
+SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
+FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(SERVER)
+
+.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json
+.DEFAULT_GOAL := all
+
+all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
+
+tests: $(TEST_BINS) $(HOSTED_BINS)        ## build the unit-test programs of stage $(STAGE)
+
+# `make test` runs everything; `make test STAGE=N` runs only stages 1..N.
+test:                                     ## run the test suite (python3 test.py)
+	python3 test.py $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE))
+
+# ---- freestanding compile and link -----------------------------------------
+$(B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_FS) -MMD -MP -c $< -o $@
+
+$(B)/obj/gen/%.o: $(B)/gen/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_FS) -MMD -MP -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	@rm -f $@
+	@$(if $(Q),echo "  AR      $@")
+	$(Q)ar rcs $@ $^
+
+# Every linked program is checked at once: a binary that is not freestanding
+# is a build failure, not a warning.
+define link_freestanding
+	@mkdir -p $(@D) $(B)/dep
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS_FS) -MMD -MP -MF $(B)/dep/$(subst /,_,$@).d $(LDFLAGS_FS) $< $(LIB) -o $@
+	@sh scripts/check-freestanding.sh $@
+endef
+
+# src/<layer>/tests/test_x.c -> $(B)/tests/<layer>/test_x
+$(foreach L,$(LAYERS),$(eval $(B)/tests/$(L)/%: src/$(L)/tests/%.c $(LIB) scripts/check-freestanding.sh ; $$(link_freestanding)))
+$(foreach L,$(LAYERS),$(eval $(B)/bin/%: src/$(L)/demo/%.c $(LIB) scripts/check-freestanding.sh ; $$(link_freestanding)))
+$(B)/bin/async-nostd: src/main.c $(LIB) scripts/check-freestanding.sh
+	$(link_freestanding)
+
+check-freestanding: $(FREESTANDING_BINS)  ## prove every binary is static with no libc
+	@for b in $^; do sh scripts/check-freestanding.sh $$b || exit 1; done
+	@echo "freestanding: $(words $^) binaries: no dynamic section, no undefined symbols"
+
+# ---- hosted builds of the pure code (sanitizers, fuzzers) -------------------
+$(foreach L,$(LAYERS),$(eval $(B)/hosted/$(L)/%: src/$(L)/tests/%.c $$(PURE_SRCS_$(L)) ; \
+	@mkdir -p $$(@D) ; echo "  HOSTED  $$@" ; $$(HOSTED_CC) $$(CPPFLAGS) $$(CFLAGS_HOST) $$^ -o $$@))
+$(foreach L,$(LAYERS),$(eval $(B)/fuzz/$(L)/%: src/$(L)/fuzz/%.c $$(PURE_SRCS_$(L)) ; \
+	@mkdir -p $$(@D) ; echo "  FUZZ    $$@" ; $$(HOSTED_CC) $$(CPPFLAGS) $$(CFLAGS_FUZZ) $$^ -o $$@))
+
+fuzz: $(FUZZ_BINS)                        ## run every libFuzzer target for FUZZ_SECONDS
+	@for f in $^; do echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/corpus/$$(basename $$f); \
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$(basename $$f) 2>&1 | tail -n 3 || exit 1; done
+
+# ---- running ---------------------------------------------------------------
+RUN_ARGS ?=
+run: all                                  ## run the stage's demo (the server from stage 6 on)
+	$(if $(SERVER),$(SERVER) $(RUN_ARGS),$(foreach d,$(DEMO_BINS),$(d) $(RUN_ARGS);))
+
+# ---- editor support --------------------------------------------------------
+compile_commands.json:                    ## write compile_commands.json for clangd
+	@python3 scripts/compile_db.py "$(CC) $(CPPFLAGS) $(CFLAGS_FS)" \
+	    $(foreach L,$(LAYERS),$(wildcard src/$(L)/*.c src/$(L)/tests/test_*.c src/$(L)/demo/*.c)) \
+	    $(wildcard src/main.c) > $@
+	@echo "wrote $@"
+
+-include $(wildcard scripts/book/book.mk bench/bench.mk)
+-include $(shell find $(B) -name '*.d' 2>/dev/null)
+
+clean:                                    ## remove build/
+	rm -rf build
+
+help:                                     ## list the targets
+	@echo "usage: make [target] [STAGE=1..7] [CC=gcc|clang]   (now: STAGE=$(STAGE), layers: $(LAYERS))"
+	@grep -hE '^[a-zA-Z_.-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([^:]+):.*## (.*)/  \1\t\2/' | expand -t 24

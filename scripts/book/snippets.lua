@@ -1,0 +1,264 @@
+-- Pandoc Lua filter: fills empty code blocks that name a snippet with code from the source tree.
+--
+-- In a chapter:    ```{.c snippet="some-name"}
+--                  ```
+-- In the sources:  a line holding the begin marker "[snippet" ": some-name]" and,
+--                  further down, a line holding "[end" ": some-name]", inside any
+--                  comment syntax (// # -- <!-- -->). The marker lines are not shown.
+--
+-- Written for pandoc 2.17 (Debian 12): plain Lua io/os only, no pandoc.system
+-- or pandoc.path helpers newer than that.
+--
+-- Environment:
+--   SNIPPET_DIRS  files and folders searched, relative to the working directory
+--                 (default "src bench scripts Makefile test.py"). build/,
+--                 node_modules/, .git/ and scripts/book/ (this tooling, whose
+--                 comments describe the markers) are never searched.
+--
+-- Any unknown, duplicate, unterminated or unmatched marker stops pandoc with a
+-- non-zero exit and a message naming the snippet, the source file and the chapter.
+
+local DIRS = os.getenv("SNIPPET_DIRS") or "src bench scripts Makefile test.py"
+
+-- File name patterns that may hold snippets, and the highlighting class each
+-- gets when the fence names none.
+local LANG_BY_EXT = {
+  c = "c", h = "c", S = "gnuassembler", s = "gnuassembler", inc = "c",
+  mk = "makefile", py = "python", lua = "lua", sh = "bash",
+  html = "html", htm = "html", js = "javascript", mjs = "javascript",
+  css = "css", json = "json", yaml = "yaml", yml = "yaml", toml = "toml",
+  conf = "", gp = "", gnuplot = "", plt = "", ld = "", txt = "",
+}
+local LANG_BY_NAME = { Makefile = "makefile", GNUmakefile = "makefile" }
+
+-- Marker patterns. Names are kebab-case in practice; be liberal about the rest.
+local NAME = "([%w_%.%-]+)"
+local BEGIN_PAT = "%[snippet:%s*" .. NAME .. "%s*%]"
+local END_PAT = "%[end:%s*" .. NAME .. "%s*%]"
+
+local errors = {}
+local function fail(msg) errors[#errors + 1] = msg end
+local used_by -- defined with the chapter helpers below
+
+local function shell_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+
+local function read_file(path)
+  local f = io.open(path, "r")
+  if not f then return nil end
+  local text = f:read("a")
+  f:close()
+  return text
+end
+
+local function split_lines(text)
+  local lines = {}
+  for line in (text .. "\n"):gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
+  if text:sub(-1) == "\n" then lines[#lines] = nil end -- trailing newline is no extra line
+  return lines
+end
+
+local function lang_of(path)
+  local base = path:match("([^/]+)$") or path
+  if LANG_BY_NAME[base] then return LANG_BY_NAME[base] end
+  local ext = base:match("%.([^.]+)$")
+  return ext and LANG_BY_EXT[ext] or nil
+end
+
+-- ---------------------------------------------------------------- source scan
+local function list_sources()
+  local args = {}
+  for word in DIRS:gmatch("%S+") do args[#args + 1] = shell_quote(word) end
+  local names = {}
+  for ext in pairs(LANG_BY_EXT) do names[#names + 1] = "-name '*." .. ext .. "'" end
+  for base in pairs(LANG_BY_NAME) do names[#names + 1] = "-name '" .. base .. "'" end
+  table.sort(names) -- deterministic order, so duplicate reports are stable
+  local cmd = "find " .. table.concat(args, " ")
+    .. " \\( -name build -o -name node_modules -o -name .git -o -path scripts/book \\) -prune -o"
+    .. " -type f \\( " .. table.concat(names, " -o ") .. " \\) -print 2>/dev/null"
+  local p = assert(io.popen(cmd, "r"))
+  local files = {}
+  for line in p:lines() do files[#files + 1] = line end
+  p:close()
+  table.sort(files)
+  return files
+end
+
+-- snippets[name] = { path = , first = , last = , lines = {...} } (first/last: source line numbers)
+local snippets = {}
+
+local function scan()
+  for _, path in ipairs(list_sources()) do
+    local text = read_file(path)
+    if text and text:find("[", 1, true) then
+      local lines = split_lines(text)
+      local open = {} -- name -> line number of its begin marker
+      local order = {}
+      for i, line in ipairs(lines) do
+        for name in line:gmatch(BEGIN_PAT) do
+          if open[name] then
+            fail(string.format("%s:%d: snippet '%s' opened again (already open since line %d)%s",
+              path, i, name, open[name], used_by(name)))
+          else
+            open[name] = i
+            order[#order + 1] = name
+          end
+        end
+        for name in line:gmatch(END_PAT) do
+          local b = open[name]
+          if not b then
+            fail(string.format("%s:%d: end of snippet '%s' without a matching begin%s",
+              path, i, name, used_by(name)))
+          else
+            open[name] = nil
+            local prev = snippets[name]
+            if prev then
+              fail(string.format("duplicate snippet '%s': %s:%d and %s:%d%s",
+                name, prev.path, prev.begin_line, path, b, used_by(name)))
+            else
+              snippets[name] = { path = path, begin_line = b, first = b + 1, last = i - 1, lines = lines }
+            end
+          end
+        end
+      end
+      for _, name in ipairs(order) do
+        if open[name] then
+          fail(string.format("%s:%d: snippet '%s' is never ended (no end marker)%s",
+            path, open[name], name, used_by(name)))
+        end
+      end
+    end
+  end
+end
+
+-- ---------------------------------------------------------------- extraction
+local function expand_tabs(line)
+  if not line:find("\t", 1, true) then return line end
+  local out, col = {}, 0
+  for ch in line:gmatch(".") do
+    if ch == "\t" then
+      local n = 8 - (col % 8)
+      out[#out + 1] = string.rep(" ", n)
+      col = col + n
+    else
+      out[#out + 1] = ch
+      col = col + 1
+    end
+  end
+  return table.concat(out)
+end
+
+-- Returns the listing text and the source line range it covers.
+local function extract(sn)
+  local kept = {} -- { n = source line number, s = text }
+  for n = sn.first, sn.last do
+    local line = sn.lines[n]
+    if not (line:find(BEGIN_PAT) or line:find(END_PAT)) then -- nested markers vanish
+      kept[#kept + 1] = { n = n, s = (expand_tabs(line):gsub("%s+$", "")) }
+    end
+  end
+  while #kept > 0 and kept[1].s == "" do table.remove(kept, 1) end
+  while #kept > 0 and kept[#kept].s == "" do table.remove(kept) end
+  local indent
+  for _, k in ipairs(kept) do
+    if k.s ~= "" then
+      local lead = #k.s:match("^ *")
+      if not indent or lead < indent then indent = lead end
+    end
+  end
+  indent = indent or 0
+  local out = {}
+  for _, k in ipairs(kept) do out[#out + 1] = k.s:sub(indent + 1) end
+  local first = kept[1] and kept[1].n or sn.first
+  local last = kept[#kept] and kept[#kept].n or sn.last
+  return table.concat(out, "\n"), first, last
+end
+
+-- ---------------------------------------------------------------- chapters
+local chapter_cache = {}
+
+local function escape_pattern(s) return (s:gsub("[%^%$%(%)%%%.%[%]%*%+%-%?]", "%%%0")) end
+
+-- Where the chapters being built refer to `name`: "chapters/x.md:12, ...",
+-- or nil when none does.
+local function references(name)
+  local files = PANDOC_STATE and PANDOC_STATE.input_files or {}
+  local pat = "snippet%s*=%s*[\"']?" .. escape_pattern(name) .. "[\"'%s}]"
+  local hits = {}
+  for _, f in ipairs(files) do
+    if f ~= "-" then
+      chapter_cache[f] = chapter_cache[f] or split_lines(read_file(f) or "")
+      for i, line in ipairs(chapter_cache[f]) do
+        if line:find(pat) then hits[#hits + 1] = f .. ":" .. i end
+      end
+    end
+  end
+  return #hits > 0 and table.concat(hits, ", ") or nil
+end
+
+-- Prefix for an error about a listing: the chapter line(s), else the inputs.
+local function where_referenced(name)
+  local files = PANDOC_STATE and PANDOC_STATE.input_files or {}
+  return references(name) or (#files > 0 and table.concat(files, ", ") or "standard input")
+end
+
+-- Suffix for an error found in the sources: which chapter uses that snippet.
+used_by = function(name)
+  local r = references(name)
+  return r and (" (used by " .. r .. ")") or " (not used by the chapters being built)"
+end
+
+-- ---------------------------------------------------------------- filter
+local scanned = false
+
+local function codeblock(el)
+  local name = el.attributes["snippet"]
+  if not name then return nil end
+  if not scanned then scan(); scanned = true end
+  if el.text:match("%S") then
+    fail(string.format("%s: listing for snippet '%s' must have an empty body", where_referenced(name), name))
+    return nil
+  end
+  local sn = snippets[name]
+  if not sn then
+    fail(string.format("%s: unknown snippet '%s' (no marker under %s)", where_referenced(name), name, DIRS))
+    return nil
+  end
+  local code, first, last = extract(sn)
+
+  local classes = {}
+  for _, c in ipairs(el.classes) do classes[#classes + 1] = c end
+  if #classes == 0 then
+    local lang = lang_of(sn.path)
+    if lang and lang ~= "" then classes[1] = lang end
+  end
+  local attrs = {}
+  for k, v in pairs(el.attributes) do
+    if k ~= "snippet" then attrs[k] = v end
+  end
+  for _, c in ipairs(classes) do
+    if (c == "numberLines" or c == "number-lines") and not attrs["startFrom"] then
+      attrs["startFrom"] = tostring(first)
+    end
+  end
+
+  local where = first == last and string.format("%s:%d", sn.path, first)
+    or string.format("%s:%d-%d", sn.path, first, last)
+  local caption = pandoc.Div({ pandoc.Plain({ pandoc.Code(where) }) },
+    pandoc.Attr("", { "listing-caption" }))
+  local block = pandoc.CodeBlock(code, pandoc.Attr(el.identifier, classes, attrs))
+  return pandoc.Div({ caption, block }, pandoc.Attr("", { "listing" }, { ["data-snippet"] = name }))
+end
+
+local function finish(doc)
+  if not scanned then scan(); scanned = true end -- tree errors count even with no listing
+  if #errors > 0 then
+    for _, e in ipairs(errors) do io.stderr:write("snippets: ", e, "\n") end
+    error(string.format("snippets: %d error(s), see above", #errors), 0)
+  end
+  return nil
+end
+
+return {
+  { CodeBlock = codeblock },
+  { Pandoc = finish },
+}

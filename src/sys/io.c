@@ -1,0 +1,58 @@
+// io.c: whole-buffer writes, panic, and errno names: the conveniences of the syscall layer's third tier.
+#include "sys/sys.h"
+
+ssize_t sys_write_all(int fd, const void *buf, size_t n)
+{
+    const char *p = buf;
+    size_t left = n;
+    while (left) {
+        ssize_t r = sys_write(fd, p, left);
+        if (r == -EINTR)
+            continue;
+        if (r < 0)
+            return r;
+        p += r;
+        left -= (size_t)r;
+    }
+    return (ssize_t)n;
+}
+
+ssize_t sys_puts(int fd, const char *s)
+{
+    size_t n = 0;
+    while (s[n])
+        n++;
+    return sys_write_all(fd, s, n);
+}
+
+void sys_panic(const char *msg)
+{
+    sys_puts(STDERR_FILENO, "panic: ");
+    sys_puts(STDERR_FILENO, msg);
+    sys_puts(STDERR_FILENO, "\n");
+    // exit_group, not exit: exit would end only this thread and leave the
+    // rest of the process running without it (a bug of the original).
+    sys_exit_group(134);
+}
+
+const char *sys_errno_name(long e)
+{
+    static const struct {
+        int code;
+        const char *name;
+    } names[] = {
+        {EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EINTR, "EINTR"}, {EBADF, "EBADF"},
+        {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EFAULT, "EFAULT"},
+        {EEXIST, "EEXIST"}, {EINVAL, "EINVAL"}, {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},
+        {EPIPE, "EPIPE"}, {ENOSYS, "ENOSYS"}, {ENOTSOCK, "ENOTSOCK"}, {EADDRINUSE, "EADDRINUSE"},
+        {EADDRNOTAVAIL, "EADDRNOTAVAIL"}, {ECONNABORTED, "ECONNABORTED"},
+        {ECONNRESET, "ECONNRESET"}, {ENOTCONN, "ENOTCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
+        {ECONNREFUSED, "ECONNREFUSED"}, {EINPROGRESS, "EINPROGRESS"},
+    };
+    if (e < 0)
+        e = -e;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].code == e)
+            return names[i].name;
+    return "E?";
+}

@@ -1,0 +1,43 @@
+// thread.h: kernel threads without libc: clone with an mmap'd stack, a TLS block, futex join.
+#ifndef SYS_THREAD_H
+#define SYS_THREAD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define SYS_THREAD_SLOTS 4
+
+// One per thread, at the top of its stack mapping; %fs points at it.
+// The first field points at itself so that `mov %fs:0, reg` yields the
+// block's address in one instruction (the x86_64 TLS ABI's convention).
+struct sys_thread {
+    struct sys_thread *self;
+    int tid;                      // written by the kernel (CLONE_PARENT_SETTID)
+    uint32_t alive;               // CLONE_CHILD_CLEARTID target: 0 once the thread is gone
+    int (*fn)(void *);
+    void *arg;
+    int result;
+    void *map;                    // whole mapping: guard page + stack + this block
+    size_t map_size;
+    void *slot[SYS_THREAD_SLOTS]; // per-thread pointers for later layers (the worker, ...)
+};
+
+// Makes %fs point at the main thread's block; called once by _start.
+void sys_thread_init_main(void);
+
+// Starts fn(arg) on a new thread with a stack of stack_size bytes (plus a
+// guard page). Returns 0 and sets *out, or -errno (-ENOMEM, -EAGAIN).
+int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size_t stack_size);
+
+// Waits for t to exit, frees its stack and returns fn's return value.
+int sys_thread_join(struct sys_thread *t);
+
+// The calling thread's block.
+static inline struct sys_thread *sys_thread_self(void)
+{
+    struct sys_thread *t;
+    __asm__("mov %%fs:0, %0" : "=r"(t));
+    return t;
+}
+
+#endif

@@ -1,0 +1,298 @@
+#!/usr/bin/env python3
+"""test.py: the one test runner of async-nostd (stdlib only).
+
+    python3 test.py                  everything: every stage, the book, the bench smoke test
+    python3 test.py ch4              stages 1..4 (what `make test STAGE=4` runs)
+    python3 test.py sched http       only those stages' tests (built at the highest one)
+    python3 test.py browser          only tests tagged "browser" (also: http, ws)
+    python3 test.py -k name          only tests whose name contains "name"
+
+Stages: syscalls(1) alloc(2) sched(3) exec(4) net(5) http(6) ws(7).
+Each layer's tests live beside its code:
+  src/<layer>/tests/test_*.c     freestanding unit tests   -> build/stage-N/tests/<layer>/
+  src/<layer>/tests/hosted_*.c   hosted tests (sanitizers)  -> build/stage-N/hosted/<layer>/
+  src/<layer>/tests/test_*.py    black-box tests: functions named test_* taking a Context
+Every test prints one line ([OK], [FAIL] or [SKIP]); the last line is
+"N passed, N failed" and the exit status is non-zero if anything failed.
+"""
+import contextlib
+import importlib.util
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+STAGES = ["syscalls", "alloc", "sched", "exec", "net", "http", "ws"]
+LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
+UNIT_TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "300"))
+LOG_PATH = os.path.join(ROOT, "build", "test-output.log")
+
+
+class Skip(Exception):
+    """Raised by a black-box test that cannot run here; the reason is printed."""
+
+
+class Results:
+    def __init__(self, log):
+        self.passed = self.failed = self.skipped = 0
+        self.failures = []
+        self.log = log
+
+    def line(self, text):
+        print(text, flush=True)
+        self.log.write(text + "\n")
+        self.log.flush()
+
+    def ok(self, name, detail=""):
+        self.passed += 1
+        self.line(f"[OK] {name}" + (f" ({detail})" if detail else ""))
+
+    def fail(self, name, why):
+        self.failed += 1
+        self.failures.append(name)
+        self.line(f"[FAIL] {name}: {why}")
+
+    def skip(self, name, why):
+        self.skipped += 1
+        self.line(f"[SKIP] {name}: {why}")
+
+
+class Context:
+    """What black-box tests get: the stage's build paths and helpers to run servers."""
+
+    def __init__(self, stage, results):
+        self.stage = stage
+        self.root = ROOT
+        self.build = os.path.join(ROOT, "build", f"stage-{stage}")
+        self.results = results
+
+    def bin(self, name):
+        return os.path.join(self.build, "bin", name)
+
+    @staticmethod
+    def free_port():
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            return s.getsockname()[1]
+
+    @contextlib.contextmanager
+    def process(self, argv, ready_port=None, env=None, timeout=10.0):
+        """Starts argv; if ready_port is given, waits until it accepts connections.
+        Yields the Popen; on exit sends SIGTERM, then SIGKILL after 5 s."""
+        proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=env, cwd=ROOT)
+        try:
+            if ready_port is not None:
+                self.wait_port(ready_port, timeout, proc)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+                try:
+                    proc.wait(5)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            for f in (proc.stdout, proc.stderr):
+                if f:
+                    f.close()
+
+    @staticmethod
+    def wait_port(port, timeout, proc=None):
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc is not None and proc.poll() is not None:
+                raise AssertionError(f"process exited early with status {proc.returncode}: "
+                                     f"{proc.stderr.read().decode(errors='replace')[-500:]}")
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise AssertionError(f"nothing listening on port {port} after {timeout} s")
+
+
+def parse_filters(args):
+    """Returns (stage to build, set of layers, tag filter or None, name filter or None)."""
+    layers, tag, name = set(), None, None
+    want_book = not args
+    i = 0
+    while i < len(args):
+        a = args[i]
+        i += 1
+        if a == "-k" and i < len(args):
+            name = args[i]
+            i += 1
+            continue
+        m = re.fullmatch(r"ch([1-7])", a)
+        if m:
+            layers.update(LAYERS[: int(m.group(1))])
+        elif a in STAGES:
+            layers.add(LAYERS[STAGES.index(a)])
+        elif a in LAYERS:
+            layers.add(a)
+        elif a == "browser":
+            layers.add("ws")
+            tag = "browser"
+        elif a in ("book", "bench"):
+            want_book = want_book or a == "book"
+            layers.add(a)
+        else:
+            sys.exit(f"test.py: unknown filter {a!r}; use one of {' '.join(STAGES)} "
+                     f"ch1..ch7 browser book bench -k NAME")
+    if not args:
+        layers = {l for l in LAYERS if os.path.isdir(os.path.join(ROOT, "src", l))} | {"book", "bench"}
+    stage = max([LAYERS.index(l) + 1 for l in layers if l in LAYERS] or [1])
+    return stage, layers, tag, name, want_book
+
+
+def run_make(results, stage, extra=()):
+    cmd = ["make", "-s", f"-j{os.cpu_count() or 2}", f"STAGE={stage}", *extra]
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+    name = f"build: {' '.join(cmd[3:])}"
+    if r.returncode != 0:
+        results.fail(name, (r.stdout + r.stderr)[-3000:])
+        return False
+    results.ok(name)
+    return True
+
+
+def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
+    folder = os.path.join(build_dir or os.path.join(ROOT, "build", f"stage-{stage}"), kind, layer)
+    if not os.path.isdir(folder):
+        return
+    for exe in sorted(os.listdir(folder)):
+        path = os.path.join(folder, exe)
+        if "." in exe or not os.access(path, os.X_OK) or os.path.isdir(path):
+            continue
+        prefix = f"{layer}/{exe}" + ("" if build_dir is None else f" [{os.path.basename(build_dir)}]")
+        if name_filter and name_filter not in prefix:
+            continue
+        start = time.monotonic()
+        try:
+            r = subprocess.run([path], cwd=ROOT, capture_output=True, text=True, timeout=UNIT_TIMEOUT)
+            out, code = r.stdout, r.returncode
+        except subprocess.TimeoutExpired as e:
+            out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            code = None
+        cases = failed = 0
+        for line in out.splitlines():
+            m = re.match(r"\[(OK|FAIL|SKIP)\] (.*)", line)
+            if not m:
+                continue
+            cases += 1
+            status, rest = m.groups()
+            case, _, why = rest.partition(": ")
+            if status == "OK":
+                results.ok(f"{prefix}: {rest}")
+            elif status == "SKIP":
+                results.skip(f"{prefix}: {case}", why)
+            else:
+                failed += 1
+                results.fail(f"{prefix}: {case}", why)
+        elapsed = time.monotonic() - start
+        if code is None:
+            results.fail(f"{prefix}", f"timed out after {UNIT_TIMEOUT:.0f} s ({cases} cases reported)")
+        elif code != 0 and failed == 0:
+            tail = (r.stderr or "")[-1500:]
+            results.fail(f"{prefix}", f"exit status {code} after {cases} cases, {elapsed:.1f} s: {tail}")
+        elif cases == 0:
+            results.fail(f"{prefix}", "reported no test cases")
+
+
+def load_blackbox_tests(layer):
+    folder = os.path.join(ROOT, "src", layer, "tests")
+    if not os.path.isdir(folder):
+        return []
+    tests = []
+    for f in sorted(os.listdir(folder)):
+        if not (f.startswith("test_") and f.endswith(".py")):
+            continue
+        spec = importlib.util.spec_from_file_location(f"{layer}_{f[:-3]}", os.path.join(folder, f))
+        mod = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = mod
+        spec.loader.exec_module(mod)
+        for attr in dir(mod):
+            fn = getattr(mod, attr)
+            if attr.startswith("test_") and callable(fn):
+                order = fn.__code__.co_firstlineno
+                tests.append((f"{layer}/{f[:-3]}: {attr[5:]}", fn, getattr(fn, "tags", set()), order))
+    tests.sort(key=lambda t: (t[0].split(":")[0], t[3]))
+    return [(n, fn, tags) for n, fn, tags, _ in tests]
+
+
+def run_blackbox(results, ctx, layer, tag, name_filter):
+    for name, fn, tags in load_blackbox_tests(layer):
+        if tag and tag not in tags:
+            continue
+        if name_filter and name_filter not in name:
+            continue
+        start = time.monotonic()
+        try:
+            detail = fn(ctx)
+            results.ok(name, detail if isinstance(detail, str) else f"{time.monotonic() - start:.1f} s")
+        except Skip as e:
+            results.skip(name, str(e))
+        except AssertionError as e:
+            results.fail(name, str(e) or "assertion failed")
+        except Exception as e:  # a crash of the test itself is a failure too
+            results.fail(name, f"{type(e).__name__}: {e}")
+
+
+def run_command_test(results, name, cmd, timeout=600):
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        results.fail(name, f"timed out after {timeout} s")
+        return
+    if r.returncode == 0:
+        results.ok(name)
+    else:
+        results.fail(name, (r.stdout + r.stderr)[-2000:])
+
+
+def main():
+    stage, layers, tag, name_filter, want_book = parse_filters(sys.argv[1:])
+    os.makedirs(os.path.dirname(LOG_PATH), exist_ok=True)
+    with open(LOG_PATH, "w") as log:
+        results = Results(log)
+        started = time.monotonic()
+        results.line(f"# stage {stage}: layers {' '.join(l for l in LAYERS if l in layers)}")
+        if run_make(results, stage, ["all"]):
+            run_command_test(results, f"freestanding: every stage-{stage} binary is static with no libc",
+                             ["make", "-s", f"STAGE={stage}", "check-freestanding"])
+            ctx = Context(stage, results)
+            for layer in LAYERS[:stage]:
+                if layer not in layers:
+                    continue
+                if tag is None:
+                    run_unit_binaries(results, stage, layer, "tests", name_filter)
+                    run_unit_binaries(results, stage, layer, "hosted", name_filter)
+                run_blackbox(results, ctx, layer, tag, name_filter)
+            if tag is None and shutil.which("clang") and not name_filter:
+                clang_dir = os.path.join(ROOT, "build", f"stage-{stage}-clang")
+                if run_make(results, stage, ["CC=clang", f"B={os.path.relpath(clang_dir, ROOT)}", "tests"]):
+                    for layer in LAYERS[:stage]:
+                        if layer in layers:
+                            run_unit_binaries(results, stage, layer, "tests", None, clang_dir)
+        if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
+            run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
+            run_command_test(results, "book: pandoc renders HTML and EPUB", ["make", "-s", "book"])
+        if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "smoke.py")):
+            run_command_test(results, "bench: smoke run writes a CSV row and a plot",
+                             [sys.executable, "bench/smoke.py"], timeout=300)
+        results.line(f"# {time.monotonic() - started:.0f} s; log in {os.path.relpath(LOG_PATH, ROOT)}")
+        if results.failures:
+            results.line("# failed: " + ", ".join(results.failures[:20]))
+        tail = f", {results.skipped} skipped" if results.skipped else ""
+        results.line(f"{results.passed} passed, {results.failed} failed{tail}")
+    sys.exit(1 if results.failed else 0)
+
+
+if __name__ == "__main__":
+    main()
