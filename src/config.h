@@ -7,4 +7,42 @@
 #define THREAD_GUARD_SIZE   4096          // unmapped page below each stack
 #define LOG_FILE_PATH       "/tmp/async-nostd.log"
 
+// ---- stage 2: allocator -------------------------------------------------------
+#define HEAP_SIZE             (16ul << 20)   // arena for blocks up to MEM_CHUNK_SIZE (16 MB, as in the original)
+#define MEM_CHUNK_SIZE        (64 * 1024)    // unit of the arena lent to one size class; also the largest class
+#define MEM_BIG_LIMIT         (256ul << 20)  // most bytes of big blocks (each its own mmap) alive at once
+#define MEM_CACHE_BYTES       (256 * 1024)   // most bytes of free blocks one thread's cache may hold
+#define MEM_CACHE_BATCH_BYTES (32 * 1024)    // bytes of blocks a cache moves to/from the central lists at once
+#define MEM_CACHE_BATCH_MAX   32             // ... but never more than this many blocks per move
+#define MEM_MAX_CACHES        64             // threads with a cache at once; further threads use the central lists
+
+
+// ---- stage 3: scheduler -------------------------------------------------------
+// The original had 1024 task slots, fixed. Slots are cheap (64 bytes of
+// static memory each, touched only when used), so the table is sized for a
+// server holding many idle connections, and sched_init() takes a runtime
+// limit up to this maximum (the server's --max-tasks).
+#define SCHED_MAX_TASK_SLOTS  16384
+#define SCHED_DEFAULT_TASKS   1024    // the original's MAX_TASK_SLOTS
+
+
+// ---- stage 4: executor ------------------------------------------------------------
+#define EX_MAX_WORKERS        64
+#define EX_RUN_BATCH          64      // tasks run before the reactor is checked again
+#define EX_EPOLL_EVENTS       256     // events taken per epoll_wait
+#define EX_PPOLL_MAX_FDS      16384   // registrations the ppoll backend can hold
+#define EX_MAX_TIMERS         65536   // armed timers at once
+#define EX_SHUTDOWN_GRACE_MS  5000    // how long shutdown waits for tasks to finish
+
+
+// ---- stage 5: net --------------------------------------------------------------------
+// The original used 128. Under a 1,000-connection `Connection: close` load a
+// short accept queue overflows and the kernel drops SYNs, which clients
+// retry after a full second: a p99 disaster. nginx uses 511; the kernel caps
+// the value at net.core.somaxconn (4096 by default).
+#define NET_LISTEN_BACKLOG    1024
+#define NET_DEFAULT_PORT      8080
+#define NET_DEFAULT_IP        "127.0.0.1"
+#define NET_EMFILE_BACKOFF_MS 50      // acceptor pause when out of file descriptors
+
 #endif

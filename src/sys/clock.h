@@ -6,9 +6,10 @@
 
 #include "sys/sys.h"
 
-#define NS_PER_MS 1000000ull
-#define NS_PER_SEC 1000000000ull
+#define NS_PER_MS 1000000ul
+#define NS_PER_SEC 1000000000ul
 
+// [snippet: now-ns]
 // Nanoseconds since an arbitrary fixed point; never goes backwards.
 static inline uint64_t sys_now_ns(void)
 {
@@ -16,6 +17,7 @@ static inline uint64_t sys_now_ns(void)
     sys_clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * NS_PER_SEC + (uint64_t)ts.tv_nsec;
 }
+// [end: now-ns]
 
 // CPU time this process has used (all threads), in nanoseconds.
 static inline uint64_t sys_cpu_ns(void)

@@ -36,8 +36,10 @@
 #define ECONNREFUSED   111
 #define EINPROGRESS    115
 
+// [snippet: sys-is-err]
 // Raw syscalls return -4095..-1 for errors; everything else is a result.
 #define SYS_IS_ERR(r) ((unsigned long)(r) > (unsigned long)-4096L)
+// [end: sys-is-err]
 
 // Returns a short name for -e or e ("EAGAIN"), or "E?" when unknown.
 const char *sys_errno_name(long e);

@@ -1,6 +1,7 @@
 // io.c: whole-buffer writes, panic, and errno names: the conveniences of the syscall layer's third tier.
 #include "sys/sys.h"
 
+// [snippet: write-all]
 ssize_t sys_write_all(int fd, const void *buf, size_t n)
 {
     const char *p = buf;
@@ -16,6 +17,7 @@ ssize_t sys_write_all(int fd, const void *buf, size_t n)
     }
     return (ssize_t)n;
 }
+// [end: write-all]
 
 ssize_t sys_puts(int fd, const char *s)
 {
@@ -25,6 +27,7 @@ ssize_t sys_puts(int fd, const char *s)
     return sys_write_all(fd, s, n);
 }
 
+// [snippet: panic]
 void sys_panic(const char *msg)
 {
     sys_puts(STDERR_FILENO, "panic: ");
@@ -34,6 +37,7 @@ void sys_panic(const char *msg)
     // rest of the process running without it (a bug of the original).
     sys_exit_group(134);
 }
+// [end: panic]
 
 const char *sys_errno_name(long e)
 {

@@ -101,6 +101,7 @@ struct timespec {
 #define SIG_DFL ((void (*)(int))0)
 #define SIG_IGN ((void (*)(int))1)
 
+// [snippet: kernel-sigaction]
 // The kernel's struct sigaction (not libc's): the mask is one 64-bit word
 // and the restorer is a field. sizeof(mask) is passed to rt_sigaction.
 struct kernel_sigaction {
@@ -109,6 +110,7 @@ struct kernel_sigaction {
     void (*restorer)(void);
     uint64_t mask;
 };
+// [end: kernel-sigaction]
 
 // ---- sockets ----------------------------------------------------------------
 #define AF_UNIX      1
@@ -141,6 +143,16 @@ struct sockaddr_in {
     uint8_t sin_zero[8];
 };
 
+struct msghdr {
+    void *msg_name;
+    unsigned msg_namelen;
+    struct iovec *msg_iov;
+    size_t msg_iovlen;
+    void *msg_control;
+    size_t msg_controllen;
+    int msg_flags;
+};
+
 struct linger {
     int l_onoff;
     int l_linger;
@@ -171,12 +183,14 @@ struct pollfd {
 #define EPOLLRDHUP   0x2000
 #define EPOLLONESHOT (1u << 30)
 #define EPOLLET      (1u << 31)
+// [snippet: epoll-event]
 // On x86_64 the kernel packs epoll_event to 12 bytes (a historical i386
 // compatibility quirk); an unpacked struct would be 16 and corrupt arrays.
 struct epoll_event {
     uint32_t events;
     uint64_t data;
 } __attribute__((packed));
+// [end: epoll-event]
 
 #define EFD_CLOEXEC  02000000
 #define EFD_NONBLOCK 04000

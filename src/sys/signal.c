@@ -19,6 +19,7 @@ __attribute__((naked)) void sys_signal_restorer(void)
 }
 // [end: sigreturn-restorer]
 
+// [snippet: signal-install]
 static int install(int sig, void (*handler)(int), unsigned long flags)
 {
     struct kernel_sigaction sa = {
@@ -33,3 +34,4 @@ static int install(int sig, void (*handler)(int), unsigned long flags)
 int sys_signal_handle(int sig, void (*handler)(int)) { return install(sig, handler, SA_RESTART); }
 int sys_signal_ignore(int sig) { return install(sig, SIG_IGN, 0); }
 int sys_signal_default(int sig) { return install(sig, SIG_DFL, 0); }
+// [end: signal-install]

@@ -75,6 +75,7 @@ const char *sys_getenv(const char *name)
     return NULL;
 }
 
+// [snippet: cpu-count]
 int sys_cpu_count(void)
 {
     uint64_t mask[16] = {0};
@@ -89,3 +90,4 @@ int sys_cpu_count(void)
             n++;
     return n > 0 ? n : 1;
 }
+// [end: cpu-count]

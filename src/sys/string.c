@@ -51,6 +51,7 @@ size_t sys_strlen(const char *s)
     return n;
 }
 
+// [snippet: mem-aliases]
 #ifndef HOSTED
 void *memcpy(void *dst, const void *src, size_t n) __attribute__((alias("sys_memcpy")));
 void *memmove(void *dst, const void *src, size_t n) __attribute__((alias("sys_memmove")));
@@ -58,6 +59,7 @@ void *memset(void *dst, int c, size_t n) __attribute__((alias("sys_memset")));
 int memcmp(const void *a, const void *b, size_t n) __attribute__((alias("sys_memcmp")));
 size_t strlen(const char *s) __attribute__((alias("sys_strlen")));
 #endif
+// [end: mem-aliases]
 
 bool sys_streq(const char *a, const char *b)
 {

@@ -11,6 +11,7 @@
 #include "sys/syscall_nr.h"
 #include "sys/syscall_raw.h"
 
+// [snippet: sys-wrappers]
 // Wrappers are static inline: a wrapper costs nothing over the raw syscall,
 // and the hot path (recv/send/epoll_wait) should be just the instruction.
 // Every wrapper returns what the kernel returned: >= 0 on success, -errno on
@@ -29,6 +30,7 @@ static inline long sys_lseek(int fd, long off, int whence) { return syscall3(NR_
 static inline int sys_pipe2(int fds[2], int flags) { return (int)syscall2(NR_pipe2, SC(fds), flags); }
 static inline int sys_dup2(int oldfd, int newfd) { return (int)syscall2(NR_dup2, oldfd, newfd); }
 static inline int sys_fcntl(int fd, int cmd, long arg) { return (int)syscall3(NR_fcntl, fd, cmd, arg); }
+// [end: sys-wrappers]
 
 // ---- memory -------------------------------------------------------------------
 // mmap returns an address or -errno; test with SYS_IS_ERR, not with < 0.
@@ -41,6 +43,7 @@ static inline int sys_mprotect(void *addr, size_t len, int prot) { return (int)s
 static inline int sys_madvise(void *addr, size_t len, int advice) { return (int)syscall3(NR_madvise, SC(addr), SC(len), advice); }
 
 // ---- processes and threads --------------------------------------------------------
+// [snippet: exit-thread-group]
 // exit ends only the calling thread; exit_group ends the whole process.
 // The original's panic path called exit and left the other threads running.
 __attribute__((noreturn)) static inline void sys_exit_thread(int code)
@@ -53,6 +56,7 @@ __attribute__((noreturn)) static inline void sys_exit_group(int code)
     for (;;)
         syscall1(NR_exit_group, code);
 }
+// [end: exit-thread-group]
 static inline int sys_getpid(void) { return (int)syscall0(NR_getpid); }
 static inline int sys_gettid(void) { return (int)syscall0(NR_gettid); }
 static inline int sys_tgkill(int tgid, int tid, int sig) { return (int)syscall3(NR_tgkill, tgid, tid, sig); }
@@ -70,6 +74,7 @@ static inline long sys_getrandom(void *buf, size_t n, unsigned flags) { return s
 static inline int sys_fork(void) { return (int)syscall5(NR_clone, SIGCHLD, 0, 0, 0, 0); }
 
 // ---- futex --------------------------------------------------------------------
+// [snippet: futex-wrappers]
 // futex_wait sleeps only if *addr still equals expected (checked atomically
 // by the kernel), so a wake between our check and the sleep is not lost.
 // Returns 0 when woken, -EAGAIN if *addr != expected, -ETIMEDOUT, -EINTR.
@@ -82,6 +87,7 @@ static inline int sys_futex_wake(const uint32_t *addr, int n)
 {
     return (int)syscall3(NR_futex, SC(addr), FUTEX_WAKE | FUTEX_PRIVATE_FLAG, n);
 }
+// [end: futex-wrappers]
 
 // ---- time ---------------------------------------------------------------------
 static inline int sys_clock_gettime(int clock, struct timespec *ts) { return (int)syscall2(NR_clock_gettime, clock, SC(ts)); }
@@ -108,6 +114,7 @@ static inline int sys_getsockopt(int fd, int level, int opt, void *val, unsigned
 static inline int sys_getsockname(int fd, void *addr, unsigned *len) { return (int)syscall3(NR_getsockname, fd, SC(addr), SC(len)); }
 static inline ssize_t sys_recv(int fd, void *buf, size_t n, int flags) { return syscall6(NR_recvfrom, fd, SC(buf), SC(n), flags, 0, 0); }
 static inline ssize_t sys_send(int fd, const void *buf, size_t n, int flags) { return syscall6(NR_sendto, fd, SC(buf), SC(n), flags, 0, 0); }
+static inline ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags) { return syscall3(NR_sendmsg, fd, SC(m), flags); }
 static inline int sys_shutdown(int fd, int how) { return (int)syscall2(NR_shutdown, fd, how); }
 
 // ---- readiness ------------------------------------------------------------------

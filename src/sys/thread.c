@@ -4,6 +4,7 @@
 #include "sys/sys.h"
 #include "sys/thread.h"
 
+// [snippet: thread-init-main]
 static struct sys_thread main_thread;
 
 void sys_thread_init_main(void)
@@ -14,6 +15,7 @@ void sys_thread_init_main(void)
     if (sys_arch_prctl(ARCH_SET_FS, (unsigned long)&main_thread) < 0)
         sys_panic("arch_prctl(ARCH_SET_FS) failed");
 }
+// [end: thread-init-main]
 
 long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *arg,
                    int *ptid, void *tls, uint32_t *ctid);
@@ -60,12 +62,14 @@ __attribute__((naked)) long sys_clone_raw(int (*fn)(void *), void *stack, unsign
 #pragma GCC diagnostic pop
 // [end: clone-trampoline]
 
+// [snippet: thread-entry]
 static int thread_entry(void *p)
 {
     struct sys_thread *t = p;
     t->result = t->fn(t->arg);
     return t->result;
 }
+// [end: thread-entry]
 
 // [snippet: thread-spawn]
 int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size_t stack_size)

@@ -7,6 +7,7 @@
 
 #define SYS_THREAD_SLOTS 4
 
+// [snippet: thread-block]
 // One per thread, at the top of its stack mapping; %fs points at it.
 // The first field points at itself so that `mov %fs:0, reg` yields the
 // block's address in one instruction (the x86_64 TLS ABI's convention).
@@ -19,8 +20,11 @@ struct sys_thread {
     int result;
     void *map;                    // whole mapping: guard page + stack + this block
     size_t map_size;
-    void *slot[SYS_THREAD_SLOTS]; // per-thread pointers for later layers (the worker, ...)
+    // Per-thread pointers for later layers: slot[0] the executor (set on its
+    // worker threads), slot[1] the allocator's thread cache.
+    void *slot[SYS_THREAD_SLOTS];
 };
+// [end: thread-block]
 
 // Makes %fs point at the main thread's block; called once by _start.
 void sys_thread_init_main(void);
@@ -32,6 +36,7 @@ int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size
 // Waits for t to exit, frees its stack and returns fn's return value.
 int sys_thread_join(struct sys_thread *t);
 
+// [snippet: thread-self]
 // The calling thread's block.
 static inline struct sys_thread *sys_thread_self(void)
 {
@@ -39,5 +44,6 @@ static inline struct sys_thread *sys_thread_self(void)
     __asm__("mov %%fs:0, %0" : "=r"(t));
     return t;
 }
+// [end: thread-self]
 
 #endif

@@ -1,0 +1,95 @@
+// exec.h: the executor's API: worker threads, I/O readiness, timers, and shutdown.
+#ifndef EXEC_EXEC_H
+#define EXEC_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sched/sched.h"
+
+enum ex_backend { EX_BACKEND_EPOLL = 0, EX_BACKEND_PPOLL = 1 };
+
+struct ex_config {
+    int workers;             // worker threads, 1..EX_MAX_WORKERS
+    enum ex_backend backend; // reactor
+    uint32_t max_tasks;      // task slots (0 = SCHED_DEFAULT_TASKS)
+};
+
+// Sets up the scheduler and the reactor; starts no threads. Returns 0 or -errno.
+int ex_init(const struct ex_config *cfg);
+// Starts the worker threads. Returns 0 or -errno.
+int ex_start(void);
+// Asks everything to stop: every task is woken once so it can see
+// ex_stopping(); workers exit when no task is left or the grace period
+// (EX_SHUTDOWN_GRACE_MS) is over. Async-signal-safe: may be called from a
+// signal handler.
+void ex_shutdown(void);
+// Waits for the workers to exit and releases the reactor. Returns the number
+// of tasks still alive when the workers gave up (0 after a clean stop).
+uint32_t ex_join(void);
+bool ex_stopping(void);
+// Name of the active backend ("epoll" or "ppoll").
+const char *ex_backend_name(void);
+// Parses "epoll"/"ppoll"; returns 0 and sets *out, or -1.
+int ex_backend_parse(const char *name, enum ex_backend *out);
+
+// ---- I/O readiness --------------------------------------------------------------
+#define EX_READABLE 1u
+#define EX_WRITABLE 2u
+
+// One per file descriptor a task waits on; zero-initialise, then set fd.
+struct ex_io {
+    int fd;
+    uint32_t registered;  // epoll: added to the interest list
+    struct waker waker;   // epoll: the waker stored with the registration
+};
+
+// [snippet: io-wait-contract]
+// Call after a non-blocking syscall on io->fd returned -EAGAIN: arranges for
+// the current task to be woken when the fd may be ready for `events`, and
+// returns PENDING. When the task is polled again it simply retries the
+// syscall; a wake-up may be spurious, and the retry finds that out cheaply.
+// On a registration error (-ENOMEM, -EBADF, ...) the task is woken at once
+// and *err (if not NULL) is set, so the caller can fail the operation.
+poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *err);
+// [end: io-wait-contract]
+// Registers io for task w from any thread (not only from inside w's poll):
+// e.g. the acceptor, for a task spawned idle that should first run when its
+// socket has data. Returns 0 or -errno.
+int ex_io_watch(struct ex_io *io, uint32_t events, struct waker w);
+// Call before closing io->fd: forgets every registration for it.
+void ex_io_forget(struct ex_io *io);
+
+// ---- time and timers ------------------------------------------------------------
+// Monotonic nanoseconds, as of the reactor's last wake-up (cheap; no syscall).
+uint64_t ex_now_ns(void);
+
+struct ex_timer {
+    uint64_t deadline;
+    struct waker waker;
+    int32_t index;   // position in the timer heap, -1 when not armed
+    uint32_t fired;
+};
+#define EX_TIMER_INIT {0, {0, 0}, -1, 0}
+
+// Arms (or re-arms) t to wake w at `deadline` (ex_now_ns() clock).
+// Returns 0, or -ENOMEM when EX_MAX_TIMERS are armed.
+int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w);
+// Disarms t if armed. Must be called before t's memory goes away.
+void ex_timer_cancel(struct ex_timer *t);
+// True once t's deadline has passed and it was fired.
+bool ex_timer_fired(const struct ex_timer *t);
+
+// A sleep future: READY once `ns` have passed since its first poll.
+struct ex_sleep {
+    struct ex_timer timer;
+    uint64_t ns;
+    uint32_t started;
+};
+static inline void ex_sleep_init(struct ex_sleep *s, uint64_t ns)
+{
+    *s = (struct ex_sleep){.timer = EX_TIMER_INIT, .ns = ns};
+}
+poll_t ex_sleep_poll(struct ex_sleep *s, struct sched_cx *cx);
+
+#endif

@@ -1,0 +1,105 @@
+// reactor_epoll.c: the epoll backend: the interest list lives in the kernel, edge-triggered, one ADD per fd.
+#include "config.h"
+#include "exec/reactor.h"
+#include "sys/atomic.h"
+#include "sys/sys.h"
+
+#define KICK_TOKEN UINT64_MAX  // epoll data of the eventfd; no waker packs to this
+
+static int epfd = -1;
+static int kickfd = -1;
+static uint32_t kick_pending;  // a kick was written and not yet read: no need for another
+
+static int epoll_init(void)
+{
+    epfd = sys_epoll_create1(EPOLL_CLOEXEC);
+    if (epfd < 0)
+        return epfd;
+    kickfd = sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (kickfd < 0) {
+        sys_close(epfd);
+        return kickfd;
+    }
+    struct epoll_event ev = {.events = EPOLLIN, .data = KICK_TOKEN};  // level-triggered
+    kick_pending = 0;
+    return sys_epoll_ctl(epfd, EPOLL_CTL_ADD, kickfd, &ev);
+}
+
+static void epoll_destroy(void)
+{
+    sys_close(kickfd);
+    sys_close(epfd);
+    kickfd = epfd = -1;
+}
+
+// [snippet: epoll-arm]
+// Register once, for everything, edge-triggered. After that, waiting costs
+// no syscall at all: the future got EAGAIN, so the next edge (new data,
+// buffer space, hang-up) queues an event carrying this task's waker. If the
+// fd became ready between the EAGAIN and the ADD, epoll reports it at once,
+// because EPOLL_CTL_ADD checks the current readiness.
+static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
+{
+    (void)events;
+    if (io->registered && io->waker.slot == w.slot && io->waker.gen == w.gen)
+        return 0;
+    struct epoll_event ev = {
+        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
+        .data = waker_pack(w),
+    };
+    // Fill in io before the syscall: once the fd is in the interest list an
+    // event may wake the task on another worker before epoll_ctl returns.
+    int op = io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
+    io->registered = 1;
+    io->waker = w;
+    int r = sys_epoll_ctl(epfd, op, io->fd, &ev);
+    if (r == -EEXIST)
+        r = sys_epoll_ctl(epfd, EPOLL_CTL_MOD, io->fd, &ev);
+    if (r < 0)
+        io->registered = 0;
+    return r;
+}
+// [end: epoll-arm]
+
+// close() removes the fd from the interest list (we never dup it), so
+// forgetting costs nothing: one syscall per connection saved.
+static void epoll_forget(struct ex_io *io) { io->registered = 0; }
+
+static int epoll_wait_and_wake(int64_t timeout_ns)
+{
+    struct epoll_event events[EX_EPOLL_EVENTS];
+    // Round up so a timer is never woken early (then it would spin re-arming).
+    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+    int n = sys_epoll_wait(epfd, events, EX_EPOLL_EVENTS, ms);
+    if (n < 0)
+        return n == -EINTR ? 0 : n;
+    for (int i = 0; i < n; i++) {
+        uint64_t data = events[i].data;
+        if (data == KICK_TOKEN) {
+            uint64_t v;
+            atomic_store_seq(&kick_pending, 0);  // before the read: a later kick writes again
+            sys_read(kickfd, &v, sizeof v);
+            continue;
+        }
+        sched_wake(waker_unpack(data));
+    }
+    return n;
+}
+
+static void epoll_kick(void)
+{
+    if (atomic_exchange(&kick_pending, 1) == 0) {
+        uint64_t one = 1;
+        sys_write(kickfd, &one, sizeof one);
+    }
+}
+
+const struct reactor_ops reactor_epoll = {
+    .name = "epoll",
+    .init = epoll_init,
+    .destroy = epoll_destroy,
+    .arm = epoll_arm,
+    .forget = epoll_forget,
+    .wait = epoll_wait_and_wake,
+    .kick = epoll_kick,
+};

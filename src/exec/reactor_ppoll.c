@@ -1,0 +1,175 @@
+// reactor_ppoll.c: the ppoll backend, the original's design made correct: one-shot entries, kick on change.
+#include "config.h"
+#include "exec/reactor.h"
+#include "sys/atomic.h"
+#include "sys/lock.h"
+#include "sys/sys.h"
+
+// ppoll has no interest list in the kernel: the fd set lives here and is
+// copied into the kernel on every call. Entries are one-shot: when an fd
+// fires, its entry is removed and its task woken; the task re-arms if it
+// waits again. That also removes closed or broken fds (POLLNVAL, POLLHUP,
+// POLLERR) at once: the original kept them and spun at 100% CPU.
+struct entry {
+    int fd;  // -1: removed (a tombstone until the poller compacts the table)
+    short events;
+    struct waker waker;
+};
+
+static struct sys_mutex lock = SYS_MUTEX_INIT;
+static struct entry entries[EX_PPOLL_MAX_FDS];
+static int32_t fd_entry[EX_PPOLL_MAX_FDS];  // fd -> its entry, -1 if none (fds below the max)
+static uint32_t count;
+static int kickfd = -1;
+static uint32_t kick_pending;
+// The poller's private copy, built under the lock and used outside it.
+// pfds[k] (k >= 1) was built from entries[k - 1]; only the poller moves
+// entries (when compacting), so that index stays valid until it is done.
+static struct pollfd pfds[EX_PPOLL_MAX_FDS + 1];
+
+static int ppoll_init(void)
+{
+    count = 0;
+    kick_pending = 0;
+    for (uint32_t i = 0; i < EX_PPOLL_MAX_FDS; i++)
+        fd_entry[i] = -1;
+    kickfd = sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    return kickfd < 0 ? kickfd : 0;
+}
+
+static void ppoll_destroy(void)
+{
+    sys_close(kickfd);
+    kickfd = -1;
+}
+
+static void ppoll_kick(void)
+{
+    if (atomic_exchange(&kick_pending, 1) == 0) {
+        uint64_t one = 1;
+        sys_write(kickfd, &one, sizeof one);
+    }
+}
+
+static int32_t find_entry(int fd)
+{
+    if (fd >= 0 && fd < EX_PPOLL_MAX_FDS)
+        return fd_entry[fd];
+    for (uint32_t i = 0; i < count; i++)
+        if (entries[i].fd == fd)
+            return (int32_t)i;
+    return -1;
+}
+
+// [snippet: ppoll-arm]
+static int ppoll_arm(struct ex_io *io, uint32_t events, struct waker w)
+{
+    short ev = (short)(((events & EX_READABLE) ? POLLIN | POLLRDHUP : 0) | ((events & EX_WRITABLE) ? POLLOUT : 0));
+    sys_mutex_lock(&lock);
+    int32_t i = find_entry(io->fd);
+    if (i < 0) {
+        if (count == EX_PPOLL_MAX_FDS) {
+            sys_mutex_unlock(&lock);
+            return -ENOMEM;
+        }
+        i = (int32_t)count++;
+        entries[i] = (struct entry){io->fd, 0, w};
+        if (io->fd < EX_PPOLL_MAX_FDS)
+            fd_entry[io->fd] = i;
+    }
+    entries[i].events |= ev;
+    entries[i].waker = w;  // one task waits on an fd at a time
+    sys_mutex_unlock(&lock);
+    // The poller may be blocked in ppoll with a copy of the set that lacks
+    // this entry. The original never told it, so registrations made while
+    // another thread polled were never seen. Kick it to rebuild the set.
+    ppoll_kick();
+    return 0;
+}
+// [end: ppoll-arm]
+
+static void remove_entry(int32_t i)
+{
+    if (entries[i].fd >= 0 && entries[i].fd < EX_PPOLL_MAX_FDS)
+        fd_entry[entries[i].fd] = -1;
+    entries[i].fd = -1;
+}
+
+static void ppoll_forget(struct ex_io *io)
+{
+    sys_mutex_lock(&lock);
+    int32_t i = find_entry(io->fd);
+    if (i >= 0)
+        remove_entry(i);
+    sys_mutex_unlock(&lock);
+}
+
+// Squeezes out tombstones; called by the poller, under the lock.
+static void compact(void)
+{
+    uint32_t out = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (entries[i].fd < 0)
+            continue;
+        entries[out] = entries[i];
+        if (entries[out].fd < EX_PPOLL_MAX_FDS)
+            fd_entry[entries[out].fd] = (int32_t)out;
+        out++;
+    }
+    count = out;
+}
+
+static int ppoll_wait_and_wake(int64_t timeout_ns)
+{
+    sys_mutex_lock(&lock);
+    compact();
+    uint32_t n = count + 1;
+    pfds[0] = (struct pollfd){kickfd, POLLIN, 0};
+    for (uint32_t i = 0; i < count; i++)
+        pfds[i + 1] = (struct pollfd){entries[i].fd, entries[i].events, 0};
+    sys_mutex_unlock(&lock);
+
+    struct timespec ts = {(long)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
+    int r = sys_ppoll(pfds, n, timeout_ns < 0 ? NULL : &ts, NULL);
+    if (r <= 0)
+        return r == -EINTR ? 0 : r;
+
+    if (pfds[0].revents) {
+        uint64_t v;
+        atomic_store_seq(&kick_pending, 0);
+        sys_read(kickfd, &v, sizeof v);
+    }
+    // Fired entries are removed (one-shot) and their tasks woken. An entry
+    // forgotten or re-armed during the ppoll is skipped or kept as it is now.
+    struct waker wake[EX_EPOLL_EVENTS];
+    uint32_t nwake = 0;
+    sys_mutex_lock(&lock);
+    for (uint32_t k = 1; k < n; k++) {
+        if (!pfds[k].revents || entries[k - 1].fd != pfds[k].fd)
+            continue;
+        struct waker w = entries[k - 1].waker;
+        remove_entry((int32_t)(k - 1));
+        if (nwake == EX_EPOLL_EVENTS) {  // flush outside the lock in batches
+            sys_mutex_unlock(&lock);
+            for (uint32_t j = 0; j < nwake; j++)
+                sched_wake(wake[j]);
+            nwake = 0;
+            sys_mutex_lock(&lock);
+        }
+        wake[nwake++] = w;
+    }
+    sys_mutex_unlock(&lock);
+    for (uint32_t j = 0; j < nwake; j++)
+        sched_wake(wake[j]);
+    return r;
+}
+
+const struct reactor_ops reactor_ppoll = {
+    .name = "ppoll",
+    .init = ppoll_init,
+    .destroy = ppoll_destroy,
+    .arm = ppoll_arm,
+    .forget = ppoll_forget,
+    .wait = ppoll_wait_and_wake,
+    .kick = ppoll_kick,
+};

@@ -1,0 +1,353 @@
+// test_exec.c: stage-4 tests, run once per reactor backend: pipes across workers, timers, wake paths, idle CPU.
+#include "config.h"
+#include "exec/exec.h"
+#include "sys/atomic.h"
+#include "sys/clock.h"
+#include "sys/fmt.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+#include "sys/testing.h"
+#include "sys/thread.h"
+
+static enum ex_backend backend;
+
+static void start_executor(int workers, uint32_t max_tasks)
+{
+    struct ex_config cfg = {.workers = workers, .backend = backend, .max_tasks = max_tasks};
+    int r = ex_init(&cfg);
+    CHECK_EQ(r, 0);
+    CHECK_EQ(ex_start(), 0);
+}
+
+// Waits (bounded) until every task finished, then stops the executor.
+static bool finish_executor(uint64_t limit_ns)
+{
+    uint64_t deadline = sys_now_ns() + limit_ns;
+    while (sched_live() && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    bool done = sched_live() == 0;
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
+    return done;
+}
+
+// ---- an async "read n bytes" used by several cases ---------------------------------
+struct reader {
+    int resume;
+    struct ex_io io;
+    char buf[64];
+    size_t want, got;
+    long error;
+    int finished;
+};
+
+static poll_t reader_poll(void *state, struct sched_cx *cx)
+{
+    struct reader *r = state;
+    while (r->got < r->want) {
+        ssize_t n = sys_read(r->io.fd, r->buf + r->got, r->want - r->got);
+        if (n > 0) {
+            r->got += (size_t)n;
+        } else if (n == -EAGAIN) {
+            return ex_io_wait(&r->io, EX_READABLE, cx, NULL);
+        } else {
+            r->error = n == 0 ? -EPIPE : n;  // EOF or error ends the read
+            break;
+        }
+    }
+    atomic_store_seq(&r->finished, 1);
+    return READY;
+}
+
+// ---- pipe ping-pong across workers -------------------------------------------------
+#define ROUND_TRIPS 100000
+struct pinger {
+    struct ex_io in;
+    int out;
+    int serves;    // sends the first ball
+    int out_last;  // also returns the very last ball
+    uint32_t rounds;
+};
+
+// Wait for the ball on `in`, send it back on `out`, ROUND_TRIPS times.
+static poll_t pinger_poll(void *state, struct sched_cx *cx)
+{
+    struct pinger *p = state;
+    char c = 'x';
+    if (p->serves) {
+        p->serves = 0;
+        sys_write(p->out, &c, 1);
+    }
+    while (p->rounds < ROUND_TRIPS) {
+        ssize_t n = sys_read(p->in.fd, &c, 1);
+        if (n == -EAGAIN)
+            return ex_io_wait(&p->in, EX_READABLE, cx, NULL);
+        if (n != 1)
+            return READY;  // the test checks the count
+        p->rounds++;
+        if (p->rounds < ROUND_TRIPS || p->out_last)
+            sys_write(p->out, &c, 1);
+    }
+    return READY;
+}
+
+static void pipe_ping_pong_across_workers(void)
+{
+    int a[2], b[2];
+    CHECK_EQ(sys_pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+    CHECK_EQ(sys_pipe2(b, O_NONBLOCK | O_CLOEXEC), 0);
+    struct pinger ping = {.in = {.fd = b[0]}, .out = a[1], .serves = 1};
+    struct pinger pong = {.in = {.fd = a[0]}, .out = b[1], .out_last = 1};
+    start_executor(2, 0);
+    uint64_t t0 = sys_now_ns();
+    CHECK_EQ(sched_spawn(pinger_poll, &pong, NULL, NULL), 0);
+    CHECK_EQ(sched_spawn(pinger_poll, &ping, NULL, NULL), 0);
+    CHECK(finish_executor(60 * NS_PER_SEC));
+    uint64_t ms = (sys_now_ns() - t0) / NS_PER_MS;
+    CHECK_EQ(ping.rounds, ROUND_TRIPS);
+    CHECK_EQ(pong.rounds, ROUND_TRIPS);
+    sys_printf("# %s: %d pipe round trips in %lu ms\n", ex_backend_name(), ROUND_TRIPS, ms);
+    for (int i = 0; i < 2; i++)
+        sys_close(a[i]), sys_close(b[i]);
+}
+
+// ---- timers -----------------------------------------------------------------------
+#define NTIMERS 1000
+#define LATE_TOLERANCE_MS 100  // generous: CI machines stall; typical lateness is ~1 ms
+struct sleeper {
+    int resume;
+    struct ex_sleep sleep;
+    uint64_t due, woke;
+    uint32_t seq;
+};
+static uint32_t fire_seq;
+
+static poll_t sleeper_poll(void *state, struct sched_cx *cx)
+{
+    struct sleeper *s = state;
+    ASYNC_BEGIN(s);
+    AWAIT(s, ex_sleep_poll(&s->sleep, cx));
+    s->woke = sys_now_ns();
+    s->seq = atomic_fetch_add(&fire_seq, 1);
+    ASYNC_END(s);
+}
+
+static struct sleeper sleepers[NTIMERS];
+
+static void thousand_timers_fire_in_order(void)
+{
+    start_executor(2, 2048);
+    fire_seq = 0;
+    uint64_t rng = 12345, now = sys_now_ns();
+    for (int i = 0; i < NTIMERS; i++) {
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t ms = 20 + (rng >> 33) % 300;
+        sleepers[i] = (struct sleeper){0};
+        ex_sleep_init(&sleepers[i].sleep, ms * NS_PER_MS);
+        sleepers[i].due = now + ms * NS_PER_MS;
+    }
+    for (int i = 0; i < NTIMERS; i++)
+        CHECK_EQ(sched_spawn(sleeper_poll, &sleepers[i], NULL, NULL), 0);
+    CHECK(finish_executor(30 * NS_PER_SEC));
+    uint64_t worst_late = 0;
+    for (int i = 0; i < NTIMERS; i++) {
+        struct sleeper *s = &sleepers[i];
+        // Deadlines are relative to the clock when the task first ran, which is
+        // after `now`; so a wake is never earlier than `due` minus spawn delay.
+        CHECK(s->woke + 50 * NS_PER_MS >= s->due);
+        uint64_t late = s->woke > s->due ? s->woke - s->due : 0;
+        if (late > worst_late)
+            worst_late = late;
+    }
+    CHECK(worst_late < (LATE_TOLERANCE_MS + 50) * NS_PER_MS);
+    // Order: a timer due 10 ms or more before another fires first.
+    int inversions = 0;
+    for (int i = 0; i < NTIMERS; i++)
+        for (int j = 0; j < NTIMERS; j++)
+            if (sleepers[i].due + 10 * NS_PER_MS < sleepers[j].due && sleepers[i].seq > sleepers[j].seq)
+                inversions++;
+    CHECK_EQ(inversions, 0);
+    sys_printf("# %s: %d timers, worst lateness %lu us\n", ex_backend_name(), NTIMERS, worst_late / 1000);
+}
+
+// ---- a registration made while the poller sleeps ----------------------------------
+// The original's fatal bug: with ppoll, a task that registered its fd while
+// another thread was blocked in ppoll was never seen. Here a worker is blocked
+// in the reactor with no timeout when the task registers; it must be served.
+static void registration_while_poller_sleeps(void)
+{
+    for (int workers = 1; workers <= 2; workers++) {
+        int p[2];
+        CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+        struct reader r = {.io = {.fd = p[0]}, .want = 5};
+        start_executor(workers, 0);
+        sys_sleep_ns(50 * NS_PER_MS);  // let the workers go idle: one blocks in the reactor
+        CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);  // from a non-worker thread
+        sys_sleep_ns(50 * NS_PER_MS);  // the task runs, gets EAGAIN and registers
+        uint64_t t0 = sys_now_ns();
+        sys_write(p[1], "hello", 5);
+        while (!atomic_load_seq(&r.finished) && sys_now_ns() - t0 < 2 * NS_PER_SEC)
+            sys_sleep_ns(NS_PER_MS / 10);
+        uint64_t us = (sys_now_ns() - t0) / 1000;
+        CHECK(atomic_load_seq(&r.finished));
+        CHECK(us < 500000);
+        CHECK_EQ(r.got, 5);
+        CHECK(finish_executor(NS_PER_SEC));
+        sys_close(p[0]), sys_close(p[1]);
+    }
+}
+
+// ---- many pipes at once -----------------------------------------------------------
+#define NPIPES 1000
+static struct reader readers[NPIPES];
+static int pipes[NPIPES][2];
+
+static void raise_fd_limit(void)
+{
+    struct rlimit rl;
+    if (sys_prlimit(0, RLIMIT_NOFILE, NULL, &rl) == 0 && rl.cur < rl.max) {
+        rl.cur = rl.max;
+        sys_prlimit(0, RLIMIT_NOFILE, &rl, NULL);
+    }
+}
+
+static void thousand_pipes_all_complete(void)
+{
+    raise_fd_limit();
+    int opened = 0;
+    for (int i = 0; i < NPIPES; i++) {
+        if (sys_pipe2(pipes[i], O_NONBLOCK | O_CLOEXEC) != 0)
+            break;
+        readers[i] = (struct reader){.io = {.fd = pipes[i][0]}, .want = 16};
+        opened++;
+    }
+    CHECK_EQ(opened, NPIPES);
+    start_executor(2, 2048);
+    for (int i = 0; i < opened; i++)
+        CHECK_EQ(sched_spawn(reader_poll, &readers[i], NULL, NULL), 0);
+    sys_sleep_ns(50 * NS_PER_MS);
+    // Feed them in a scrambled order, in two halves, from this (non-worker) thread.
+    for (int half = 0; half < 2; half++)
+        for (int k = 0; k < opened; k++) {
+            int i = (k * 7919) % opened;
+            sys_write(pipes[i][1], &"0123456789abcdef"[half * 8], 8);
+        }
+    CHECK(finish_executor(20 * NS_PER_SEC));
+    int complete = 0;
+    for (int i = 0; i < opened; i++) {
+        complete += readers[i].got == 16 && sys_memcmp(readers[i].buf, "0123456789abcdef", 16) == 0;
+        sys_close(pipes[i][0]), sys_close(pipes[i][1]);
+    }
+    CHECK_EQ(complete, NPIPES);
+}
+
+// ---- idle CPU ---------------------------------------------------------------------
+static void idle_executor_uses_no_cpu(void)
+{
+    int p[2];
+    CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    struct reader r = {.io = {.fd = p[0]}, .want = 1};
+    start_executor(4, 0);
+    CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);  // one task waiting on I/O
+    sys_sleep_ns(100 * NS_PER_MS);
+    uint64_t cpu0 = sys_cpu_ns(), t0 = sys_now_ns();
+    sys_sleep_ns(2 * NS_PER_SEC);
+    uint64_t cpu = sys_cpu_ns() - cpu0, wall = sys_now_ns() - t0;
+    sys_write(p[1], "x", 1);
+    CHECK(finish_executor(2 * NS_PER_SEC));
+    // 4 idle workers over 2 s: a spinning worker would burn ~2 s of CPU.
+    CHECK(cpu < wall / 100);
+    sys_printf("# %s: idle CPU %lu us over %lu ms (4 workers)\n", ex_backend_name(), cpu / 1000, wall / NS_PER_MS);
+    sys_close(p[0]), sys_close(p[1]);
+}
+
+// ---- hang-ups and closed fds -------------------------------------------------------
+static void hangup_wakes_reader(void)
+{
+    int p[2];
+    CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    struct reader r = {.io = {.fd = p[0]}, .want = 4};
+    start_executor(1, 0);
+    CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);
+    sys_sleep_ns(30 * NS_PER_MS);
+    sys_close(p[1]);  // writer gone: the reader sees EOF
+    CHECK(finish_executor(2 * NS_PER_SEC));
+    CHECK_EQ(r.error, -EPIPE);
+    sys_close(p[0]);
+}
+
+// ppoll only: an fd closed under a registration reports POLLNVAL. The entry
+// must go, and the task be woken once, not spin (the original's 200% CPU).
+static void closed_fd_is_dropped_not_spun_on(void)
+{
+    int p[2];
+    CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
+    struct reader r = {.io = {.fd = p[0]}, .want = 4};
+    start_executor(1, 0);
+    CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);
+    sys_sleep_ns(30 * NS_PER_MS);
+    uint64_t cpu0 = sys_cpu_ns();
+    sys_close(p[0]);  // closed under the reactor's feet
+    sys_close(p[1]);
+    CHECK(finish_executor(2 * NS_PER_SEC));
+    CHECK_EQ(r.error, -EBADF);
+    CHECK(sys_cpu_ns() - cpu0 < 200 * NS_PER_MS);
+}
+
+// ---- shutdown ----------------------------------------------------------------------
+struct long_sleeper {
+    int resume;
+    struct ex_sleep sleep;
+    int saw_stop;
+};
+
+static poll_t long_sleeper_poll(void *state, struct sched_cx *cx)
+{
+    struct long_sleeper *s = state;
+    if (ex_stopping()) {  // woken by the shutdown: give up the sleep and finish
+        ex_timer_cancel(&s->sleep.timer);
+        s->saw_stop = 1;
+        return READY;
+    }
+    return ex_sleep_poll(&s->sleep, cx);
+}
+
+static void shutdown_wakes_tasks_and_joins(void)
+{
+    struct long_sleeper s = {0};
+    ex_sleep_init(&s.sleep, 60 * NS_PER_SEC);
+    start_executor(2, 0);
+    CHECK_EQ(sched_spawn(long_sleeper_poll, &s, NULL, NULL), 0);
+    sys_sleep_ns(30 * NS_PER_MS);
+    uint64_t t0 = sys_now_ns();
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
+    CHECK(s.saw_stop);
+    CHECK(sys_now_ns() - t0 < NS_PER_SEC);
+}
+
+static void run_both(const char *name, void (*fn)(void))
+{
+    static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL};
+    for (int i = 0; i < 2; i++) {
+        backend = all[i];
+        char full[96];
+        sys_snprintf(full, sizeof full, "%s [%s]", name, i == 0 ? "epoll" : "ppoll");
+        test_run(full, fn);
+    }
+}
+#define RUN_BOTH(fn) run_both(#fn, fn)
+
+int main(void)
+{
+    RUN_BOTH(pipe_ping_pong_across_workers);
+    RUN_BOTH(thousand_timers_fire_in_order);
+    RUN_BOTH(registration_while_poller_sleeps);
+    RUN_BOTH(thousand_pipes_all_complete);
+    RUN_BOTH(idle_executor_uses_no_cpu);
+    RUN_BOTH(hangup_wakes_reader);
+    backend = EX_BACKEND_PPOLL;  // epoll drops a closed fd from its interest list by itself
+    test_run("closed_fd_is_dropped_not_spun_on [ppoll]", closed_fd_is_dropped_not_spun_on);
+    RUN_BOTH(shutdown_wakes_tasks_and_joins);
+    return test_summary();
+}

@@ -1,0 +1,263 @@
+// worker.c: the executor: worker threads, the leader/follower reactor, parking, notify and shutdown.
+#include "config.h"
+#include "exec/exec.h"
+#include "exec/reactor.h"
+#include "exec/timer.h"
+#include "mem/mem.h"
+#include "sys/atomic.h"
+#include "sys/clock.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+#include "sys/thread.h"
+
+// [snippet: executor-state]
+// Who does what when there is nothing to run:
+//   - at most one worker is the *poller*: it blocks in the reactor and wakes
+//     the tasks whose fds or timers fired (leader/follower);
+//   - the other idle workers *park* on a futex word (park_seq).
+// Every path that makes a task runnable ends in notify(), which must reach
+// a sleeping worker if the task would otherwise sit in the queue:
+//   - a parked worker is woken through the futex;
+//   - a poller blocked in the reactor is kicked through its eventfd.
+struct executor {
+    const struct reactor_ops *reactor;
+    int nworkers;
+    struct sys_thread *threads[EX_MAX_WORKERS];
+    uint32_t poller_taken;    // 1 while some worker owns the reactor
+    uint32_t poller_blocked;  // 1 while that worker is (about to be) inside wait()
+    uint64_t wait_deadline;   // what the blocked poller waits for (UINT64_MAX: no timer)
+    uint32_t parked;          // workers sleeping on park_seq
+    uint32_t park_seq;        // bumped by every wake of a parked worker
+    uint32_t waking;          // a parked worker was woken and has not yet looked for work
+    uint32_t stopping;
+    uint64_t stop_deadline;
+    uint64_t now;             // cached clock, refreshed by the poller
+};
+// [end: executor-state]
+
+static struct executor ex;
+
+static bool on_worker_thread(void) { return sys_thread_self()->slot[0] == &ex; }
+
+static void wake_parked(void)
+{
+    atomic_fetch_add(&ex.park_seq, 1);
+    sys_futex_wake(&ex.park_seq, 1);
+}
+
+// [snippet: notify]
+// Installed as the scheduler's notify hook: runs after every enqueue.
+static void notify(void)
+{
+    if (on_worker_thread()) {
+        // This worker drains the queue before it sleeps, so nothing can be
+        // stranded; waking a parked peer only adds parallelism. One wake in
+        // flight at a time, so a burst of wakes costs one futex call.
+        if (atomic_load_seq(&ex.parked) && !atomic_exchange(&ex.waking, 1))
+            wake_parked();
+        return;
+    }
+    // Another thread (the acceptor, a signal handler, a test): if no worker
+    // is awake to see the task, wake one.
+    if (atomic_load_seq(&ex.parked))
+        wake_parked();
+    else if (atomic_load_seq(&ex.poller_blocked))
+        ex.reactor->kick();
+}
+// [end: notify]
+
+static void timer_earlier(uint64_t deadline)
+{
+    // A new earliest timer: a poller blocked with a later (or no) timeout
+    // must recompute it.
+    if (atomic_load_seq(&ex.poller_blocked) && deadline < atomic_load_seq(&ex.wait_deadline))
+        ex.reactor->kick();
+}
+
+uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
+bool ex_stopping(void) { return atomic_load_relaxed(&ex.stopping) != 0; }
+const char *ex_backend_name(void) { return ex.reactor ? ex.reactor->name : "none"; }
+
+int ex_backend_parse(const char *name, enum ex_backend *out)
+{
+    if (sys_streq(name, "epoll"))
+        *out = EX_BACKEND_EPOLL;
+    else if (sys_streq(name, "ppoll"))
+        *out = EX_BACKEND_PPOLL;
+    else
+        return -1;
+    return 0;
+}
+
+poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *err)
+{
+    int r = ex.reactor->arm(io, events, cx->waker);
+    if (err)
+        *err = r;
+    if (r < 0)
+        sched_wake(cx->waker);  // let the caller see the error on its next poll
+    return PENDING;
+}
+
+int ex_io_watch(struct ex_io *io, uint32_t events, struct waker w) { return ex.reactor->arm(io, events, w); }
+
+void ex_io_forget(struct ex_io *io) { ex.reactor->forget(io); }
+
+// [snippet: poll-reactor]
+// The poller's turn: block in the reactor until I/O, a timer or a kick, then
+// fire due timers. `may_block` is false when there may be work already.
+static void poll_reactor(bool may_block)
+{
+    int64_t timeout = 0;
+    if (may_block) {
+        uint64_t deadline = timer_next_deadline();
+        if (atomic_load_relaxed(&ex.stopping) && ex.stop_deadline < deadline)
+            deadline = ex.stop_deadline;
+        atomic_store_seq(&ex.wait_deadline, deadline);
+        atomic_store_seq(&ex.poller_blocked, 1);
+        // Re-check after announcing ourselves: a task queued before the store
+        // was not followed by a kick, so we must not sleep on it.
+        if (sched_has_ready() || atomic_load_seq(&ex.stopping) > 1)
+            timeout = 0;
+        else if (deadline == UINT64_MAX)
+            timeout = -1;
+        else {
+            uint64_t now = sys_now_ns();
+            timeout = deadline > now ? (int64_t)(deadline - now) : 0;
+        }
+    }
+    ex.reactor->wait(timeout);
+    atomic_store_seq(&ex.poller_blocked, 0);
+    uint64_t now = sys_now_ns();
+    atomic_store_relaxed(&ex.now, now);
+    timer_fire_due(now);
+}
+// [end: poll-reactor]
+
+// [snippet: park]
+// Sleep until notify(). We get here only after failing to take the poller
+// role, so some other worker is awake (polling, or about to retry the role)
+// and the reactor is always watched.
+static void park(void)
+{
+    atomic_fetch_add(&ex.parked, 1);
+    uint32_t seq = atomic_load_seq(&ex.park_seq);
+    // Re-check after counting ourselves as parked: a notify() from now on sees
+    // us and bumps park_seq (so the futex_wait returns at once), and a task
+    // queued before that is visible to this check.
+    if (!sched_has_ready() && atomic_load_seq(&ex.stopping) < 2)
+        sys_futex_wait(&ex.park_seq, seq, NULL);
+    atomic_fetch_sub(&ex.parked, 1);
+    atomic_store_seq(&ex.waking, 0);
+}
+// [end: park]
+
+static bool should_exit(void)
+{
+    uint32_t s = atomic_load_seq(&ex.stopping);
+    if (!s)
+        return false;
+    if (sched_live() == 0 || sys_now_ns() >= ex.stop_deadline) {
+        atomic_store_seq(&ex.stopping, 2);  // tell everyone: leave now
+        return true;
+    }
+    return false;
+}
+
+// [snippet: worker-loop]
+static int worker_main(void *arg)
+{
+    (void)arg;
+    sys_thread_self()->slot[0] = &ex;
+    for (;;) {
+        int ran = 0;
+        while (ran < EX_RUN_BATCH && sched_run_one())
+            ran++;
+        if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
+            break;
+        uint32_t expected = 0;
+        bool poller = atomic_cas(&ex.poller_taken, &expected, 1);
+        if (ran == EX_RUN_BATCH) {
+            // Still busy: look for I/O without blocking, so a stream of ready
+            // tasks cannot starve the sockets, then run more.
+            if (poller) {
+                poll_reactor(false);
+                atomic_store_seq(&ex.poller_taken, 0);
+            }
+            continue;
+        }
+        if (poller) {
+            poll_reactor(true);
+            atomic_store_seq(&ex.poller_taken, 0);
+        } else {
+            park();
+        }
+    }
+    // Whoever leaves first makes sure nobody stays asleep.
+    atomic_store_seq(&ex.park_seq, ex.park_seq + 1);
+    sys_futex_wake(&ex.park_seq, EX_MAX_WORKERS);
+    ex.reactor->kick();
+    mem_thread_exit();
+    return 0;
+}
+// [end: worker-loop]
+
+int ex_init(const struct ex_config *cfg)
+{
+    if (cfg->workers < 1 || cfg->workers > EX_MAX_WORKERS)
+        return -EINVAL;
+    int r = sched_init(cfg->max_tasks ? cfg->max_tasks : SCHED_DEFAULT_TASKS);
+    if (r < 0)
+        return r;
+    sys_memset(&ex, 0, sizeof ex);
+    ex.nworkers = cfg->workers;
+    ex.reactor = cfg->backend == EX_BACKEND_PPOLL ? &reactor_ppoll : &reactor_epoll;
+    ex.now = sys_now_ns();
+    r = ex.reactor->init();
+    if (r < 0)
+        return r;
+    timer_earlier_hook = timer_earlier;
+    sched_set_notify(notify);
+    return 0;
+}
+
+int ex_start(void)
+{
+    for (int i = 0; i < ex.nworkers; i++) {
+        int r = sys_thread_spawn(&ex.threads[i], worker_main, NULL, THREAD_STACK_SIZE);
+        if (r < 0) {
+            ex_shutdown();
+            for (int j = 0; j < i; j++)
+                sys_thread_join(ex.threads[j]);
+            ex.nworkers = 0;
+            return r;
+        }
+    }
+    return 0;
+}
+
+void ex_shutdown(void)
+{
+    if (atomic_load_seq(&ex.stopping))
+        return;
+    ex.stop_deadline = sys_now_ns() + EX_SHUTDOWN_GRACE_MS * NS_PER_MS;
+    atomic_store_seq(&ex.stopping, 1);
+    sched_wake_all();  // every task gets one poll in which to notice
+    atomic_fetch_add(&ex.park_seq, 1);
+    sys_futex_wake(&ex.park_seq, EX_MAX_WORKERS);
+    if (ex.reactor)
+        ex.reactor->kick();
+}
+
+uint32_t ex_join(void)
+{
+    for (int i = 0; i < ex.nworkers; i++)
+        sys_thread_join(ex.threads[i]);
+    ex.nworkers = 0;
+    sched_set_notify(NULL);
+    timer_earlier_hook = NULL;
+    uint32_t left = sched_live();
+    if (ex.reactor)
+        ex.reactor->destroy();
+    return left;
+}

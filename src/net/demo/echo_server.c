@@ -1,0 +1,118 @@
+// echo_server.c: stage-5 demo: a TCP echo server: acceptor thread, one stackless task per connection.
+#include "config.h"
+#include "exec/exec.h"
+#include "mem/mem.h"
+#include "net/net.h"
+#include "sys/atomic.h"
+#include "sys/fmt.h"
+#include "sys/signal.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+
+// [snippet: echo-task]
+struct echo_conn {
+    int resume;
+    struct ex_io io;
+    ssize_t got, sent;
+    struct net_send send;
+    char buf[16384];
+};
+
+static poll_t echo_poll(void *state, struct sched_cx *cx)
+{
+    struct echo_conn *c = state;
+    ASYNC_BEGIN(c);
+    for (;;) {
+        // An idle read gives up when the server stops: the shutdown wakes
+        // every task once, and this poll then sees ex_stopping().
+        AWAIT(c, ex_stopping() ? (c->got = 0, READY) : net_recv(&c->io, c->buf, sizeof c->buf, &c->got, cx));
+        if (c->got <= 0)
+            break;  // end of stream (the peer half-closed) or an error
+        net_send_init(&c->send, c->buf, (size_t)c->got);
+        AWAIT(c, net_send(&c->io, &c->send, &c->sent, cx));
+        if (c->sent < 0)
+            break;
+    }
+    ASYNC_END(c);
+}
+
+static void echo_drop(void *state)
+{
+    struct echo_conn *c = state;
+    ex_io_forget(&c->io);
+    sys_close(c->io.fd);
+    mem_free(c);
+}
+
+// Runs on the acceptor thread.
+static int on_accept(int fd, void *arg)
+{
+    (void)arg;
+    struct echo_conn *c = mem_alloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    c->resume = 0;
+    c->io = (struct ex_io){.fd = fd};
+    struct waker w;
+    int r = sched_spawn_idle(echo_poll, c, echo_drop, &w);
+    if (r < 0) {
+        mem_free(c);
+        return r;
+    }
+    // First poll when data arrives: no wake-up, no syscall wasted before.
+    if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
+        sched_wake(w);  // could not register: let the task find out itself
+    return 0;
+}
+// [end: echo-task]
+
+static uint32_t stop_requested;
+static void on_signal(int sig)
+{
+    (void)sig;
+    atomic_store_seq(&stop_requested, 1);
+    sys_futex_wake(&stop_requested, 1);
+}
+
+int main(int argc, char **argv)
+{
+    uint16_t port = 7007;
+    int workers = 2;
+    enum ex_backend backend = EX_BACKEND_EPOLL;
+    if ((argc > 1 && net_parse_port(argv[1], &port) < 0) ||
+        (argc > 3 && ex_backend_parse(argv[3], &backend) < 0)) {
+        sys_eprintf("usage: %s [PORT] [WORKERS] [epoll|ppoll]\n", argv[0]);
+        return 2;
+    }
+    if (argc > 2) {
+        uint64_t v;
+        if (sys_parse_u64(argv[2], sys_strlen(argv[2]), &v) < 0 || v < 1 || v > EX_MAX_WORKERS) {
+            sys_eprintf("%s: WORKERS must be 1..%d\n", argv[0], EX_MAX_WORKERS);
+            return 2;
+        }
+        workers = (int)v;
+    }
+    uint32_t addr;
+    net_parse_ipv4("127.0.0.1", &addr);
+    int lfd = net_listen(addr, port, NET_LISTEN_BACKLOG);
+    if (lfd < 0) {
+        sys_eprintf("%s: cannot listen on 127.0.0.1:%u: %s\n", argv[0], port, sys_errno_name(lfd));
+        return 1;
+    }
+    sys_signal_ignore(SIGPIPE);
+    sys_signal_handle(SIGINT, on_signal);
+    sys_signal_handle(SIGTERM, on_signal);
+    struct ex_config cfg = {.workers = workers, .backend = backend};
+    if (ex_init(&cfg) < 0 || ex_start() < 0)
+        return 1;
+    struct net_acceptor acc = {.listen_fd = lfd, .on_accept = on_accept};
+    net_acceptor_start(&acc);
+    sys_printf("echo server on 127.0.0.1:%u (%d workers, %s)\n", port, workers, ex_backend_name());
+    while (!atomic_load_seq(&stop_requested))
+        sys_futex_wait(&stop_requested, 0, NULL);
+    net_acceptor_stop(&acc);
+    ex_shutdown();
+    uint32_t left = ex_join();
+    sys_printf("echo server: %lu connections, stopped with %u tasks left\n", acc.accepted, left);
+    return 0;
+}

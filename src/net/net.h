@@ -1,0 +1,72 @@
+// net.h: TCP for the executor: listening socket, the acceptor thread, async recv/send futures.
+#ifndef NET_NET_H
+#define NET_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "exec/exec.h"
+#include "sys/kernel_abi.h"
+#include "sys/thread.h"
+
+// ---- addresses and the listening socket -----------------------------------------------
+// Parses a dotted-quad IPv4 address into network byte order. 0 or -1.
+int net_parse_ipv4(const char *s, uint32_t *addr_be);
+// Parses a port 1..65535. 0 or -1.
+int net_parse_port(const char *s, uint16_t *port);
+// A listening TCP socket on ip:port (port 0 = any; see net_local_port).
+// Returns the fd or -errno (-EADDRINUSE when the port is taken).
+int net_listen(uint32_t addr_be, uint16_t port, int backlog);
+// The port a socket is bound to, or -errno.
+int net_local_port(int fd);
+
+// ---- the acceptor thread ----------------------------------------------------------------
+// Called on the acceptor thread with each new connection (non-blocking,
+// close-on-exec, TCP_NODELAY). Returns 0 if it took the fd, or -errno if it
+// could not (e.g. -EAGAIN: no task slot free); then the acceptor calls
+// on_refused(fd) if set, and closes the fd.
+typedef int (*net_accept_fn)(int fd, void *arg);
+
+struct net_acceptor {
+    int listen_fd;
+    net_accept_fn on_accept;
+    void (*on_refused)(int fd);  // e.g. write a 503; must not block
+    void *arg;
+    struct sys_thread *thread;
+    uint32_t stopping;
+    uint64_t accepted, refused, backoffs;
+};
+
+// Starts the acceptor thread on a->listen_fd. Returns 0 or -errno.
+int net_acceptor_start(struct net_acceptor *a);
+// Stops accepting (the listening socket is shut down) and joins the thread.
+void net_acceptor_stop(struct net_acceptor *a);
+
+// ---- async I/O on a connected socket ------------------------------------------------------
+// [snippet: net-futures]
+// Leaf futures. Each does the syscall; on EAGAIN it registers the task with
+// the reactor and returns PENDING; when polled again it simply retries.
+
+// Receives up to cap bytes. READY with *result = bytes (> 0), 0 at end of
+// stream, or -errno.
+poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx);
+
+// Sends every byte of an iovec list, resuming after short writes: the state
+// remembers how far it got, so a slow peer costs a PENDING, never a blocked
+// worker or a lost tail. READY with *result = total bytes, or -errno.
+#define NET_SEND_MAX_IOV 4
+struct net_send {
+    struct iovec iov[NET_SEND_MAX_IOV];
+    int iovcnt;
+    size_t total, sent;
+};
+void net_send_init(struct net_send *s, const void *buf, size_t len);
+void net_send_add(struct net_send *s, const void *buf, size_t len);
+poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sched_cx *cx);
+// [end: net-futures]
+
+// Sets TCP_NODELAY (send small responses now, not after the peer's ACK).
+int net_set_nodelay(int fd);
+
+#endif

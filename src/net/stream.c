@@ -1,0 +1,84 @@
+// stream.c: the recv and send futures: non-blocking syscalls that park the task on EAGAIN.
+#include "net/net.h"
+#include "sys/sys.h"
+
+// [snippet: net-recv]
+poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
+{
+    for (;;) {
+        ssize_t n = sys_recv(io->fd, buf, cap, 0);
+        if (n == -EINTR)
+            continue;
+        if (n == -EAGAIN) {
+            int err = 0;
+            ex_io_wait(io, EX_READABLE, cx, &err);
+            if (err < 0) {
+                *result = err;
+                return READY;
+            }
+            return PENDING;
+        }
+        *result = n;
+        return READY;
+    }
+}
+// [end: net-recv]
+
+void net_send_init(struct net_send *s, const void *buf, size_t len)
+{
+    s->iovcnt = 0;
+    s->total = s->sent = 0;
+    if (len)
+        net_send_add(s, buf, len);
+}
+
+void net_send_add(struct net_send *s, const void *buf, size_t len)
+{
+    if (s->iovcnt == NET_SEND_MAX_IOV)
+        __builtin_trap();  // a programming error, not an input error
+    s->iov[s->iovcnt++] = (struct iovec){(void *)buf, len};
+    s->total += len;
+}
+
+// [snippet: net-send]
+poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sched_cx *cx)
+{
+    while (s->sent < s->total) {
+        // Skip the iovecs already sent and trim the one we stopped inside.
+        struct iovec iov[NET_SEND_MAX_IOV];
+        int cnt = 0;
+        size_t skip = s->sent;
+        for (int i = 0; i < s->iovcnt; i++) {
+            if (skip >= s->iov[i].iov_len) {
+                skip -= s->iov[i].iov_len;
+                continue;
+            }
+            iov[cnt++] = (struct iovec){(char *)s->iov[i].iov_base + skip, s->iov[i].iov_len - skip};
+            skip = 0;
+        }
+        // sendmsg rather than writev: only the send family takes MSG_NOSIGNAL,
+        // so a vanished peer gives -EPIPE instead of killing us with SIGPIPE.
+        struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};
+        ssize_t n = cnt == 1 ? sys_send(io->fd, iov[0].iov_base, iov[0].iov_len, MSG_NOSIGNAL)
+                             : sys_sendmsg(io->fd, &m, MSG_NOSIGNAL);
+        if (n == -EINTR)
+            continue;
+        if (n == -EAGAIN) {  // socket buffer full: wait for room, keep our place
+            int err = 0;
+            ex_io_wait(io, EX_WRITABLE, cx, &err);
+            if (err < 0) {
+                *result = err;
+                return READY;
+            }
+            return PENDING;
+        }
+        if (n < 0) {
+            *result = n;  // EPIPE, ECONNRESET: the peer is gone
+            return READY;
+        }
+        s->sent += (size_t)n;
+    }
+    *result = (ssize_t)s->total;
+    return READY;
+}
+// [end: net-send]

@@ -1,0 +1,130 @@
+"""test_echo.py: stage-5 black-box tests of the TCP echo server over real sockets, on both reactors."""
+import os
+import random
+import socket
+import threading
+
+
+def _serve(ctx, backend, workers=2):
+    port = ctx.free_port()
+    return port, ctx.process([ctx.bin("echo_server"), str(port), str(workers), backend], ready_port=port)
+
+
+def _echo_once(port, payload, chunk=65536):
+    """Sends payload while reading the echo on another thread; returns what came back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+        got = bytearray()
+
+        def reader():
+            while len(got) < len(payload):
+                data = s.recv(1 << 20)
+                if not data:
+                    break
+                got.extend(data)
+
+        t = threading.Thread(target=reader)
+        t.start()
+        for i in range(0, len(payload), chunk):
+            s.sendall(payload[i:i + chunk])
+        t.join(30)
+        return bytes(got)
+
+
+def _concurrent_clients(port, clients=200, messages=20):
+    errors = []
+
+    def client(n):
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=20) as s:
+                for m in range(messages):
+                    msg = f"client {n} message {m} ".encode() * (1 + (n + m) % 7)
+                    s.sendall(msg)
+                    got = b""
+                    while len(got) < len(msg):
+                        data = s.recv(65536)
+                        if not data:
+                            raise AssertionError("connection closed early")
+                        got += data
+                    if got != msg:
+                        raise AssertionError(f"client {n}: echo differs")
+        except Exception as e:  # collected and reported below
+            errors.append(f"{n}: {e}")
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert not errors, f"{len(errors)} clients failed, first: {errors[0]}"
+
+
+def test_many_concurrent_clients(ctx):
+    for backend in ("epoll", "ppoll"):
+        port, server = _serve(ctx, backend)
+        with server:
+            _concurrent_clients(port)
+    return "200 clients x 20 messages, epoll and ppoll"
+
+
+def test_large_payloads(ctx):
+    for backend in ("epoll", "ppoll"):
+        port, server = _serve(ctx, backend)
+        with server:
+            payload = random.Random(7).randbytes(16 << 20)
+            results = [None] * 3
+            threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, _echo_once(port, payload)))
+                       for i in range(3)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(60)
+            assert all(r == payload for r in results), "a 16 MiB echo came back different"
+    return "3 x 16 MiB at once, epoll and ppoll"
+
+
+def test_half_close_gets_the_rest_and_eof(ctx):
+    port, server = _serve(ctx, "epoll")
+    with server:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            payload = os.urandom(300000)
+            s.sendall(payload)
+            s.shutdown(socket.SHUT_WR)  # we are done sending; the server must still answer
+            got = bytearray()
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                got.extend(data)
+            assert bytes(got) == payload, f"got {len(got)} of {len(payload)} bytes before EOF"
+
+
+def test_abrupt_disconnects_leave_server_serving(ctx):
+    port, server = _serve(ctx, "epoll")
+    with server:
+        for _ in range(200):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            s.sendall(b"x" * 100000)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            s.close()  # RST while the server may be mid-send
+        assert _echo_once(port, b"still here") == b"still here"
+
+
+def test_sigterm_exits_cleanly_with_idle_connections(ctx):
+    import time
+    port, server = _serve(ctx, "epoll")
+    with server as proc:
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(10)]
+        idle[0].sendall(b"ping")
+        assert idle[0].recv(10) == b"ping"  # one that has been polled, nine that have not
+        time.sleep(0.2)
+        start = time.monotonic()
+        proc.terminate()
+        code = proc.wait(10)
+        took = time.monotonic() - start
+        out = proc.stdout.read().decode()
+        assert code == 0, f"exit status {code}"
+        assert took < 2, f"shutdown took {took:.1f} s (idle connections held it)"
+        assert "0 tasks left" in out, out
+        assert all(s.recv(10) == b"" for s in idle), "an idle connection was not closed"
+        for s in idle:
+            s.close()

@@ -1,0 +1,70 @@
+// sched.h: task slots, the task state machine, wakers and the ready queue: the scheduler's API.
+#ifndef SCHED_SCHED_H
+#define SCHED_SCHED_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sched/future.h"
+
+typedef poll_t (*sched_poll_fn)(void *state, struct sched_cx *cx);
+
+// [snippet: task-states]
+// A task's state word is the one source of truth for scheduling. Every
+// transition is a single compare-and-swap on this 64-bit word, which holds
+// the slot's generation (high half) and the state (low half):
+//
+//   FREE       slot unused                     spawn -> SCHEDULED
+//   IDLE       waiting for a wake              wake  -> SCHEDULED (+ enqueue)
+//   SCHEDULED  in the ready queue, once        worker dequeues -> RUNNING
+//   RUNNING    being polled by one worker      wake  -> NOTIFIED
+//                                              poll PENDING -> IDLE
+//                                              poll READY   -> FREE, gen+1
+//   NOTIFIED   woken while running             poll PENDING -> SCHEDULED (+ enqueue)
+//
+// Only the IDLE -> SCHEDULED and NOTIFIED -> SCHEDULED transitions enqueue,
+// so a task is in the queue at most once and never polled by two workers at
+// once; a wake during a poll is remembered (NOTIFIED), never lost; and a wake
+// whose generation differs from the slot's is stale and does nothing.
+enum task_state { TASK_FREE = 0, TASK_IDLE, TASK_SCHEDULED, TASK_RUNNING, TASK_NOTIFIED };
+// [end: task-states]
+
+struct sched_stats {
+    uint64_t spawned, completed, stale_wakes, spawn_failures;
+    uint32_t live, limit;
+};
+
+// Resets the scheduler to hold at most max_tasks tasks (<= SCHED_MAX_TASK_SLOTS).
+// Only valid while no task is alive. Returns 0 or -EINVAL.
+int sched_init(uint32_t max_tasks);
+
+// Called (from any thread) each time a task becomes runnable, so the layer
+// above can wake a sleeping worker. The executor installs it; NULL = none.
+void sched_set_notify(void (*notify)(void));
+
+// Creates a task polling poll(state, cx); drop(state) runs after it returns
+// READY (drop may be NULL). The task is queued to run. Returns 0, or -EAGAIN
+// when every slot is taken. *out (if not NULL) receives its waker.
+int sched_spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out);
+// Same, but the task starts IDLE: it first runs when someone wakes it
+// (e.g. the reactor, once its socket has data).
+int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out);
+
+// Makes the task runnable (see task-states). Safe from any thread, any
+// number of times. Returns true if this call queued the task.
+bool sched_wake(struct waker w);
+
+// Dequeues one runnable task and polls it once. Returns 1 if a task ran,
+// 0 if the queue was empty.
+int sched_run_one(void);
+
+// Wakes every live task once (used at shutdown so each can notice and finish).
+void sched_wake_all(void);
+
+// True if the ready queue looks non-empty (a hint, for idle loops).
+bool sched_has_ready(void);
+// Number of live (spawned, not finished) tasks.
+uint32_t sched_live(void);
+void sched_get_stats(struct sched_stats *out);
+
+#endif

@@ -1,0 +1,184 @@
+// task.c: the task table and its state machine: spawn, wake, and polling one task.
+#include "config.h"
+#include "sched/ready_queue.h"
+#include "sched/sched.h"
+#include "sched/slot_pool.h"
+#include "sys/atomic.h"
+#include "sys/errno.h"
+
+// Room for every slot in the ready queue, rounded up to a power of two.
+#define QUEUE_CAPACITY (1u << (32 - __builtin_clz(SCHED_MAX_TASK_SLOTS - 1)))
+
+struct task {
+    uint64_t word;  // gen << 32 | enum task_state
+    sched_poll_fn poll;
+    void *state;
+    void (*drop)(void *);
+} __attribute__((aligned(64)));  // one cache line each: no false sharing between workers
+
+static struct task tasks[SCHED_MAX_TASK_SLOTS];
+static uint32_t pool_next[SCHED_MAX_TASK_SLOTS];
+static struct ready_cell queue_cells[QUEUE_CAPACITY];
+static struct slot_pool pool;
+static struct ready_queue queue;
+static void (*notify_hook)(void);
+static uint32_t task_limit;
+static uint32_t live;
+// Counters touched once per task (not per poll), so they cost the hot path nothing.
+static uint64_t stat_spawned, stat_completed, stat_stale, stat_spawn_fail;
+
+#define WORD(gen, state) ((uint64_t)(gen) << 32 | (state))
+#define GEN(word) ((uint32_t)((word) >> 32))
+#define STATE(word) ((uint32_t)(word))
+
+int sched_init(uint32_t max_tasks)
+{
+    if (max_tasks == 0 || max_tasks > SCHED_MAX_TASK_SLOTS || atomic_load_seq(&live) != 0)
+        return -EINVAL;
+    task_limit = max_tasks;
+    sched_slot_pool_init(&pool, pool_next, max_tasks);
+    sched_ready_queue_init(&queue, queue_cells, QUEUE_CAPACITY);
+    for (uint32_t i = 0; i < max_tasks; i++)  // keep generations: old wakers stay stale
+        atomic_store_relaxed(&tasks[i].word, WORD(GEN(tasks[i].word), TASK_FREE));
+    return 0;
+}
+
+void sched_set_notify(void (*notify)(void)) { atomic_store_seq(&notify_hook, notify); }
+
+static void enqueue(uint32_t slot)
+{
+    // Cannot fail: the queue has room for every slot and a task is queued at most once.
+    if (!sched_ready_queue_push(&queue, slot))
+        __builtin_trap();
+    void (*notify)(void) = atomic_load_acquire(&notify_hook);
+    if (notify)
+        notify();
+}
+
+static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out,
+                 enum task_state first)
+{
+    int64_t slot = sched_slot_pool_pop(&pool);
+    if (slot < 0) {
+        atomic_add_relaxed(&stat_spawn_fail, 1);
+        return -EAGAIN;
+    }
+    struct task *t = &tasks[slot];
+    uint32_t gen = GEN(atomic_load_acquire(&t->word));
+    t->poll = poll;
+    t->state = state;
+    t->drop = drop;
+    atomic_fetch_add(&live, 1);
+    atomic_add_relaxed(&stat_spawned, 1);
+    if (out)
+        *out = (struct waker){(uint32_t)slot, gen};
+    atomic_store_release(&t->word, WORD(gen, first));  // publishes poll/state/drop
+    if (first == TASK_SCHEDULED)
+        enqueue((uint32_t)slot);
+    return 0;
+}
+
+int sched_spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out)
+{
+    return spawn(poll, state, drop, out, TASK_SCHEDULED);
+}
+
+int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out)
+{
+    return spawn(poll, state, drop, out, TASK_IDLE);
+}
+
+// [snippet: task-wake]
+bool sched_wake(struct waker w)
+{
+    if (w.slot >= task_limit)
+        return false;
+    struct task *t = &tasks[w.slot];
+    uint64_t word = atomic_load_acquire(&t->word);
+    for (;;) {
+        if (GEN(word) != w.gen) {  // the task this waker named is gone
+            atomic_add_relaxed(&stat_stale, 1);
+            return false;
+        }
+        switch (STATE(word)) {
+        case TASK_IDLE:
+            if (atomic_cas(&t->word, &word, WORD(w.gen, TASK_SCHEDULED))) {
+                enqueue(w.slot);
+                return true;
+            }
+            break;  // lost a race; `word` now holds the current value: retry
+        case TASK_RUNNING:
+            if (atomic_cas(&t->word, &word, WORD(w.gen, TASK_NOTIFIED)))
+                return false;  // the worker polling it will queue it again
+            break;
+        default:  // SCHEDULED or NOTIFIED: it will run anyway. FREE: gone.
+            return false;
+        }
+    }
+}
+// [end: task-wake]
+
+// [snippet: task-run]
+int sched_run_one(void)
+{
+    uint32_t slot;
+    if (!sched_ready_queue_pop(&queue, &slot))
+        return 0;
+    struct task *t = &tasks[slot];
+    uint64_t word = atomic_load_acquire(&t->word);
+    uint32_t gen = GEN(word);
+    // We dequeued it, so it is SCHEDULED and nobody else may move it on.
+    if (STATE(word) != TASK_SCHEDULED || !atomic_cas(&t->word, &word, WORD(gen, TASK_RUNNING)))
+        __builtin_trap();
+
+    struct sched_cx cx = {.waker = {slot, gen}};
+    poll_t r = t->poll(t->state, &cx);
+
+    if (r == READY) {
+        void (*drop)(void *) = t->drop;
+        void *state = t->state;
+        // RUNNING or NOTIFIED -> FREE with the next generation: every waker
+        // still out there for this task becomes stale at this instant.
+        word = atomic_load_acquire(&t->word);
+        while (!atomic_cas(&t->word, &word, WORD(gen + 1, TASK_FREE)))
+            ;
+        if (drop)
+            drop(state);
+        sched_slot_pool_push(&pool, slot);
+        atomic_add_relaxed(&stat_completed, 1);
+        atomic_fetch_sub(&live, 1);
+        return 1;
+    }
+    word = WORD(gen, TASK_RUNNING);
+    if (atomic_cas(&t->word, &word, WORD(gen, TASK_IDLE)))
+        return 1;  // parked until a waker fires
+    // The CAS failed, so a wake arrived during the poll (NOTIFIED): run again.
+    atomic_store_release(&t->word, WORD(gen, TASK_SCHEDULED));
+    enqueue(slot);
+    return 1;
+}
+// [end: task-run]
+
+void sched_wake_all(void)
+{
+    for (uint32_t i = 0; i < task_limit; i++) {
+        uint64_t word = atomic_load_acquire(&tasks[i].word);
+        if (STATE(word) != TASK_FREE)
+            sched_wake((struct waker){i, GEN(word)});
+    }
+}
+
+bool sched_has_ready(void) { return sched_ready_queue_length(&queue) != 0; }
+uint32_t sched_live(void) { return atomic_load_seq(&live); }
+
+void sched_get_stats(struct sched_stats *out)
+{
+    *out = (struct sched_stats){
+        .spawned = atomic_load_relaxed(&stat_spawned),
+        .completed = atomic_load_relaxed(&stat_completed),
+        .stale_wakes = atomic_load_relaxed(&stat_stale),
+        .spawn_failures = atomic_load_relaxed(&stat_spawn_fail),
+        .live = atomic_load_relaxed(&live),
+        .limit = task_limit,
+    };
+}
