@@ -10,6 +10,22 @@ static int epfd = -1;
 static int kickfd = -1;
 static uint32_t kick_pending;  // a kick was written and not yet read: no need for another
 
+// [snippet: drain-kick]
+// Empty the eventfd first, then allow the next kick to write again. The
+// other order loses wake-ups: a kick landing between "clear" and "read" has
+// its write swallowed by our read, yet leaves kick_pending at 1, so every
+// later kick skips its write and a blocked poller sleeps forever. In this
+// order a kick that lands after the read but before the clear skips its
+// write, which is safe: we are awake, and we look at the queue and rebuild
+// our interest set before blocking again.
+static void drain_kick(void)
+{
+    uint64_t v;
+    sys_read(kickfd, &v, sizeof v);
+    atomic_store_seq(&kick_pending, 0);
+}
+// [end: drain-kick]
+
 static int epoll_init(void)
 {
     epfd = sys_epoll_create1(EPOLL_CLOEXEC);
@@ -76,9 +92,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
     for (int i = 0; i < n; i++) {
         uint64_t data = events[i].data;
         if (data == KICK_TOKEN) {
-            uint64_t v;
-            atomic_store_seq(&kick_pending, 0);  // before the read: a later kick writes again
-            sys_read(kickfd, &v, sizeof v);
+            drain_kick();
             continue;
         }
         sched_wake(waker_unpack(data));

@@ -27,6 +27,14 @@ static uint32_t kick_pending;
 // entries (when compacting), so that index stays valid until it is done.
 static struct pollfd pfds[EX_PPOLL_MAX_FDS + 1];
 
+// Read, then clear: see drain_kick in reactor_epoll.c for why the order matters.
+static void drain_kick(void)
+{
+    uint64_t v;
+    sys_read(kickfd, &v, sizeof v);
+    atomic_store_seq(&kick_pending, 0);
+}
+
 static int ppoll_init(void)
 {
     count = 0;
@@ -135,9 +143,7 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
         return r == -EINTR ? 0 : r;
 
     if (pfds[0].revents) {
-        uint64_t v;
-        atomic_store_seq(&kick_pending, 0);
-        sys_read(kickfd, &v, sizeof v);
+        drain_kick();
     }
     // Fired entries are removed (one-shot) and their tasks woken. An entry
     // forgotten or re-armed during the ppoll is skipped or kept as it is now.
