@@ -8,7 +8,11 @@
 #define LOG_FILE_PATH       "/tmp/async-nostd.log"
 
 // ---- stage 2: allocator -------------------------------------------------------
-#define HEAP_SIZE             (16ul << 20)   // arena for blocks up to MEM_CHUNK_SIZE (16 MB, as in the original)
+// The original had 16 MB and never freed. Ours reuses memory, so the size only
+// bounds how many connections fit at once: each takes about 9 KiB (the task
+// state with its buffers), so 128 MB holds over 10,000. Pages are touched
+// only when used: an idle server stays small.
+#define HEAP_SIZE             (128ul << 20)  // arena for blocks up to MEM_CHUNK_SIZE
 #define MEM_CHUNK_SIZE        (64 * 1024)    // unit of the arena lent to one size class; also the largest class
 #define MEM_BIG_LIMIT         (256ul << 20)  // most bytes of big blocks (each its own mmap) alive at once
 #define MEM_CACHE_BYTES       (256 * 1024)   // most bytes of free blocks one thread's cache may hold
@@ -44,5 +48,26 @@
 #define NET_DEFAULT_PORT      8080
 #define NET_DEFAULT_IP        "127.0.0.1"
 #define NET_EMFILE_BACKOFF_MS 50      // acceptor pause when out of file descriptors
+
+
+// ---- stage 6: http ---------------------------------------------------------------------
+// Parser limits (src/http/http_parse.h keeps the same values as fallbacks).
+#define HTTP_MAX_HEADERS        64          // header fields per request; one more -> 431
+#define HTTP_MAX_HEAD_BYTES     16384       // request head incl. blank line; more -> 431
+#define HTTP_MAX_URI            8192        // request-target bytes; more -> 414
+#define HTTP_MAX_METHOD         32          // method token bytes; more -> 501
+#define HTTP_MAX_EMPTY_LINES    8           // empty lines before a request line; more -> 400
+#define HTTP_MAX_BODY           (1024 * 1024)  // request body bytes; more -> 413
+#define HTTP_MAX_CHUNK_LINE     4096        // one chunk-size line; more -> 413
+#define HTTP_MAX_CHUNK_EXT      16384       // chunk extensions per body; more -> 413
+#define HTTP_MAX_TRAILER_BYTES  16384       // trailer section of a chunked body; more -> 413
+// Connection handling.
+#define HTTP_READ_BUF           4096        // first read buffer; grows up to the head limit
+#define HTTP_OUT_BUF            4096        // response bytes gathered before one send
+#define HTTP_HEADER_TIMEOUT_MS  10000       // a started request head must complete within this
+#define HTTP_IDLE_TIMEOUT_MS    30000       // keep-alive connection with no request
+#define HTTP_SEND_TIMEOUT_MS    30000       // a response that makes no progress
+#define HTTP_SERVER_NAME        "async-nostd"
+#define HTTP_LOG_BUF            16384       // per-thread log buffer, flushed when idle or full
 
 #endif

@@ -28,6 +28,10 @@ void ex_shutdown(void);
 // of tasks still alive when the workers gave up (0 after a clean stop).
 uint32_t ex_join(void);
 bool ex_stopping(void);
+// Runs fn on a worker thread each time it is about to block (park or wait in
+// the reactor) and once when it exits: the place for per-thread work that
+// should not cost the hot path, such as flushing a buffered log. NULL = none.
+void ex_set_idle_hook(void (*fn)(void));
 // Name of the active backend ("epoll" or "ppoll").
 const char *ex_backend_name(void);
 // Parses "epoll"/"ppoll"; returns 0 and sets *out, or -1.

@@ -32,6 +32,7 @@ struct executor {
     uint32_t stopping;
     uint64_t stop_deadline;
     uint64_t now;             // cached clock, refreshed by the poller
+    void (*idle_hook)(void);  // before a worker blocks, and when it exits
 };
 // [end: executor-state]
 
@@ -76,6 +77,14 @@ static void timer_earlier(uint64_t deadline)
 
 uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
 bool ex_stopping(void) { return atomic_load_relaxed(&ex.stopping) != 0; }
+void ex_set_idle_hook(void (*fn)(void)) { atomic_store_seq(&ex.idle_hook, fn); }
+
+static void run_idle_hook(void)
+{
+    void (*fn)(void) = atomic_load_acquire(&ex.idle_hook);
+    if (fn)
+        fn();
+}
 const char *ex_backend_name(void) { return ex.reactor ? ex.reactor->name : "none"; }
 
 int ex_backend_parse(const char *name, enum ex_backend *out)
@@ -186,6 +195,7 @@ static int worker_main(void *arg)
             }
             continue;
         }
+        run_idle_hook();
         if (poller) {
             poll_reactor(true);
             atomic_store_seq(&ex.poller_taken, 0);
@@ -193,6 +203,7 @@ static int worker_main(void *arg)
             park();
         }
     }
+    run_idle_hook();
     // Whoever leaves first makes sure nobody stays asleep.
     atomic_store_seq(&ex.park_seq, ex.park_seq + 1);
     sys_futex_wake(&ex.park_seq, EX_MAX_WORKERS);
@@ -209,7 +220,9 @@ int ex_init(const struct ex_config *cfg)
     int r = sched_init(cfg->max_tasks ? cfg->max_tasks : SCHED_DEFAULT_TASKS);
     if (r < 0)
         return r;
+    void (*idle_hook)(void) = ex.idle_hook;  // may be installed before ex_init
     sys_memset(&ex, 0, sizeof ex);
+    ex.idle_hook = idle_hook;
     ex.nworkers = cfg->workers;
     ex.reactor = cfg->backend == EX_BACKEND_PPOLL ? &reactor_ppoll : &reactor_epoll;
     ex.now = sys_now_ns();

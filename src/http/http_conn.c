@@ -1,0 +1,502 @@
+// http_conn.c: one task per connection: read, parse every complete request, answer in order, repeat.
+#include "config.h"
+#include "http/http_chunked.h"
+#include "http/http_date.h"
+#include "http/http_log.h"
+#include "http/http_metrics.h"
+#include "http/http_server.h"
+#include "mem/mem.h"
+#include "net/net.h"
+#include "sys/atomic.h"
+#include "sys/clock.h"
+#include "sys/fmt.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+
+#define OUT_RESERVE 1024  // room a response head needs; below it we flush first
+#define LINGER_MS 2000    // how long to drain a client's bytes after an error reply
+
+static const struct http_upgrade_hook *upgrade_hook;
+
+struct http_settings http_settings = {
+    .header_timeout_ms = HTTP_HEADER_TIMEOUT_MS,
+    .idle_timeout_ms = HTTP_IDLE_TIMEOUT_MS,
+    .send_timeout_ms = HTTP_SEND_TIMEOUT_MS,
+};
+
+void http_set_upgrade_hook(const struct http_upgrade_hook *hook) { atomic_store_seq(&upgrade_hook, hook); }
+
+// [snippet: http-conn-state]
+// Everything the connection keeps across awaits. About 9 KiB, no stack: a
+// thousand idle keep-alive connections cost 9 MB, not a thousand thread stacks.
+struct http_conn {
+    int resume;
+    struct ex_io io;
+    // Read side: bytes [start, len) of buf are received but not yet parsed.
+    char *buf;
+    size_t cap, len, start;
+    size_t parsed_upto;        // len at the last parse that needed more (skip useless re-parses)
+    uint64_t body_left;        // Content-Length bytes still to skip
+    bool in_chunked;           // skipping a chunked body
+    struct http_chunked chunked;
+    // Write side: response heads (and small bodies) gather in out; a large
+    // static body goes out as a second iovec, straight from the binary.
+    size_t out_len;
+    const void *body;
+    size_t body_len;
+    bool body_owned;           // body was allocated (metrics) and is freed after sending
+    struct net_send send;
+    ssize_t io_result;
+    // What to do next.
+    bool closing;              // close after flushing
+    bool linger;               // drain the client's bytes before closing (after an error)
+    bool more;                 // stopped parsing because out was full: flush, then go on
+    bool timed_out;
+    const struct http_upgrade_hook *upgrade;  // set when a 101 was queued
+    void *upgrade_state;
+    // Timeouts: one timer, re-armed lazily (see conn_deadline).
+    uint64_t deadline;
+    struct ex_timer timer;
+    char inline_buf[HTTP_READ_BUF];
+    char out[HTTP_OUT_BUF];
+};
+// [end: http-conn-state]
+
+// ---- responses ---------------------------------------------------------------------------
+
+static const char plaintext_body[] = "Hello, World!";
+
+static void out_str(struct http_conn *c, const char *s, size_t n)
+{
+    sys_memcpy(c->out + c->out_len, s, n);
+    c->out_len += n;
+}
+#define OUT_LIT(c, s) out_str((c), (s), sizeof(s) - 1)
+
+static void out_u64(struct http_conn *c, uint64_t v) { c->out_len += sys_fmt_u64(c->out + c->out_len, v); }
+
+// [snippet: http-respond]
+// Appends one complete response. Small bodies are copied after the head so
+// that a whole pipelined batch leaves in a single send; large ones are
+// queued as a second iovec. Every response carries Content-Length, so the
+// client always knows where it ends, even on a kept-alive connection.
+static void respond(struct http_conn *c, int status, bool keep_alive, bool http10, const char *ctype,
+                    const void *body, size_t body_len, bool head_only, const char *extra)
+{
+    char date[HTTP_DATE_LEN];
+    http_date_now(date);
+    OUT_LIT(c, "HTTP/1.1 ");
+    out_u64(c, (uint64_t)status);
+    c->out[c->out_len++] = ' ';
+    const char *reason = http_reason_phrase(status);
+    out_str(c, reason, sys_strlen(reason));
+    OUT_LIT(c, "\r\nServer: " HTTP_SERVER_NAME "\r\nDate: ");
+    out_str(c, date, HTTP_DATE_LEN);
+    OUT_LIT(c, "\r\nContent-Type: ");
+    out_str(c, ctype, sys_strlen(ctype));
+    OUT_LIT(c, "\r\nContent-Length: ");
+    out_u64(c, body_len);
+    if (!keep_alive)
+        OUT_LIT(c, "\r\nConnection: close");
+    else if (http10)  // HTTP/1.0 closes by default: say that we keep it open
+        OUT_LIT(c, "\r\nConnection: keep-alive");
+    if (extra)
+        out_str(c, extra, sys_strlen(extra));
+    OUT_LIT(c, "\r\n\r\n");
+    if (!keep_alive)
+        c->closing = true;
+    http_metric_status(status);
+    if (head_only || body_len == 0)
+        return;
+    if (body_len <= HTTP_OUT_BUF - c->out_len && body_len <= 2048) {
+        out_str(c, body, body_len);
+    } else {
+        c->body = body;
+        c->body_len = body_len;
+    }
+}
+// [end: http-respond]
+
+// An error reply: the request (or what there is of it) cannot be trusted to
+// frame the next one, so the connection closes after it.
+static void respond_error(struct http_conn *c, int status, const char *extra)
+{
+    const char *reason = http_reason_phrase(status);
+    char body[96];
+    size_t n = sys_snprintf(body, sizeof body, "%d %s\n", status, reason);
+    // The body must outlive this call: copy it into out (it is small).
+    respond(c, status, false, false, "text/plain; charset=utf-8", body, n, false, extra);
+    c->linger = true;
+    http_log("[HTTP] fd=%d error=%d", c->io.fd, status);
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+// The path of a request-target: origin-form "/p?q", or absolute-form
+// "http://host/p?q" which RFC 9112 section 3.2.2 says a server MUST accept.
+static void target_path(const struct http_request *req, const char **path, size_t *len)
+{
+    const char *t = req->target;
+    size_t n = req->target_len;
+    if (n > 7 && (sys_memeq_nocase(t, "http://", 7) || (n > 8 && sys_memeq_nocase(t, "https://", 8)))) {
+        size_t i = t[4] == ':' ? 7 : 8;
+        while (i < n && t[i] != '/' && t[i] != '?')
+            i++;
+        t += i, n -= i;
+        if (n == 0 || t[0] == '?') {  // "http://host" means "/"
+            *path = "/";
+            *len = 1;
+            return;
+        }
+    }
+    size_t p = 0;
+    while (p < n && t[p] != '?' && t[p] != '#')
+        p++;
+    *path = t;
+    *len = p;
+}
+
+static bool path_is(const char *p, size_t n, const char *want) { return n == sys_strlen(want) && sys_memcmp(p, want, n) == 0; }
+
+// [snippet: http-route]
+static void handle_request(struct http_conn *c, const struct http_request *req)
+{
+    bool get = req->method_len == 3 && sys_memcmp(req->method, "GET", 3) == 0;
+    bool head = req->method_len == 4 && sys_memcmp(req->method, "HEAD", 4) == 0;
+    bool keep = req->keep_alive && !ex_stopping();
+    bool http10 = req->minor_version == 0;
+    bool has_body = req->chunked || req->content_length > 0;
+    // The body comes after the head; framing must survive it. We answer
+    // first and skip the body before parsing the next request. A client
+    // waiting for "100 Continue" gets the final answer instead, and the
+    // connection closes so that its body never has to be read.
+    if (has_body && req->expect_continue)
+        keep = false;
+    if (req->chunked) {
+        c->in_chunked = true;
+        http_chunked_init(&c->chunked);
+    } else if (req->content_length > 0) {
+        c->body_left = (uint64_t)req->content_length;
+    }
+    const char *path;
+    size_t plen;
+    target_path(req, &path, &plen);
+    http_log("[HTTP] fd=%d route=%.*s", c->io.fd, (int)plen, path);
+
+    if (!get && !head) {
+        respond(c, 405, keep, http10, "text/plain; charset=utf-8", "405 Method Not Allowed\n", 23, false,
+                "\r\nAllow: GET, HEAD");
+        return;
+    }
+    if (path_is(path, plen, "/plaintext")) {
+        respond(c, 200, keep, http10, "text/plain", plaintext_body, sizeof plaintext_body - 1, head, NULL);
+    } else if (path_is(path, plen, "/")) {
+        respond(c, 200, keep, http10, "text/html; charset=utf-8", http_page, http_page_len, head, NULL);
+    } else if (path_is(path, plen, "/metrics")) {
+        char *text = mem_alloc(4096);
+        if (!text) {
+            respond_error(c, 503, NULL);
+            return;
+        }
+        size_t n = http_metrics_render(text, 4096);
+        respond(c, 200, keep, http10, "text/plain; version=0.0.4; charset=utf-8", text, n, head, NULL);
+        if (c->body == text)
+            c->body_owned = true;
+        else
+            mem_free(text);  // small enough to have been copied into out
+    } else if (path_is(path, plen, "/ws")) {
+        const struct http_upgrade_hook *hook = atomic_load_acquire(&upgrade_hook);
+        if (!hook) {
+            respond(c, 426, false, http10, "text/plain; charset=utf-8",
+                    "426 Upgrade Required: this build has no WebSocket stage\n", 56, head, NULL);
+            return;
+        }
+        size_t n = 0;
+        int status = hook->handshake(req, c->out + c->out_len, HTTP_OUT_BUF - c->out_len, &n);
+        c->out_len += n;
+        http_metric_status(status);
+        if (status == 101 && !has_body) {
+            c->upgrade = hook;
+        } else {
+            c->closing = true;
+            c->linger = true;
+        }
+    } else {
+        respond(c, 404, keep, http10, "text/plain; charset=utf-8", "404 Not Found\n", 14, head, NULL);
+    }
+}
+// [end: http-route]
+
+// Skips request body bytes already in the buffer. Returns false if the body
+// continues beyond what we have (read more), true when it is done.
+static bool skip_body(struct http_conn *c)
+{
+    size_t avail = c->len - c->start;
+    if (c->body_left) {
+        size_t k = c->body_left < avail ? (size_t)c->body_left : avail;
+        c->start += k;
+        c->body_left -= k;
+        return c->body_left == 0;
+    }
+    if (c->in_chunked) {
+        size_t used = 0;
+        int r = http_chunked_feed(&c->chunked, c->buf + c->start, avail, &used);
+        c->start += used;
+        if (r == 0)
+            return false;
+        c->in_chunked = false;
+        if (r < 0) {  // malformed or too large: the stream cannot be framed any more
+            c->start = c->len;
+            respond_error(c, c->chunked.error_status ? c->chunked.error_status : 400, NULL);
+        }
+    }
+    return true;
+}
+
+// [snippet: http-process]
+// Answers every complete request in the buffer, in order (pipelining).
+// Stops when it needs more bytes, when the connection must close or switch
+// protocols, or when out is full (c->more: flush, then call again).
+static void process_buffer(struct http_conn *c)
+{
+    c->more = false;
+    while (!c->closing && !c->upgrade) {
+        if ((c->body_left || c->in_chunked) && !skip_body(c))
+            return;
+        if (c->closing)
+            return;
+        size_t avail = c->len - c->start;
+        if (avail == 0)
+            return;
+        if (c->body || HTTP_OUT_BUF - c->out_len < OUT_RESERVE) {
+            c->more = true;
+            return;
+        }
+        // A byte at a time must not cost a full re-parse per byte.
+        if (c->parsed_upto && !http_should_reparse(c->buf + c->start, c->parsed_upto - c->start, avail))
+            return;
+        struct http_request req;  // on the worker's stack: ~2 KiB we need only now
+        int r = http_parse_request(c->buf + c->start, avail, &req);
+        if (r == -2) {
+            c->parsed_upto = c->len;
+            return;
+        }
+        c->parsed_upto = 0;
+        if (r < 0) {
+            c->start = c->len;
+            respond_error(c, req.error_status, NULL);
+            return;
+        }
+        c->start += (size_t)r;
+        handle_request(c, &req);
+    }
+}
+// [end: http-process]
+
+// ---- waiting, with timeouts ------------------------------------------------------------------
+
+// [snippet: http-deadline]
+// One timer per connection, armed lazily. Each wait sets c->deadline; the
+// timer is only moved when the new deadline is *earlier* than the armed one.
+// When it fires and the deadline has since moved on (the usual case for a
+// busy keep-alive connection), it is re-armed once. So a request costs no
+// timer operation at all, and an idle connection one per timeout period.
+static void conn_deadline(struct http_conn *c, uint64_t ms, struct sched_cx *cx)
+{
+    c->deadline = ex_now_ns() + ms * NS_PER_MS;
+    if (c->timer.index < 0 || c->timer.deadline > c->deadline)
+        ex_timer_arm(&c->timer, c->deadline, cx->waker);
+}
+
+static bool conn_expired(struct http_conn *c, struct sched_cx *cx)
+{
+    if (ex_now_ns() >= c->deadline) {
+        c->timed_out = true;
+        return true;
+    }
+    if (c->timer.index < 0)  // fired early for an older deadline: re-arm for the current one
+        ex_timer_arm(&c->timer, c->deadline, cx->waker);
+    return false;
+}
+// [end: http-deadline]
+
+// Reads more request bytes; READY with io_result > 0, or 0 to close
+// (end of stream, error, timeout, or an idle connection at shutdown).
+static poll_t conn_read(struct http_conn *c, struct sched_cx *cx)
+{
+    bool idle = c->len == c->start && !c->body_left && !c->in_chunked;
+    if ((ex_stopping() && idle) || conn_expired(c, cx)) {
+        c->io_result = 0;
+        return READY;
+    }
+    poll_t r = net_recv(&c->io, c->buf + c->len, c->cap - c->len, &c->io_result, cx);
+    if (r == READY && c->io_result > 0)
+        http_metric_add(M_BYTES_IN, (uint64_t)c->io_result);
+    return r;
+}
+
+static poll_t conn_send(struct http_conn *c, struct sched_cx *cx)
+{
+    if (conn_expired(c, cx)) {
+        c->io_result = -ETIMEDOUT;
+        return READY;
+    }
+    return net_send(&c->io, &c->send, &c->io_result, cx);
+}
+
+// Makes room to read: drops parsed bytes, and grows the buffer once the
+// unparsed head fills it (the parser answers 431 before it passes the limit).
+static bool make_room(struct http_conn *c)
+{
+    if (c->start == c->len) {
+        c->start = c->len = 0;
+    } else if (c->start > 0 && c->len == c->cap) {
+        sys_memmove(c->buf, c->buf + c->start, c->len - c->start);
+        if (c->parsed_upto)
+            c->parsed_upto -= c->start;
+        c->len -= c->start;
+        c->start = 0;
+    }
+    if (c->len < c->cap)
+        return true;
+    size_t want = HTTP_MAX_HEAD_BYTES + 1024;
+    if (c->cap >= want)
+        return false;
+    char *bigger = mem_alloc(want);
+    if (!bigger)
+        return false;
+    sys_memcpy(bigger, c->buf, c->len);
+    if (c->buf != c->inline_buf)
+        mem_free(c->buf);
+    c->buf = bigger;
+    c->cap = want;
+    return true;
+}
+
+// ---- the task ------------------------------------------------------------------------------
+
+// [snippet: http-conn-poll]
+static poll_t conn_poll(void *state, struct sched_cx *cx)
+{
+    struct http_conn *c = state;
+    ASYNC_BEGIN(c);
+    http_log("[ACCEPT] fd=%d", c->io.fd);
+    for (;;) {
+        process_buffer(c);
+        if (c->out_len || c->body) {
+            net_send_init(&c->send, c->out, c->out_len);
+            if (c->body)
+                net_send_add(&c->send, c->body, c->body_len);
+            conn_deadline(c, http_settings.send_timeout_ms, cx);
+            AWAIT(c, conn_send(c, cx));
+            if (c->io_result < 0)
+                break;
+            http_metric_add(M_BYTES_OUT, (uint64_t)c->io_result);
+            if (c->body_owned)
+                mem_free((void *)c->body);
+            c->out_len = 0;
+            c->body = NULL;
+            c->body_owned = false;
+            if (c->more && !c->closing && !c->upgrade)
+                continue;  // more pipelined requests are waiting in the buffer
+        }
+        if (c->upgrade) {
+            c->upgrade_state = c->upgrade->open(&c->io, c->buf + c->start, c->len - c->start);
+            if (!c->upgrade_state)
+                break;
+            AWAIT(c, c->upgrade->poll(c->upgrade_state, cx));
+            break;
+        }
+        if (c->closing)
+            break;
+        if (!make_room(c))
+            break;
+        conn_deadline(c, c->len > c->start ? http_settings.header_timeout_ms : http_settings.idle_timeout_ms, cx);
+        AWAIT(c, conn_read(c, cx));
+        if (c->io_result <= 0) {
+            // A request that started but never finished gets 408 (RFC 9110 15.5.9).
+            if (c->timed_out && c->len > c->start) {
+                c->start = c->len;
+                respond_error(c, 408, NULL);
+                c->linger = false;
+                c->timed_out = false;
+                c->deadline = ex_now_ns() + http_settings.send_timeout_ms * NS_PER_MS;
+                continue;
+            }
+            break;
+        }
+        c->len += (size_t)c->io_result;
+    }
+    // Lingering close: after an error reply, the client may still be sending.
+    // Closing with unread bytes makes the kernel send a reset, which can
+    // destroy our reply before the client reads it. So stop writing, and
+    // read and drop what comes for a short while.
+    if (c->linger && c->io_result >= 0) {
+        sys_shutdown(c->io.fd, SHUT_WR);
+        c->start = c->len = 0;
+        conn_deadline(c, LINGER_MS, cx);
+        for (;;) {
+            AWAIT(c, conn_expired(c, cx) ? (c->io_result = 0, READY)
+                                         : net_recv(&c->io, c->buf, c->cap, &c->io_result, cx));
+            if (c->io_result <= 0)
+                break;
+        }
+    }
+    ASYNC_END(c);
+}
+// [end: http-conn-poll]
+
+static void conn_drop(void *state)
+{
+    struct http_conn *c = state;
+    if (c->upgrade_state)
+        c->upgrade->close(c->upgrade_state);
+    ex_timer_cancel(&c->timer);
+    ex_io_forget(&c->io);
+    sys_close(c->io.fd);
+    if (c->body_owned)
+        mem_free((void *)c->body);
+    if (c->buf != c->inline_buf)
+        mem_free(c->buf);
+    mem_free(c);
+    http_metric_add(M_CONN_CLOSED, 1);
+}
+
+// [snippet: http-accept]
+// On the acceptor thread: a task per connection, first polled when the
+// client's request arrives (the reactor wakes it), not before.
+int http_accept(int fd, void *arg)
+{
+    (void)arg;
+    struct http_conn *c = mem_alloc(sizeof *c);
+    if (!c)
+        return -ENOMEM;
+    sys_memset(c, 0, offsetof(struct http_conn, inline_buf));
+    c->io.fd = fd;
+    c->buf = c->inline_buf;
+    c->cap = HTTP_READ_BUF;
+    c->timer = (struct ex_timer)EX_TIMER_INIT;
+    struct waker w;
+    int r = sched_spawn_idle(conn_poll, c, conn_drop, &w);
+    if (r < 0) {
+        mem_free(c);
+        return r;
+    }
+    http_metric_add(M_CONN_ACCEPTED, 1);
+    if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
+        sched_wake(w);  // the task's own read will report the problem
+    return 0;
+}
+// [end: http-accept]
+
+void http_refuse(int fd)
+{
+    static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\nServer: " HTTP_SERVER_NAME
+                                "\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
+                                "Connection: close\r\nRetry-After: 1\r\n\r\n503 Server is full.\n";
+    sys_send(fd, reply, sizeof reply - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
+    // Read what the client already sent, so that closing sends FIN, not RST.
+    char sink[2048];
+    sys_recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+    http_metric_add(M_CONN_REFUSED, 1);
+}

@@ -1,0 +1,192 @@
+// main.c: the async-nostd server: arguments, listening socket, executor, acceptor, signals, shutdown.
+#include "config.h"
+#include "exec/exec.h"
+#include "http/http_log.h"
+#include "http/http_metrics.h"
+#include "http/http_server.h"
+#include "net/net.h"
+#include "sys/atomic.h"
+#include "sys/fmt.h"
+#include "sys/signal.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+#if STAGE >= 7
+#include "ws/ws_server.h"
+#endif
+
+static void usage(const char *prog, int fd)
+{
+    sys_dprintf(fd,
+                "usage: %s [WORKERS] [IP] [PORT] [options]\n"
+                "  WORKERS            worker threads (default: the number of CPUs)\n"
+                "  IP                 IPv4 address to listen on (default " NET_DEFAULT_IP ")\n"
+                "  PORT               TCP port (default %d)\n"
+                "  --reactor=NAME     epoll (default) or ppoll\n"
+                "  --max-tasks=N      most concurrent connections (default %d, at most %d)\n"
+                "  --log=PATH         log file (default " LOG_FILE_PATH "), --no-log to disable\n"
+                "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
+                "                     request head / keep-alive idle / stalled send limits\n"
+                "                     (defaults %d, %d, %d)\n"
+                "  --help             this text\n"
+                "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
+                prog, NET_DEFAULT_PORT, SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS,
+                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
+                STAGE >= 7 ? "" : " (not in this stage: 426)");
+}
+
+struct options {
+    int workers;
+    uint32_t addr;
+    const char *ip;
+    uint16_t port;
+    enum ex_backend backend;
+    uint32_t max_tasks;
+    const char *log_path;
+};
+
+// Returns 0, 1 if --help was printed, or -1 after printing what is wrong.
+static int parse_args(int argc, char **argv, struct options *o)
+{
+    int positional = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        uint64_t v;
+        if (sys_streq(a, "--help") || sys_streq(a, "-h")) {
+            usage(argv[0], STDOUT_FILENO);
+            return 1;
+        } else if (sys_starts_with(a, "--reactor=")) {
+            if (ex_backend_parse(a + 10, &o->backend) < 0) {
+                sys_eprintf("%s: unknown reactor '%s' (use epoll or ppoll)\n", argv[0], a + 10);
+                return -1;
+            }
+        } else if (sys_starts_with(a, "--max-tasks=")) {
+            if (sys_parse_u64(a + 12, sys_strlen(a + 12), &v) < 0 || v < 1 || v > SCHED_MAX_TASK_SLOTS) {
+                sys_eprintf("%s: --max-tasks must be 1..%d, not '%s'\n", argv[0], SCHED_MAX_TASK_SLOTS, a + 12);
+                return -1;
+            }
+            o->max_tasks = (uint32_t)v;
+        } else if (sys_starts_with(a, "--header-timeout=") || sys_starts_with(a, "--idle-timeout=") ||
+                   sys_starts_with(a, "--send-timeout=")) {
+            const char *val = a + 2;
+            while (*val != '=')
+                val++;
+            val++;
+            if (sys_parse_u64(val, sys_strlen(val), &v) < 0 || v < 1 || v > 3600000) {
+                sys_eprintf("%s: %.*s must be 1..3600000 ms, not '%s'\n", argv[0], (int)(val - a - 1), a, val);
+                return -1;
+            }
+            uint32_t *slot = a[2] == 'h' ? &http_settings.header_timeout_ms
+                           : a[2] == 'i' ? &http_settings.idle_timeout_ms
+                                         : &http_settings.send_timeout_ms;
+            *slot = (uint32_t)v;
+        } else if (sys_starts_with(a, "--log=")) {
+            o->log_path = a + 6;
+        } else if (sys_streq(a, "--no-log")) {
+            o->log_path = NULL;
+        } else if (a[0] == '-') {
+            sys_eprintf("%s: unknown option '%s' (see --help)\n", argv[0], a);
+            return -1;
+        } else if (positional == 0) {
+            if (sys_parse_u64(a, sys_strlen(a), &v) < 0 || v < 1 || v > EX_MAX_WORKERS) {
+                sys_eprintf("%s: WORKERS must be a number from 1 to %d, not '%s'\n", argv[0], EX_MAX_WORKERS, a);
+                return -1;
+            }
+            o->workers = (int)v;
+            positional++;
+        } else if (positional == 1) {
+            if (net_parse_ipv4(a, &o->addr) < 0) {
+                sys_eprintf("%s: '%s' is not an IPv4 address like 127.0.0.1\n", argv[0], a);
+                return -1;
+            }
+            o->ip = a;
+            positional++;
+        } else if (positional == 2) {
+            if (net_parse_port(a, &o->port) < 0) {
+                sys_eprintf("%s: PORT must be 1..65535, not '%s'\n", argv[0], a);
+                return -1;
+            }
+            positional++;
+        } else {
+            sys_eprintf("%s: too many arguments at '%s' (see --help)\n", argv[0], a);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static uint32_t stop_requested;
+
+// Async-signal-safe: an atomic store and a futex wake, nothing else.
+static void on_stop_signal(int sig)
+{
+    atomic_store_seq(&stop_requested, (uint32_t)sig);
+    sys_futex_wake(&stop_requested, 1);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {
+        .workers = sys_cpu_count(),
+        .ip = NET_DEFAULT_IP,
+        .port = NET_DEFAULT_PORT,
+        .backend = EX_BACKEND_EPOLL,
+        .max_tasks = SCHED_DEFAULT_TASKS,
+        .log_path = LOG_FILE_PATH,
+    };
+    net_parse_ipv4(NET_DEFAULT_IP, &o.addr);
+    if (o.workers > EX_MAX_WORKERS)
+        o.workers = EX_MAX_WORKERS;
+    int r = parse_args(argc, argv, &o);
+    if (r != 0)
+        return r > 0 ? 0 : 2;
+
+    int lfd = net_listen(o.addr, o.port, NET_LISTEN_BACKLOG);
+    if (lfd < 0) {
+        sys_eprintf("%s: cannot listen on %s:%u: %s%s\n", argv[0], o.ip, o.port, sys_errno_name(lfd),
+                    lfd == -EADDRINUSE ? " (the port is in use)" : "");
+        return 1;
+    }
+    if (o.log_path && http_log_open(o.log_path) < 0)
+        sys_eprintf("%s: warning: cannot open log file %s; logging is off\n", argv[0], o.log_path);
+
+    sys_signal_ignore(SIGPIPE);  // a vanished peer is an -EPIPE, not a death
+    sys_signal_handle(SIGINT, on_stop_signal);
+    sys_signal_handle(SIGTERM, on_stop_signal);
+
+    struct ex_config cfg = {.workers = o.workers, .backend = o.backend, .max_tasks = o.max_tasks};
+    r = ex_init(&cfg);
+    if (r < 0) {
+        sys_eprintf("%s: cannot start the executor: %s\n", argv[0], sys_errno_name(r));
+        return 1;
+    }
+    ex_set_idle_hook(http_log_flush);
+#if STAGE >= 7
+    ws_server_install();
+#endif
+    http_metrics_start();
+    if ((r = ex_start()) < 0) {
+        sys_eprintf("%s: cannot start worker threads: %s\n", argv[0], sys_errno_name(r));
+        return 1;
+    }
+    struct net_acceptor acceptor = {.listen_fd = lfd, .on_accept = http_accept, .on_refused = http_refuse};
+    if ((r = net_acceptor_start(&acceptor)) < 0) {
+        sys_eprintf("%s: cannot start the acceptor: %s\n", argv[0], sys_errno_name(r));
+        return 1;
+    }
+    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %u task slots, log %s)\n", o.ip,
+               o.port, o.workers, ex_backend_name(), o.max_tasks, o.log_path ? o.log_path : "off");
+
+    while (!atomic_load_seq(&stop_requested))
+        sys_futex_wait(&stop_requested, 0, NULL);
+
+    // Stop accepting, then let every task finish what it was doing: idle
+    // keep-alive connections close, in-flight responses complete.
+    http_log("[SHUTDOWN] signal=%u", stop_requested);
+    http_log_flush();
+    net_acceptor_stop(&acceptor);
+    ex_shutdown();
+    uint32_t left = ex_join();
+    sys_close(lfd);
+    sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", acceptor.accepted, left);
+    return 0;
+}
