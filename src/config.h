@@ -70,4 +70,12 @@
 #define HTTP_SERVER_NAME        "async-nostd"
 #define HTTP_LOG_BUF            16384       // per-thread log buffer, flushed when idle or full
 
+
+// ---- stage 7: websocket -------------------------------------------------------------------
+#define WS_MAX_MESSAGE          (16u * 1024u * 1024u)  // largest reassembled message; more -> close 1009
+#define WS_MAX_FRAME            WS_MAX_MESSAGE         // largest single frame payload; more -> close 1009
+#define WS_READ_BUF             16384       // bytes read from the socket at a time
+#define WS_OUT_BUF              4096        // frames up to this size are sent from one buffer
+#define WS_CLOSE_LINGER_MS      2000        // wait for the peer's close after ours
+
 #endif

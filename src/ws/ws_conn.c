@@ -1,0 +1,268 @@
+// ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close cleanly.
+#include "config.h"
+#include "exec/exec.h"
+#include "http/http_log.h"
+#include "http/http_metrics.h"
+#include "http/http_server.h"
+#include "mem/mem.h"
+#include "net/net.h"
+#include "sys/clock.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+#include "ws/ws_frame.h"
+#include "ws/ws_handshake.h"
+#include "ws/ws_message.h"
+#include "ws/ws_server.h"
+
+// [snippet: ws-conn-state]
+struct ws_conn {
+    int resume;
+    struct ex_io *io;           // the HTTP connection's socket registration
+    // Received bytes: [start, len) not yet consumed.
+    uint8_t *in;
+    size_t start, len;
+    // The frame being read, and the message machine (fragments, UTF-8, close).
+    struct ws_msg msg;
+    struct ws_frame frame;
+    bool in_frame;
+    uint64_t frame_done;        // payload bytes of this frame consumed (unmask offset)
+    // The message being reassembled (grown as frames announce their sizes).
+    uint8_t *msg_buf;
+    size_t msg_len, msg_cap;
+    // What goes out: a small frame is built whole in out; a large message is
+    // sent as header + msg_buf, two iovecs, no copy.
+    uint8_t out[WS_OUT_BUF];
+    size_t out_len;
+    struct net_send send;
+    ssize_t io_result;
+    uint16_t close_code;        // our close frame's code, once we close
+    bool going_away;            // the server is stopping: close with 1001
+    uint8_t sent_kind;          // the event whose answer is being sent (survives the await)
+    struct ex_timer linger;     // bounds the wait for the peer after our close
+};
+// [end: ws-conn-state]
+
+// Frames a server sends are never masked (RFC 6455 5.1).
+static void queue_frame(struct ws_conn *w, unsigned opcode, const uint8_t *payload, size_t n)
+{
+    uint8_t hdr[10];
+    size_t h = ws_frame_header_encode(hdr, true, opcode, n);
+    if (h + n <= WS_OUT_BUF) {
+        sys_memcpy(w->out, hdr, h);
+        sys_memcpy(w->out + h, payload, n);
+        w->out_len = h + n;
+        net_send_init(&w->send, w->out, w->out_len);
+    } else {
+        sys_memcpy(w->out, hdr, h);
+        w->out_len = h;
+        net_send_init(&w->send, w->out, h);
+        net_send_add(&w->send, payload, n);
+    }
+}
+
+static void queue_close(struct ws_conn *w, uint16_t code)
+{
+    w->close_code = code ? code : WS_CLOSE_NORMAL;
+    uint8_t payload[2] = {(uint8_t)(w->close_code >> 8), (uint8_t)w->close_code};
+    if (code == WS_CLOSE_NO_STATUS)  // the peer's close had no code: so has ours (5.5.1)
+        queue_frame(w, WS_OP_CLOSE, payload, 0);
+    else
+        queue_frame(w, WS_OP_CLOSE, payload, 2);
+}
+
+static bool grow_message(struct ws_conn *w, uint64_t need)
+{
+    if (need <= w->msg_cap)
+        return true;
+    size_t cap = w->msg_cap ? w->msg_cap : 4096;
+    while (cap < need)
+        cap *= 2;
+    if (cap > WS_MAX_MESSAGE)
+        cap = WS_MAX_MESSAGE;
+    uint8_t *p = mem_realloc(w->msg_buf, cap);
+    if (!p)
+        return false;
+    w->msg_buf = p;
+    w->msg_cap = cap;
+    return true;
+}
+
+enum step { STEP_NEED_MORE, STEP_EVENT, STEP_FAIL };
+
+// [snippet: ws-step]
+// Consumes buffered bytes until a frame is complete (STEP_EVENT with *ev),
+// more bytes are needed, or the peer broke the protocol (STEP_FAIL with
+// w->close_code set). No I/O here: the poll function does that.
+static enum step step(struct ws_conn *w, struct ws_event *ev)
+{
+    if (!w->in_frame) {
+        int r = ws_frame_parse(w->in + w->start, w->len - w->start, &w->frame);
+        if (r == WS_FRAME_NEED_MORE)
+            return STEP_NEED_MORE;
+        int rc = r == WS_FRAME_ERROR ? w->frame.close_code : ws_msg_on_frame(&w->msg, &w->frame);
+        if (rc) {
+            w->close_code = (uint16_t)rc;
+            return STEP_FAIL;
+        }
+        w->start += (size_t)r;
+        w->in_frame = true;
+        w->frame_done = 0;
+        bool data = (w->frame.opcode & 8) == 0;
+        if (data && !grow_message(w, w->msg_len + w->frame.payload_len)) {
+            w->close_code = WS_CLOSE_TOO_BIG;  // no memory for it: too big for us now
+            return STEP_FAIL;
+        }
+    }
+    uint64_t left = w->frame.payload_len - w->frame_done;
+    size_t avail = w->len - w->start;
+    size_t k = left < avail ? (size_t)left : avail;
+    if (k) {
+        uint8_t *p = w->in + w->start;
+        ws_unmask(p, k, w->frame.mask, (size_t)w->frame_done);
+        int rc = ws_msg_on_payload(&w->msg, p, k);
+        if (rc) {
+            w->close_code = (uint16_t)rc;  // e.g. 1007 at the first invalid UTF-8 byte
+            return STEP_FAIL;
+        }
+        if ((w->frame.opcode & 8) == 0) {
+            sys_memcpy(w->msg_buf + w->msg_len, p, k);
+            w->msg_len += k;
+        }
+        w->start += k;
+        w->frame_done += k;
+    }
+    if (w->frame_done < w->frame.payload_len)
+        return STEP_NEED_MORE;
+    w->in_frame = false;
+    int rc = ws_msg_on_frame_end(&w->msg, ev);
+    if (rc) {
+        w->close_code = (uint16_t)rc;
+        return STEP_FAIL;
+    }
+    return STEP_EVENT;
+}
+// [end: ws-step]
+
+static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
+{
+    if (w->start == w->len)
+        w->start = w->len = 0;
+    else if (w->len == WS_READ_BUF) {  // keep the unconsumed tail, make room after it
+        sys_memmove(w->in, w->in + w->start, w->len - w->start);
+        w->len -= w->start;
+        w->start = 0;
+    }
+    poll_t r = net_recv(w->io, w->in + w->len, WS_READ_BUF - w->len, &w->io_result, cx);
+    if (r == READY && w->io_result > 0)
+        http_metric_add(M_BYTES_IN, (uint64_t)w->io_result);
+    return r;
+}
+
+// [snippet: ws-poll]
+static poll_t ws_poll(void *state, struct sched_cx *cx)
+{
+    struct ws_conn *w = state;
+    struct ws_event ev;
+    ASYNC_BEGIN(w);
+    for (;;) {
+        enum step s = step(w, &ev);
+        if (s == STEP_FAIL)
+            break;
+        if (s == STEP_NEED_MORE) {
+            // Idle and the server is stopping: tell the peer "going away".
+            // (The check sits inside the AWAIT because a resumed poll jumps
+            // straight back into it.)
+            AWAIT(w, (w->going_away = ex_stopping() && w->start == w->len && !w->in_frame) ? READY
+                                                                                            : ws_read(w, cx));
+            if (w->going_away) {
+                w->close_code = WS_CLOSE_GOING_AWAY;
+                break;
+            }
+            if (w->io_result <= 0)
+                ASYNC_RETURN(w);  // the peer vanished without a close frame
+            w->len += (size_t)w->io_result;
+            continue;
+        }
+        if (ev.kind == WS_EV_MESSAGE) {
+            // Echo: the same opcode (text stays text), the whole message.
+            queue_frame(w, ev.opcode, w->msg_buf, w->msg_len);
+            http_metric_add(M_WS_MESSAGES, 1);
+        } else if (ev.kind == WS_EV_PING) {
+            queue_frame(w, WS_OP_PONG, ev.data, ev.len);
+        } else if (ev.kind == WS_EV_CLOSE) {
+            w->close_code = ev.close_code;
+            queue_close(w, ev.close_code);  // echo the code, then close TCP (5.5.1)
+            AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
+            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd, ev.close_code);
+            ASYNC_RETURN(w);
+        } else {
+            continue;  // a fragment or a pong: nothing to send
+        }
+        w->sent_kind = (uint8_t)ev.kind;
+        AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
+        if (w->io_result < 0)
+            ASYNC_RETURN(w);
+        http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
+        if (w->sent_kind == WS_EV_MESSAGE)
+            w->msg_len = 0;  // only now: the echo was sent from msg_buf
+    }
+    // We close: send our close frame, then wait a little for the peer's
+    // close (or EOF) so that it reads our reason before the TCP close.
+    http_log("[WS] fd=%d closing code=%u", w->io->fd, w->close_code);
+    queue_close(w, w->close_code);
+    AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
+    if (w->io_result < 0)
+        ASYNC_RETURN(w);
+    sys_shutdown(w->io->fd, SHUT_WR);
+    ex_timer_arm(&w->linger, ex_now_ns() + WS_CLOSE_LINGER_MS * NS_PER_MS, cx->waker);
+    w->start = w->len = 0;
+    for (;;) {
+        AWAIT(w, ex_timer_fired(&w->linger) ? (w->io_result = 0, READY)
+                                            : net_recv(w->io, w->in, WS_READ_BUF, &w->io_result, cx));
+        if (w->io_result <= 0)
+            break;
+    }
+    ASYNC_END(w);
+}
+// [end: ws-poll]
+
+static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
+{
+    struct ws_conn *w = mem_alloc(sizeof *w);
+    uint8_t *in = mem_alloc(WS_READ_BUF);
+    if (!w || !in || n > WS_READ_BUF) {
+        mem_free(w);
+        mem_free(in);
+        return NULL;
+    }
+    sys_memset(w, 0, sizeof *w - sizeof w->out);
+    w->io = io;
+    w->in = in;
+    w->linger = (struct ex_timer)EX_TIMER_INIT;
+    ws_msg_init(&w->msg);
+    // Frames the client sent right behind its handshake are already read.
+    sys_memcpy(w->in, leftover, n);
+    w->len = n;
+    http_metric_add(M_WS_OPENED, 1);
+    http_log("[WS] fd=%d handshake complete", io->fd);
+    return w;
+}
+
+static void ws_close(void *state)
+{
+    struct ws_conn *w = state;
+    ex_timer_cancel(&w->linger);
+    mem_free(w->msg_buf);
+    mem_free(w->in);
+    mem_free(w);
+}
+
+static const struct http_upgrade_hook ws_hook = {
+    .path = "/ws",
+    .handshake = ws_handshake,
+    .open = ws_open,
+    .poll = ws_poll,
+    .close = ws_close,
+};
+
+void ws_server_install(void) { http_set_upgrade_hook(&ws_hook); }
