@@ -62,7 +62,10 @@ all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, test
 tests: $(TEST_BINS) $(HOSTED_BINS)        ## build the unit-test programs of stage $(STAGE)
 
 # `make test` runs everything; `make test STAGE=N` runs only stages 1..N.
-test:                                     ## run the test suite (python3 test.py)
+# It first installs what is missing (scripts/setup.sh is quick when nothing
+# is); NO_SETUP=1 skips that.
+test:                                     ## install what is missing, then run the test suite
+	$(if $(NO_SETUP),,@scripts/setup.sh)
 	python3 test.py $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE))
 
 # ---- freestanding compile and link -----------------------------------------
