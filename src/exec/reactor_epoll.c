@@ -9,6 +9,9 @@
 static int epfd = -1;
 static int kickfd = -1;
 static uint32_t kick_pending;  // a kick was written and not yet read: no need for another
+// hup[slot] == gen + 1 once an event for task (slot, gen) said the peer hung
+// up. The generation makes a mark left by an earlier task in the slot harmless.
+static uint32_t hup[SCHED_MAX_TASK_SLOTS];
 
 // [snippet: drain-kick]
 // Empty the eventfd first, then allow the next kick to write again. The
@@ -81,6 +84,7 @@ static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 // forgetting costs nothing: one syscall per connection saved.
 static void epoll_forget(struct ex_io *io) { io->registered = 0; }
 
+// [snippet: epoll-wait]
 static int epoll_wait_and_wake(int64_t timeout_ns)
 {
     struct epoll_event events[EX_EPOLL_EVENTS];
@@ -95,17 +99,28 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
             drain_kick();
             continue;
         }
-        sched_wake(waker_unpack(data));
+        struct waker w = waker_unpack(data);
+        if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && w.slot < SCHED_MAX_TASK_SLOTS)
+            atomic_store_release(&hup[w.slot], w.gen + 1);  // before the wake, so the task sees it
+        sched_wake(w);
     }
     return n;
 }
+// [end: epoll-wait]
 
+// [snippet: epoll-kick]
 static void epoll_kick(void)
 {
     if (atomic_exchange(&kick_pending, 1) == 0) {
         uint64_t one = 1;
         sys_write(kickfd, &one, sizeof one);
     }
+}
+// [end: epoll-kick]
+
+static bool epoll_hup_seen(struct waker w)
+{
+    return w.slot < SCHED_MAX_TASK_SLOTS && atomic_load_acquire(&hup[w.slot]) == w.gen + 1;
 }
 
 const struct reactor_ops reactor_epoll = {
@@ -116,4 +131,5 @@ const struct reactor_ops reactor_epoll = {
     .forget = epoll_forget,
     .wait = epoll_wait_and_wake,
     .kick = epoll_kick,
+    .hup_seen = epoll_hup_seen,
 };

@@ -127,6 +127,7 @@ static void compact(void)
     count = out;
 }
 
+// [snippet: ppoll-wait]
 static int ppoll_wait_and_wake(int64_t timeout_ns)
 {
     sys_mutex_lock(&lock);
@@ -169,6 +170,15 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
         sched_wake(wake[j]);
     return r;
 }
+// [end: ppoll-wait]
+
+// ppoll is level-triggered: a pending end of stream reports POLLIN on every
+// call, so a reader that waits is always woken. Nothing to remember.
+static bool ppoll_hup_seen(struct waker w)
+{
+    (void)w;
+    return false;
+}
 
 const struct reactor_ops reactor_ppoll = {
     .name = "ppoll",
@@ -178,4 +188,5 @@ const struct reactor_ops reactor_ppoll = {
     .forget = ppoll_forget,
     .wait = ppoll_wait_and_wake,
     .kick = ppoll_kick,
+    .hup_seen = ppoll_hup_seen,
 };

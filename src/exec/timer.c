@@ -62,6 +62,7 @@ static void remove_at(uint32_t i)
 }
 // [end: timer-heap]
 
+// [snippet: timer-arm]
 int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 {
     sys_mutex_lock(&lock);
@@ -83,6 +84,7 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
         hook(deadline);
     return 0;
 }
+// [end: timer-arm]
 
 void ex_timer_cancel(struct ex_timer *t)
 {
@@ -112,6 +114,7 @@ uint32_t timer_count(void)
     return n;
 }
 
+// [snippet: timer-fire]
 uint32_t timer_fire_due(uint64_t now)
 {
     struct waker due[64];
@@ -134,6 +137,7 @@ uint32_t timer_fire_due(uint64_t now)
             return total;
     }
 }
+// [end: timer-fire]
 
 poll_t ex_sleep_poll(struct ex_sleep *s, struct sched_cx *cx)
 {

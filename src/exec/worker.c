@@ -67,6 +67,7 @@ static void notify(void)
 }
 // [end: notify]
 
+// [snippet: timer-earlier]
 static void timer_earlier(uint64_t deadline)
 {
     // A new earliest timer: a poller blocked with a later (or no) timeout
@@ -74,6 +75,7 @@ static void timer_earlier(uint64_t deadline)
     if (atomic_load_seq(&ex.poller_blocked) && deadline < atomic_load_seq(&ex.wait_deadline))
         ex.reactor->kick();
 }
+// [end: timer-earlier]
 
 uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
 bool ex_stopping(void) { return atomic_load_relaxed(&ex.stopping) != 0; }
@@ -109,6 +111,8 @@ poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *e
 }
 
 int ex_io_watch(struct ex_io *io, uint32_t events, struct waker w) { return ex.reactor->arm(io, events, w); }
+
+bool ex_io_hup_seen(struct sched_cx *cx) { return ex.reactor->hup_seen(cx->waker); }
 
 void ex_io_forget(struct ex_io *io) { ex.reactor->forget(io); }
 
@@ -249,6 +253,7 @@ int ex_start(void)
     return 0;
 }
 
+// [snippet: ex-shutdown]
 void ex_shutdown(void)
 {
     if (atomic_load_seq(&ex.stopping))
@@ -261,6 +266,7 @@ void ex_shutdown(void)
     if (ex.reactor)
         ex.reactor->kick();
 }
+// [end: ex-shutdown]
 
 uint32_t ex_join(void)
 {

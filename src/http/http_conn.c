@@ -14,7 +14,7 @@
 #include "sys/sys.h"
 
 #define OUT_RESERVE 1024  // room a response head needs; below it we flush first
-#define LINGER_MS 2000    // how long to drain a client's bytes after an error reply
+
 
 static const struct http_upgrade_hook *upgrade_hook;
 
@@ -55,6 +55,7 @@ struct http_conn {
     const struct http_upgrade_hook *upgrade;  // set when a 101 was queued
     void *upgrade_state;
     // Timeouts: one timer, re-armed lazily (see conn_deadline).
+    uint64_t head_deadline;    // when the request being received must be complete (0: none)
     uint64_t deadline;
     struct ex_timer timer;
     char inline_buf[HTTP_READ_BUF];
@@ -227,6 +228,7 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
 }
 // [end: http-route]
 
+// [snippet: http-skip-body]
 // Skips request body bytes already in the buffer. Returns false if the body
 // continues beyond what we have (read more), true when it is done.
 static bool skip_body(struct http_conn *c)
@@ -252,6 +254,7 @@ static bool skip_body(struct http_conn *c)
     }
     return true;
 }
+// [end: http-skip-body]
 
 // [snippet: http-process]
 // Answers every complete request in the buffer, in order (pipelining).
@@ -282,6 +285,7 @@ static void process_buffer(struct http_conn *c)
             return;
         }
         c->parsed_upto = 0;
+        c->head_deadline = 0;
         if (r < 0) {
             c->start = c->len;
             respond_error(c, req.error_status, NULL);
@@ -301,11 +305,16 @@ static void process_buffer(struct http_conn *c)
 // When it fires and the deadline has since moved on (the usual case for a
 // busy keep-alive connection), it is re-armed once. So a request costs no
 // timer operation at all, and an idle connection one per timeout period.
-static void conn_deadline(struct http_conn *c, uint64_t ms, struct sched_cx *cx)
+static void conn_deadline_at(struct http_conn *c, uint64_t deadline, struct sched_cx *cx)
 {
-    c->deadline = ex_now_ns() + ms * NS_PER_MS;
+    c->deadline = deadline;
     if (c->timer.index < 0 || c->timer.deadline > c->deadline)
         ex_timer_arm(&c->timer, c->deadline, cx->waker);
+}
+
+static void conn_deadline(struct http_conn *c, uint64_t ms, struct sched_cx *cx)
+{
+    conn_deadline_at(c, ex_now_ns() + ms * NS_PER_MS, cx);
 }
 
 static bool conn_expired(struct http_conn *c, struct sched_cx *cx)
@@ -407,11 +416,26 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             AWAIT(c, c->upgrade->poll(c->upgrade_state, cx));
             break;
         }
-        if (c->closing)
+        if (c->closing) {
+            // Requests the client pipelined behind the last answer are still
+            // unread: closing now would send a reset (see below).
+            if (c->len > c->start || c->body_left || c->in_chunked)
+                c->linger = true;
             break;
+        }
         if (!make_room(c))
             break;
-        conn_deadline(c, c->len > c->start ? http_settings.header_timeout_ms : http_settings.idle_timeout_ms, cx);
+        if (c->len == c->start && !c->body_left && !c->in_chunked) {
+            c->head_deadline = 0;
+            conn_deadline(c, http_settings.idle_timeout_ms, cx);
+        } else {
+            // The header timeout runs from the first byte of a request, not
+            // from the last: a client trickling a byte at a time (slowloris)
+            // must not renew it with every byte.
+            if (!c->head_deadline)
+                c->head_deadline = ex_now_ns() + http_settings.header_timeout_ms * NS_PER_MS;
+            conn_deadline_at(c, c->head_deadline, cx);
+        }
         AWAIT(c, conn_read(c, cx));
         if (c->io_result <= 0) {
             // A request that started but never finished gets 408 (RFC 9110 15.5.9).
@@ -427,14 +451,16 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
         }
         c->len += (size_t)c->io_result;
     }
-    // Lingering close: after an error reply, the client may still be sending.
-    // Closing with unread bytes makes the kernel send a reset, which can
-    // destroy our reply before the client reads it. So stop writing, and
-    // read and drop what comes for a short while.
+    // [snippet: http-linger]
+    // Lingering close (RFC 9112 9.6: close in stages). After an error reply,
+    // or with pipelined requests still unread, the client may still be
+    // sending. Closing a socket with unread input makes the kernel send a
+    // reset, and a reset discards our reply's bytes not yet delivered. So:
+    // stop writing (FIN after the reply), then read and drop for a while.
     if (c->linger && c->io_result >= 0) {
         sys_shutdown(c->io.fd, SHUT_WR);
         c->start = c->len = 0;
-        conn_deadline(c, LINGER_MS, cx);
+        conn_deadline(c, ex_stopping() ? HTTP_LINGER_MS / 4 : HTTP_LINGER_MS, cx);
         for (;;) {
             AWAIT(c, conn_expired(c, cx) ? (c->io_result = 0, READY)
                                          : net_recv(&c->io, c->buf, c->cap, &c->io_result, cx));
@@ -442,6 +468,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
                 break;
         }
     }
+    // [end: http-linger]
     ASYNC_END(c);
 }
 // [end: http-conn-poll]

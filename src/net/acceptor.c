@@ -46,6 +46,7 @@ int net_acceptor_start(struct net_acceptor *a)
     return sys_thread_spawn(&a->thread, acceptor_main, a, THREAD_STACK_SIZE);
 }
 
+// [snippet: acceptor-stop]
 void net_acceptor_stop(struct net_acceptor *a)
 {
     if (!a->thread)
@@ -57,3 +58,4 @@ void net_acceptor_stop(struct net_acceptor *a)
     sys_thread_join(a->thread);
     a->thread = NULL;
 }
+// [end: acceptor-stop]

@@ -22,6 +22,7 @@ int net_listen(uint32_t addr_be, uint16_t port, int backlog);
 int net_local_port(int fd);
 
 // ---- the acceptor thread ----------------------------------------------------------------
+// [snippet: acceptor-api]
 // Called on the acceptor thread with each new connection (non-blocking,
 // close-on-exec, TCP_NODELAY). Returns 0 if it took the fd, or -errno if it
 // could not (e.g. -EAGAIN: no task slot free); then the acceptor calls
@@ -42,6 +43,7 @@ struct net_acceptor {
 int net_acceptor_start(struct net_acceptor *a);
 // Stops accepting (the listening socket is shut down) and joins the thread.
 void net_acceptor_stop(struct net_acceptor *a);
+// [end: acceptor-api]
 
 // ---- async I/O on a connected socket ------------------------------------------------------
 // [snippet: net-futures]

@@ -10,6 +10,7 @@
 #include "sys/sys.h"
 
 // [snippet: echo-task]
+// [snippet: echo-conn]
 struct echo_conn {
     int resume;
     struct ex_io io;
@@ -43,7 +44,9 @@ static void echo_drop(void *state)
     sys_close(c->io.fd);
     mem_free(c);
 }
+// [end: echo-conn]
 
+// [snippet: echo-accept]
 // Runs on the acceptor thread.
 static int on_accept(int fd, void *arg)
 {
@@ -64,6 +67,7 @@ static int on_accept(int fd, void *arg)
         sched_wake(w);  // could not register: let the task find out itself
     return 0;
 }
+// [end: echo-accept]
 // [end: echo-task]
 
 static uint32_t stop_requested;
