@@ -44,7 +44,7 @@ int ex_backend_parse(const char *name, enum ex_backend *out);
 // One per file descriptor a task waits on; zero-initialise, then set fd.
 struct ex_io {
     int fd;
-    uint32_t registered;  // epoll: added to the interest list
+    uint32_t registered;  // epoll: the events in the interest list (0: not added)
     struct waker waker;   // epoll: the waker stored with the registration
     uint32_t drained;     // the last read emptied the socket (see net_recv)
 };

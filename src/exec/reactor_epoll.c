@@ -52,30 +52,32 @@ static void epoll_destroy(void)
 }
 
 // [snippet: epoll-arm]
-// Register once, for everything, edge-triggered. After that, waiting costs
-// no syscall at all: the future got EAGAIN, so the next edge (new data,
-// buffer space, hang-up) queues an event carrying this task's waker. If the
-// fd became ready between the EAGAIN and the ADD, epoll reports it at once,
-// because EPOLL_CTL_ADD checks the current readiness.
+// Register once, edge-triggered. After that, waiting costs no syscall at
+// all: the future got EAGAIN, so the next edge (new data, buffer space,
+// hang-up) queues an event carrying this task's waker. If the fd became
+// ready between the EAGAIN and the ADD, epoll reports it at once, because
+// EPOLL_CTL_ADD checks the current readiness.
+// EPOLLOUT is added only when a task first waits to write. A fresh socket
+// is writable, so registering it from the start would report an event at
+// once and wake a new connection's task before its request has arrived.
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
-    (void)events;
-    if (io->registered && io->waker.slot == w.slot && io->waker.gen == w.gen)
+    uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
+    want |= io->registered;  // never drop an event once asked for (edge-triggered: no busy loop)
+    if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)
         return 0;
-    struct epoll_event ev = {
-        .events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET,
-        .data = waker_pack(w),
-    };
+    struct epoll_event ev = {.events = want, .data = waker_pack(w)};
     // Fill in io before the syscall: once the fd is in the interest list an
     // event may wake the task on another worker before epoll_ctl returns.
     int op = io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
-    io->registered = 1;
+    uint32_t before = io->registered;
+    io->registered = want;
     io->waker = w;
     int r = sys_epoll_ctl(epfd, op, io->fd, &ev);
     if (r == -EEXIST)
         r = sys_epoll_ctl(epfd, EPOLL_CTL_MOD, io->fd, &ev);
     if (r < 0)
-        io->registered = 0;
+        io->registered = before;
     return r;
 }
 // [end: epoll-arm]
