@@ -78,5 +78,6 @@
 #define WS_READ_BUF             16384       // bytes read from the socket at a time
 #define WS_OUT_BUF              4096        // frames up to this size are sent from one buffer
 #define WS_CLOSE_LINGER_MS      2000        // wait for the peer's close after ours
+#define WS_KEEP_BUF             65536       // message buffers above this are freed after each echo
 
 #endif

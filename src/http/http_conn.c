@@ -212,11 +212,15 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
                     "426 Upgrade Required: this build has no WebSocket stage\n", 56, head, NULL);
             return;
         }
+        if (has_body) {  // bytes after the head would be taken for frames
+            respond_error(c, 400, NULL);
+            return;
+        }
         size_t n = 0;
         int status = hook->handshake(req, c->out + c->out_len, HTTP_OUT_BUF - c->out_len, &n);
         c->out_len += n;
         http_metric_status(status);
-        if (status == 101 && !has_body) {
+        if (status == 101) {
             c->upgrade = hook;
         } else {
             c->closing = true;
@@ -510,6 +514,10 @@ int http_accept(int fd, void *arg)
         return r;
     }
     http_metric_add(M_CONN_ACCEPTED, 1);
+    // The idle timeout starts now: a client that connects and never sends a
+    // byte would otherwise never wake its task, and hold a slot for ever.
+    c->deadline = ex_now_ns() + http_settings.idle_timeout_ms * NS_PER_MS;
+    ex_timer_arm(&c->timer, c->deadline, w);
     if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
         sched_wake(w);  // the task's own read will report the problem
     return 0;

@@ -42,6 +42,7 @@ struct ws_conn {
 };
 // [end: ws-conn-state]
 
+// [snippet: ws-queue-frame]
 // Frames a server sends are never masked (RFC 6455 5.1).
 static void queue_frame(struct ws_conn *w, unsigned opcode, const uint8_t *payload, size_t n)
 {
@@ -69,6 +70,7 @@ static void queue_close(struct ws_conn *w, uint16_t code)
     else
         queue_frame(w, WS_OP_CLOSE, payload, 2);
 }
+// [end: ws-queue-frame]
 
 static bool grow_message(struct ws_conn *w, uint64_t need)
 {
@@ -107,11 +109,6 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
         w->start += (size_t)r;
         w->in_frame = true;
         w->frame_done = 0;
-        bool data = (w->frame.opcode & 8) == 0;
-        if (data && !grow_message(w, w->msg_len + w->frame.payload_len)) {
-            w->close_code = WS_CLOSE_TOO_BIG;  // no memory for it: too big for us now
-            return STEP_FAIL;
-        }
     }
     uint64_t left = w->frame.payload_len - w->frame_done;
     size_t avail = w->len - w->start;
@@ -125,6 +122,12 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
             return STEP_FAIL;
         }
         if ((w->frame.opcode & 8) == 0) {
+            // Grow as bytes arrive, not as headers announce: a header alone
+            // must not make us reserve 16 MiB.
+            if (!grow_message(w, w->msg_len + k)) {
+                w->close_code = WS_CLOSE_TOO_BIG;  // no memory for it now
+                return STEP_FAIL;
+            }
             sys_memcpy(w->msg_buf + w->msg_len, p, k);
             w->msg_len += k;
         }
@@ -203,8 +206,14 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         if (w->io_result < 0)
             ASYNC_RETURN(w);
         http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
-        if (w->sent_kind == WS_EV_MESSAGE)
+        if (w->sent_kind == WS_EV_MESSAGE) {
             w->msg_len = 0;  // only now: the echo was sent from msg_buf
+            if (w->msg_cap > WS_KEEP_BUF) {  // an idle connection keeps no peak-sized buffer
+                mem_free(w->msg_buf);
+                w->msg_buf = NULL;
+                w->msg_cap = 0;
+            }
+        }
     }
     // We close: send our close frame, then wait a little for the peer's
     // close (or EOF) so that it reads our reason before the TCP close.
@@ -226,6 +235,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
 }
 // [end: ws-poll]
 
+// [snippet: ws-hook]
 static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
 {
     struct ws_conn *w = mem_alloc(sizeof *w);
@@ -266,3 +276,4 @@ static const struct http_upgrade_hook ws_hook = {
 };
 
 void ws_server_install(void) { http_set_upgrade_hook(&ws_hook); }
+// [end: ws-hook]

@@ -41,6 +41,7 @@ static const uint8_t byte_class[256] = {
     [0xF5 ... 0xFF] = C_BAD,
 };
 
+// [snippet: ws-utf8-table]
 // States: ACCEPT and REJECT are fixed by the header (0 and 1); the rest
 // say how many continuation bytes are still due and, for the four special
 // leads, which sub-range the next one must fall in.
@@ -71,6 +72,7 @@ static const uint8_t next[NSTATE][NCLASS] = {
     [S_F0] = {   S_NO,  S_NO, S_2,  S_2,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
     [S_F4] = {   S_NO,  S_2,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
 };
+// [end: ws-utf8-table]
 
 #define HIGH_BITS 0x8080808080808080ull
 
