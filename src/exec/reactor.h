@@ -31,6 +31,9 @@ struct reactor_ops {
 };
 // [end: reactor-ops]
 
+// Backends call this right after their wait syscall returns (see worker.c).
+void ex_clock_refresh(void);
+
 extern const struct reactor_ops reactor_epoll;
 extern const struct reactor_ops reactor_ppoll;
 

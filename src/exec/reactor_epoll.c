@@ -93,6 +93,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
     // Round up so a timer is never woken early (then it would spin re-arming).
     int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
     int n = sys_epoll_wait(epfd, events, EX_EPOLL_EVENTS, ms);
+    ex_clock_refresh();
     if (n < 0)
         return n == -EINTR ? 0 : n;
     for (int i = 0; i < n; i++) {

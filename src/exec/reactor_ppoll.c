@@ -140,6 +140,7 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
 
     struct timespec ts = {(long)(timeout_ns / 1000000000), (long)(timeout_ns % 1000000000)};
     int r = sys_ppoll(pfds, n, timeout_ns < 0 ? NULL : &ts, NULL);
+    ex_clock_refresh();
     if (r <= 0)
         return r == -EINTR ? 0 : r;
 

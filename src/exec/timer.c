@@ -3,6 +3,7 @@
 #include "exec/exec.h"
 #include "exec/timer.h"
 #include "sys/atomic.h"
+#include "sys/clock.h"
 #include "sys/lock.h"
 
 // [snippet: timer-heap]
@@ -143,7 +144,9 @@ poll_t ex_sleep_poll(struct ex_sleep *s, struct sched_cx *cx)
 {
     if (!s->started) {
         s->started = 1;
-        if (ex_timer_arm(&s->timer, ex_now_ns() + s->ns, cx->waker) < 0)
+        // A fresh clock, not ex_now_ns(): a sleep must never end early, and
+        // the cached clock may be as old as the current batch of tasks.
+        if (ex_timer_arm(&s->timer, sys_now_ns() + s->ns, cx->waker) < 0)
             return READY;  // no timer to be had: do not hang, end the sleep now
         return PENDING;
     }

@@ -78,6 +78,11 @@ static void timer_earlier(uint64_t deadline)
 // [end: timer-earlier]
 
 uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
+
+// Called by a backend as soon as its wait returns, before it wakes a task:
+// a woken task may arm a timer from ex_now_ns() on another worker at once,
+// and a clock as old as the whole wait would make that timer fire early.
+void ex_clock_refresh(void) { atomic_store_relaxed(&ex.now, sys_now_ns()); }
 bool ex_stopping(void) { return atomic_load_relaxed(&ex.stopping) != 0; }
 void ex_set_idle_hook(void (*fn)(void)) { atomic_store_seq(&ex.idle_hook, fn); }
 
@@ -123,11 +128,17 @@ static void poll_reactor(bool may_block)
 {
     int64_t timeout = 0;
     if (may_block) {
+        // Announce first, then read the earliest timer. A timer armed before
+        // the read is in the heap we read; one armed after it sees us
+        // announced and compares with wait_deadline, which stays "unknown"
+        // (UINT64_MAX: every new timer kicks) until the value we wait for
+        // is stored. Reading first would miss a timer armed in between.
+        atomic_store_seq(&ex.wait_deadline, UINT64_MAX);
+        atomic_store_seq(&ex.poller_blocked, 1);
         uint64_t deadline = timer_next_deadline();
         if (atomic_load_relaxed(&ex.stopping) && ex.stop_deadline < deadline)
             deadline = ex.stop_deadline;
         atomic_store_seq(&ex.wait_deadline, deadline);
-        atomic_store_seq(&ex.poller_blocked, 1);
         // Re-check after announcing ourselves: a task queued before the store
         // was not followed by a kick, so we must not sleep on it.
         if (sched_has_ready() || atomic_load_seq(&ex.stopping) > 1)
@@ -139,11 +150,9 @@ static void poll_reactor(bool may_block)
             timeout = deadline > now ? (int64_t)(deadline - now) : 0;
         }
     }
-    ex.reactor->wait(timeout);
+    ex.reactor->wait(timeout);  // refreshes the clock (ex_clock_refresh) before it wakes anyone
     atomic_store_seq(&ex.poller_blocked, 0);
-    uint64_t now = sys_now_ns();
-    atomic_store_relaxed(&ex.now, now);
-    timer_fire_due(now);
+    timer_fire_due(ex_now_ns());
 }
 // [end: poll-reactor]
 

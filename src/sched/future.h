@@ -44,7 +44,8 @@ static inline struct waker waker_unpack(uint64_t v) { return (struct waker){(uin
 // and ASYNC_BEGIN is a `switch (st->resume)` whose `case` labels sit inside
 // the AWAITs: returning PENDING records the line, and the next poll jumps
 // straight back into the middle of the AWAIT to poll the child again.
-// Rules that follow from the trick (the compiler enforces none of them):
+// Rules that follow from the trick (the compiler catches only the second,
+// as a duplicate case label):
 //   - locals do not survive an AWAIT: keep such values in the state struct;
 //   - at most one AWAIT per source line (the line number is the label);
 //   - no AWAIT inside a nested switch.

@@ -68,6 +68,9 @@ bool sched_ready_queue_pop(struct ready_queue *q, uint32_t *v)
 
 uint64_t sched_ready_queue_length(struct ready_queue *q)
 {
-    uint64_t head = atomic_load_relaxed(&q->head), tail = atomic_load_relaxed(&q->tail);
+    // Sequentially consistent loads: the executor's "announce, then
+    // re-check" argument needs them in the C11 model (on x86 they are
+    // plain loads anyway).
+    uint64_t head = atomic_load_seq(&q->head), tail = atomic_load_seq(&q->tail);
     return tail > head ? tail - head : 0;
 }

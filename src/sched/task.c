@@ -6,6 +6,7 @@
 #include "sys/atomic.h"
 #include "sys/errno.h"
 
+// [snippet: task-table]
 // Room for every slot in the ready queue, rounded up to a power of two.
 #define QUEUE_CAPACITY (1u << (32 - __builtin_clz(SCHED_MAX_TASK_SLOTS - 1)))
 
@@ -30,6 +31,7 @@ static uint64_t stat_spawned, stat_completed, stat_stale, stat_spawn_fail;
 #define WORD(gen, state) ((uint64_t)(gen) << 32 | (state))
 #define GEN(word) ((uint32_t)((word) >> 32))
 #define STATE(word) ((uint32_t)(word))
+// [end: task-table]
 
 int sched_init(uint32_t max_tasks)
 {
@@ -45,6 +47,7 @@ int sched_init(uint32_t max_tasks)
 
 void sched_set_notify(void (*notify)(void)) { atomic_store_seq(&notify_hook, notify); }
 
+// [snippet: task-enqueue]
 static void enqueue(uint32_t slot)
 {
     // Cannot fail: the queue has room for every slot and a task is queued at most once.
@@ -54,6 +57,7 @@ static void enqueue(uint32_t slot)
     if (notify)
         notify();
 }
+// [end: task-enqueue]
 
 static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out,
                  enum task_state first)

@@ -85,8 +85,9 @@ static poll_t yielder_poll(void *state, struct sched_cx *cx)
 // A "hog" that re-wakes itself on every poll for 100,000 polls, and three
 // short tasks of 100 polls each, spawned after it. On a FIFO ready queue the
 // hog goes to the back after each poll, so the short tasks finish after
-// about 4 x 100 steps. On the original's LIFO stack, the hog's self-wake
-// lands on top and is popped again at once: the others wait for the hog.
+// about 4 x 100 steps. On the original's LIFO stack, whichever task woke
+// last runs next: the newest short task first, and the others wait behind
+// it (chapter 3 measures both orders).
 static void self_waking_task_does_not_starve_others(void)
 {
     CHECK_EQ(sched_init(SCHED_DEFAULT_TASKS), 0);
