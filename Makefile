@@ -1,5 +1,7 @@
 # Makefile: builds stage N of async-nostd (layers 1..N) freestanding; `make help` lists targets.
 
+SHELL := /bin/bash  # PIPESTATUS in `make fuzz`
+
 # ---- which stage -----------------------------------------------------------
 # Stage N = layers 1..N. Each stage builds into its own directory so switching
 # stages never reuses objects compiled with another STAGE define.
@@ -112,7 +114,9 @@ $(foreach L,$(LAYERS),$(eval $(B)/fuzz/$(L)/%: src/$(L)/fuzz/%.c $$(PURE_SRCS_$(
 
 fuzz: $(FUZZ_BINS)                        ## run every libFuzzer target for FUZZ_SECONDS
 	@for f in $^; do echo "fuzz: $$f ($(FUZZ_SECONDS) s)"; mkdir -p $(B)/corpus/$$(basename $$f); \
-	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$(basename $$f) 2>&1 | tail -n 3 || exit 1; done
+	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$(basename $$f) 2>&1 \
+	    | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' ; \
+	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
 # ---- running ---------------------------------------------------------------
 RUN_ARGS ?=

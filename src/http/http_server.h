@@ -20,8 +20,8 @@ struct http_upgrade_hook {
     // response it wrote; the connection is then closed after sending it.
     int (*handshake)(const struct http_request *req, char *out, size_t cap, size_t *len);
     // After the 101 has been sent: the protocol's state for this connection.
-    // `leftover` holds bytes the client sent after the request head. NULL if
-    // out of memory (the connection is closed).
+    // `leftover` holds bytes the client sent after the request head. NULL on
+    // failure (no memory): the connection is then closed.
     void *(*open)(struct ex_io *io, const char *leftover, size_t n);
     // Polled by the connection's task until READY (the protocol is done).
     poll_t (*poll)(void *state, struct sched_cx *cx);

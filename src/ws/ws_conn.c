@@ -196,7 +196,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             w->close_code = ev.close_code;
             queue_close(w, ev.close_code);  // echo the code, then close TCP (5.5.1)
             AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
-            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd, ev.close_code);
+            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd, w->close_code);  // not ev: a local, gone after the await
             ASYNC_RETURN(w);
         } else {
             continue;  // a fragment or a pong: nothing to send
@@ -245,7 +245,7 @@ static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
         mem_free(in);
         return NULL;
     }
-    sys_memset(w, 0, sizeof *w - sizeof w->out);
+    sys_memset(w, 0, sizeof *w);
     w->io = io;
     w->in = in;
     w->linger = (struct ex_timer)EX_TIMER_INIT;
