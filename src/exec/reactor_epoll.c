@@ -1,5 +1,6 @@
 // reactor_epoll.c: the epoll backend: the interest list lives in the kernel, edge-triggered, one ADD per fd.
 #include "config.h"
+#include "exec/kick.h"
 #include "exec/reactor.h"
 #include "sys/atomic.h"
 #include "sys/sys.h"
@@ -7,48 +8,30 @@
 #define KICK_TOKEN UINT64_MAX  // epoll data of the eventfd; no waker packs to this
 
 static int epfd = -1;
-static int kickfd = -1;
-static uint32_t kick_pending;  // a kick was written and not yet read: no need for another
+static struct kicker kick;
 // hup[slot] == gen + 1 once an event for task (slot, gen) said the peer hung
 // up. The generation makes a mark left by an earlier task in the slot harmless.
 static uint32_t hup[SCHED_MAX_TASK_SLOTS];
-
-// [snippet: drain-kick]
-// Empty the eventfd first, then allow the next kick to write again. The
-// other order loses wake-ups: a kick landing between "clear" and "read" has
-// its write swallowed by our read, yet leaves kick_pending at 1, so every
-// later kick skips its write and a blocked poller sleeps forever. In this
-// order a kick that lands after the read but before the clear skips its
-// write, which is safe: we are awake, and we look at the queue and rebuild
-// our interest set before blocking again.
-static void drain_kick(void)
-{
-    uint64_t v;
-    sys_read(kickfd, &v, sizeof v);
-    atomic_store_seq(&kick_pending, 0);
-}
-// [end: drain-kick]
 
 static int epoll_init(void)
 {
     epfd = sys_epoll_create1(EPOLL_CLOEXEC);
     if (epfd < 0)
         return epfd;
-    kickfd = sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (kickfd < 0) {
+    int r = kick_init(&kick);
+    if (r < 0) {
         sys_close(epfd);
-        return kickfd;
+        return r;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data = KICK_TOKEN};  // level-triggered
-    kick_pending = 0;
-    return sys_epoll_ctl(epfd, EPOLL_CTL_ADD, kickfd, &ev);
+    return sys_epoll_ctl(epfd, EPOLL_CTL_ADD, kick.fd, &ev);
 }
 
 static void epoll_destroy(void)
 {
-    sys_close(kickfd);
+    kick_close(&kick);
     sys_close(epfd);
-    kickfd = epfd = -1;
+    epfd = -1;
 }
 
 // [snippet: epoll-arm]
@@ -99,7 +82,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
     for (int i = 0; i < n; i++) {
         uint64_t data = events[i].data;
         if (data == KICK_TOKEN) {
-            drain_kick();
+            kick_drain(&kick);
             continue;
         }
         struct waker w = waker_unpack(data);
@@ -111,15 +94,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
 }
 // [end: epoll-wait]
 
-// [snippet: epoll-kick]
-static void epoll_kick(void)
-{
-    if (atomic_exchange(&kick_pending, 1) == 0) {
-        uint64_t one = 1;
-        sys_write(kickfd, &one, sizeof one);
-    }
-}
-// [end: epoll-kick]
+static void epoll_kick(void) { kick_signal(&kick); }
 
 static bool epoll_hup_seen(struct waker w)
 {

@@ -1,5 +1,6 @@
 // reactor_ppoll.c: the ppoll backend, the original's design made correct: one-shot entries, kick on change.
 #include "config.h"
+#include "exec/kick.h"
 #include "exec/reactor.h"
 #include "sys/atomic.h"
 #include "sys/lock.h"
@@ -20,44 +21,23 @@ static struct sys_mutex lock = SYS_MUTEX_INIT;
 static struct entry entries[EX_PPOLL_MAX_FDS];
 static int32_t fd_entry[EX_PPOLL_MAX_FDS];  // fd -> its entry, -1 if none (fds below the max)
 static uint32_t count;
-static int kickfd = -1;
-static uint32_t kick_pending;
+static struct kicker kick;
 // The poller's private copy, built under the lock and used outside it.
 // pfds[k] (k >= 1) was built from entries[k - 1]; only the poller moves
 // entries (when compacting), so that index stays valid until it is done.
 static struct pollfd pfds[EX_PPOLL_MAX_FDS + 1];
 
-// Read, then clear: see drain_kick in reactor_epoll.c for why the order matters.
-static void drain_kick(void)
-{
-    uint64_t v;
-    sys_read(kickfd, &v, sizeof v);
-    atomic_store_seq(&kick_pending, 0);
-}
-
 static int ppoll_init(void)
 {
     count = 0;
-    kick_pending = 0;
     for (uint32_t i = 0; i < EX_PPOLL_MAX_FDS; i++)
         fd_entry[i] = -1;
-    kickfd = sys_eventfd2(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    return kickfd < 0 ? kickfd : 0;
+    return kick_init(&kick);
 }
 
-static void ppoll_destroy(void)
-{
-    sys_close(kickfd);
-    kickfd = -1;
-}
+static void ppoll_destroy(void) { kick_close(&kick); }
 
-static void ppoll_kick(void)
-{
-    if (atomic_exchange(&kick_pending, 1) == 0) {
-        uint64_t one = 1;
-        sys_write(kickfd, &one, sizeof one);
-    }
-}
+static void ppoll_kick(void) { kick_signal(&kick); }
 
 static int32_t find_entry(int fd)
 {
@@ -133,7 +113,7 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
     sys_mutex_lock(&lock);
     compact();
     uint32_t n = count + 1;
-    pfds[0] = (struct pollfd){kickfd, POLLIN, 0};
+    pfds[0] = (struct pollfd){kick.fd, POLLIN, 0};
     for (uint32_t i = 0; i < count; i++)
         pfds[i + 1] = (struct pollfd){entries[i].fd, entries[i].events, 0};
     sys_mutex_unlock(&lock);
@@ -145,7 +125,7 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
         return r == -EINTR ? 0 : r;
 
     if (pfds[0].revents) {
-        drain_kick();
+        kick_drain(&kick);
     }
     // Fired entries are removed (one-shot) and their tasks woken. An entry
     // forgotten or re-armed during the ppoll is skipped or kept as it is now.

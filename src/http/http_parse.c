@@ -68,6 +68,7 @@ static inline bool lit_eq(const u8 *p, const char *lit, size_t n)
     return true;
 }
 
+// [snippet: http-scan-value]
 /* SWAR: eight bytes at a time while they are all ordinary, so long values and targets cost a
    fraction of a table load per byte. Boolean results of these bit tricks are exact. */
 #define ONES 0x0101010101010101ull
@@ -106,6 +107,7 @@ static const u8 *scan_value(const u8 *p, const u8 *end)
         p++;
     return p;
 }
+// [end: http-scan-value]
 
 /* Returns the first byte in [p, end) that cannot be part of a request-target. */
 static const u8 *scan_target(const u8 *p, const u8 *end)
@@ -264,6 +266,7 @@ static void parse_connection(const u8 *v, size_t n, struct field_state *fs)
     }
 }
 
+// [snippet: http-apply-field]
 /* Interprets one field line the framing depends on. Dispatch on the name length first so the
    common fields the server ignores cost one switch. Returns 0 or an error status. */
 static int apply_field(const struct http_header *h, struct field_state *fs, struct http_request *req)
@@ -317,8 +320,29 @@ static int apply_field(const struct http_header *h, struct field_state *fs, stru
     }
     return 0;
 }
+// [end: http-apply-field]
 
 /* The head is cut short at end: either more bytes may complete it, or the window is full. */
+/* Consumes the line ending at *pp: CRLF, or a bare LF (RFC 9112 2.2). Needs *pp < end.
+   Returns 1 if it consumed one, 0 if *pp starts no line ending, -2 if the buffer ends
+   between CR and LF, -1 for a CR not followed by LF (a 400). */
+static inline int eat_eol(const u8 **pp, const u8 *end)
+{
+    const u8 *p = *pp;
+    if (*p == '\n') {
+        *pp = p + 1;
+        return 1;
+    }
+    if (*p != '\r')
+        return 0;
+    if (p + 1 == end)
+        return -2;
+    if (p[1] != '\n')
+        return -1;
+    *pp = p + 2;
+    return 1;
+}
+
 static int incomplete(struct http_request *req, size_t len)
 {
     if (len >= HTTP_MAX_HEAD_BYTES) {
@@ -359,17 +383,13 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     for (int empty = 0;; empty++) {
         if (p == end)
             return incomplete(req, len);
-        if (*p == '\r') {
-            if (p + 1 == end)
-                return incomplete(req, len);
-            if (p[1] != '\n')
-                return fail(req, 400);
-            p += 2;
-        } else if (*p == '\n') {
-            p++;
-        } else {
+        int eol = eat_eol(&p, end);
+        if (eol == -2)
+            return incomplete(req, len);
+        if (eol < 0)
+            return fail(req, 400);
+        if (eol == 0)
             break;
-        }
         if (empty == HTTP_MAX_EMPTY_LINES)
             return fail(req, 400);
     }
@@ -416,17 +436,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     }
     if (p == end)
         return incomplete(req, len);
-    if (*p == '\r') {
-        if (p + 1 == end)
-            return incomplete(req, len);
-        if (p[1] != '\n')
-            return fail(req, 400);
-        p += 2;
-    } else if (*p == '\n') {
-        p++;
-    } else {
+    int eol = eat_eol(&p, end);
+    if (eol == -2)
+        return incomplete(req, len);
+    if (eol <= 0)
         return fail(req, 400);
-    }
     /* Well-formed but not 1.0 or 1.1: the framing rules below would not apply. */
     if (v[5] != '1' || v[7] > '1')
         return fail(req, 505);
@@ -439,18 +453,13 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(req, len);
         u8 c = *p;
-        if (c == '\r') {                    /* the blank line ending the head */
-            if (p + 1 == end)
-                return incomplete(req, len);
-            if (p[1] != '\n')
-                return fail(req, 400);
-            p += 2;
+        int blank = eat_eol(&p, end);      /* the blank line ending the head */
+        if (blank == -2)
+            return incomplete(req, len);
+        if (blank < 0)
+            return fail(req, 400);
+        if (blank > 0)
             break;
-        }
-        if (c == '\n') {
-            p++;
-            break;
-        }
         if (is_ows(c))                      /* obs-fold, or whitespace after the request-line */
             return fail(req, 400);
         if (req->num_headers == HTTP_MAX_HEADERS)
@@ -477,17 +486,11 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(req, len);
         const u8 *val_end = p;
-        if (*p == '\r') {
-            if (p + 1 == end)
-                return incomplete(req, len);
-            if (p[1] != '\n')
-                return fail(req, 400);
-            p += 2;
-        } else if (*p == '\n') {
-            p++;
-        } else {
+        int value_end = eat_eol(&p, end);
+        if (value_end == -2)
+            return incomplete(req, len);
+        if (value_end <= 0)                 /* a control byte inside the value */
             return fail(req, 400);
-        }
         while (val_end > val && is_ows(val_end[-1]))
             val_end--;
         h->value = (const char *)val;
@@ -500,6 +503,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     }
     // [end: http-header-loop]
 
+    // [snippet: http-head-decisions]
     /* Decisions that need the whole field section. */
     if (fs.minor == 1 && fs.host_count == 0)
         return fail(req, 400);
@@ -515,6 +519,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
             return fail(req, 413);
         req->content_length = (int64_t)fs.cl;
     }
+    // [end: http-head-decisions]
 
     // [snippet: http-keep-alive]
     /* HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked to. */
@@ -528,6 +533,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     return (int)(p - start);
 }
 
+// [snippet: http-should-reparse]
 bool http_should_reparse(const char *buf, size_t prev_len, size_t len)
 {
     if (prev_len == 0 || len >= HTTP_MAX_HEAD_BYTES || (prev_len >> 10) != (len >> 10))
@@ -537,6 +543,7 @@ bool http_should_reparse(const char *buf, size_t prev_len, size_t len)
             return true;
     return false;
 }
+// [end: http-should-reparse]
 
 bool http_name_eq(const char *a, size_t alen, const char *b, size_t blen)
 {

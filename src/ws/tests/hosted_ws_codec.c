@@ -8,19 +8,7 @@
 #include "ws/ws_base64.h"
 #include "ws/ws_sha1.h"
 
-static int failures;
-
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#include "ws_test_case.h"
 
 static void hex(const uint8_t *d, size_t n, char *out)
 {

@@ -10,19 +10,7 @@
 #include "ws/ws_utf8.h"
 #include "ws/tests/ws_drive.h"
 
-static int failures;
-
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#include "ws_test_case.h"
 
 // Parses h[0..n) and expects `want` (header length or -2), or -1 with code.
 static void expect(const char *name, const uint8_t *h, size_t n, int want, int code)

@@ -8,19 +8,7 @@
 #include "ws/ws_message.h"
 #include "ws/tests/ws_drive.h"
 
-static int failures;
-
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#include "ws_test_case.h"
 
 // A script of frames written as the client would send them.
 struct fr {

@@ -14,19 +14,7 @@
 #include <openssl/evp.h>
 #endif
 
-static int failures;
-
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#include "ws_test_case.h"
 
 #define NINPUTS 400
 #define MAXLEN  3000

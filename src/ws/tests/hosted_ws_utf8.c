@@ -7,19 +7,7 @@
 #include "ws/ws_utf8.h"
 #include "ws/tests/ws_utf8_model.h"
 
-static int failures;
-
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
-    } while (0)
+#include "ws_test_case.h"
 
 // ---- Plumbing ----------------------------------------------------------
 
