@@ -1,0 +1,45 @@
+# bench/bench.mk: benchmark targets, included by the top-level Makefile.
+#
+#   make bench         full run (about 8 minutes): results/<date>-<host>-<commit>.csv,
+#                      results/latest.csv, results/summary-*.md, plots/*.png and *.svg
+#   make bench-quick   reduced grid (under 90 s) into build/bench/quick/
+#   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
+#   make bench-smoke   the few-second check that `make test` runs
+#
+# Uses STAGE and B of the including Makefile: the server is $(B)/bin/async-nostd.
+
+BENCH_PY      ?= python3
+BENCH_CC      ?= cc
+BENCH_SERVER   = $(B)/bin/async-nostd
+BENCH_WS_LOAD := build/bench/ws_load
+BENCH_CSV     ?= results/latest.csv
+BENCH_ARGS    ?=
+
+.PHONY: bench bench-quick plots bench-smoke bench-setup bench-server
+
+bench-setup:
+	@bash scripts/setup.sh bench interop
+
+# The server is built by the main Makefile's own rule, at the chosen stage.
+bench-server:
+	@test "$(STAGE)" -ge 6 || { echo "bench: the HTTP server exists from STAGE=6 on (now STAGE=$(STAGE))" >&2; exit 1; }
+	@$(MAKE) --no-print-directory STAGE=$(STAGE) B=$(B) $(BENCH_SERVER)
+
+$(BENCH_WS_LOAD): bench/ws_load.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
+
+# [snippet: bench-make-targets]
+bench: bench-setup bench-server $(BENCH_WS_LOAD)     ## benchmark vs nginx and node ws (~8 min): results/, plots/
+	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
+
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
+
+plots:                                                 ## redraw plots/ from results/latest.csv (BENCH_CSV=...)
+	$(BENCH_PY) bench/report.py plots $(BENCH_CSV) --out plots
+# [end: bench-make-targets]
+
+bench-smoke: bench-server                              ## a few-second bench run: a CSV row, a plot, >= 10,000 req/s
+	$(BENCH_PY) bench/smoke.py --server $(BENCH_SERVER)

@@ -1,0 +1,154 @@
+"""loads.py: the load generators of bench/run.py: wrk (HTTP), ws_load (WebSocket) and the idle-connection holder.
+
+Each measured run reads the server's CPU time (/proc/PID/stat) just before
+the load starts and just after it ends, so every row of the CSV carries the
+server's CPU microseconds per request next to req/s and latency.
+"""
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+
+from servers import BENCH_DIR, CLK_TCK, HOST, BenchError, pin_prefix, tool
+
+WRK_SCRIPT = os.path.join(BENCH_DIR, "wrk", "report.lua")
+WRK_TIMEOUT = "4s"  # per-request timeout; slower answers count as errors
+
+
+def machine_busy_seconds():
+    """CPU time all CPUs spent not idle since boot (/proc/stat, first line)."""
+    with open("/proc/stat") as f:
+        v = [int(x) for x in f.readline().split()[1:]]
+    idle = v[3] + v[4]  # idle + iowait
+    return (sum(v[:8]) - idle) / CLK_TCK
+
+
+# [snippet: bench-measured-run]
+def measured(server, load):
+    """Runs load() (which returns a dict with "requests") and adds the server's
+    CPU time across it: seconds, and microseconds per request. Also notes how
+    much CPU everything else on the machine used meanwhile: noise."""
+    time.sleep(0.05)  # let the previous run's connections finish closing
+    cpu0, gen0, all0, t0 = server.cpu_seconds(), children_cpu(), machine_busy_seconds(), time.monotonic()
+    result = load()
+    time.sleep(0.05)  # ... and this run's, whose teardown is part of its cost
+    cpu = server.cpu_seconds() - cpu0
+    gen = children_cpu() - gen0
+    other = machine_busy_seconds() - all0 - cpu - gen
+    result["cpu_s"] = round(cpu, 3)
+    result["loadgen_cpu_s"] = round(gen, 3)
+    result["other_cpu_pct"] = round(max(0.0, other) * 100 / ((time.monotonic() - t0) * os.cpu_count()), 1)
+    n = result.get("requests", 0)
+    result["cpu_us_per_req"] = round(cpu * 1e6 / n, 3) if n else ""
+    if not server.alive():
+        raise BenchError(f"{server.label} died during the run:\n{server.log_tail()}")
+    return result
+# [end: bench-measured-run]
+
+
+def children_cpu():
+    """CPU time of our finished children (each wrk or ws_load once it exits)."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+# [snippet: bench-wrk-run]
+def wrk(url, connections, duration, threads=1, close=False, cpu=None):
+    """One wrk run; the figures come from the done() hook of bench/wrk/report.lua."""
+    threads = max(1, min(threads, connections))
+    with tempfile.NamedTemporaryFile(prefix="wrk-", suffix=".json", delete=False) as f:
+        out = f.name
+    env = dict(os.environ, BENCH_JSON=out, BENCH_CLOSE="1" if close else "0")
+    cmd = pin_prefix(cpu) + [tool("wrk"), "-t", str(threads), "-c", str(connections), "-d", f"{duration}s",
+                             "--timeout", WRK_TIMEOUT, "-s", WRK_SCRIPT, url]
+    try:
+        r = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=duration + 30)
+        with open(out) as f:
+            text = f.read()
+        if r.returncode != 0 or not text.strip():
+            raise BenchError(f"wrk failed (status {r.returncode}): {' '.join(cmd)}\n{r.stderr[-800:]}")
+        res = json.loads(text)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"wrk did not finish within {duration + 30} s: {' '.join(cmd)}")
+    finally:
+        os.unlink(out)
+    res["elapsed_s"] = res["duration_us"] / 1e6
+    res["rps"] = res["requests"] / res["elapsed_s"] if res["elapsed_s"] else 0.0
+    res["bytes_per_req"] = round(res["bytes"] / res["requests"], 1) if res["requests"] else ""
+    return res
+# [end: bench-wrk-run]
+
+
+def ws_load(binary, port, connections, duration, warmup=1.0, size=64, path="/ws", cpu=None):
+    """One run of build/bench/ws_load; returns its JSON, renamed to the CSV's columns."""
+    cmd = pin_prefix(cpu) + [binary, "-c", str(connections), "-d", str(duration), "-w", str(warmup),
+                             "-s", str(size), "-p", path, HOST, str(port)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + warmup + 40)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"ws_load did not finish: {' '.join(cmd)}")
+    if r.returncode != 0:
+        raise BenchError(f"ws_load failed (status {r.returncode}): {' '.join(cmd)}\n{r.stderr[-800:]}")
+    j = json.loads(r.stdout)
+    return {
+        "requests": j["messages"], "elapsed_s": j["duration_s"], "rps": j["msgs_per_s"],
+        "bytes_per_req": j["size"], "p50_us": j["p50_us"], "p90_us": j["p90_us"], "p99_us": j["p99_us"],
+        "p999_us": j["p999_us"], "lat_mean_us": j["lat_mean_us"], "lat_max_us": j["lat_max_us"],
+        "err_connect": j["err_connect"], "err_status": j["err_handshake"] + j["err_protocol"],
+        "err_read": j["err_closed"], "err_write": 0, "err_timeout": 0,
+    }
+
+
+class IdleHolder:
+    """bench/idle_conns.py as a context manager: N idle connections to a server."""
+
+    def __init__(self, port, n):
+        self.port, self.n, self.proc, self.report = port, n, None, ""
+
+    def __enter__(self):
+        if self.n == 0:
+            return self
+        self.proc = subprocess.Popen([sys.executable, os.path.join(BENCH_DIR, "idle_conns.py"), HOST,
+                                      str(self.port), str(self.n)], stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE, text=True, start_new_session=True)
+        line = _readline(self.proc, 60)
+        if not line.startswith("ready"):
+            self.__exit__()
+            raise BenchError(f"idle_conns.py could not open {self.n} connections to port {self.port}: {line!r}")
+        return self
+
+    def status(self):
+        """(connections open now, connections the server closed so far)."""
+        if self.proc is None:
+            return 0, 0
+        self.proc.stdin.write("?\n")
+        self.proc.stdin.flush()
+        words = _readline(self.proc, 10).split()
+        if len(words) != 4:
+            return 0, 0
+        return int(words[1]), int(words[3])
+
+    def __exit__(self, *exc):
+        if self.proc is None:
+            return
+        try:
+            self.proc.stdin.close()  # EOF: the holder closes its connections and exits
+            self.proc.wait(timeout=15)
+            self.report = self.proc.stdout.read().strip()
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.proc.stdout.close()
+        self.proc = None
+
+
+def _readline(proc, timeout):
+    import selectors
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    if not sel.select(timeout):
+        return ""
+    return proc.stdout.readline().strip()

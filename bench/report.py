@@ -1,0 +1,435 @@
+#!/usr/bin/env python3
+"""report.py: turns a bench CSV into the summary table and the gnuplot plots (stdlib only).
+
+    python3 bench/report.py summary [CSV]            print the summary (default: results/latest.csv)
+    python3 bench/report.py plots [CSV] [--out DIR]  redraw plots/*.png and *.svg from the CSV
+
+The CSV is the only input: every run is a row, and medians, spreads and
+ratios are computed here. The plots are drawn by bench/plots/*.gp from small
+.dat tables this script writes under build/bench/plotdata/.
+"""
+import argparse
+import csv
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH_DIR)
+GP_DIR = os.path.join(BENCH_DIR, "plots")
+NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run", "runs", "rps", "requests",
+           "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
+           "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
+           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct"}
+ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
+OURS = "async-nostd"
+
+
+def load(path):
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    for r in rows:
+        for k in NUMERIC:
+            v = r.get(k, "")
+            try:
+                r[k] = float(v) if v not in ("", None) else None
+            except ValueError:
+                r[k] = None
+    return rows
+
+
+# [snippet: bench-median]
+def stat(rows, metric, **match):
+    """Median, min, max and count of `metric` over the runs matching every
+    key=value given. The CSV keeps each run; only here do they become one
+    figure. Runs marked discarded (too noisy, repeated) do not count."""
+    vals = [r[metric] for r in rows if r.get(metric) is not None and not r.get("discarded")
+            and all(r.get(k) == v for k, v in match.items())]
+    if not vals:
+        return None
+    return {"med": statistics.median(vals), "min": min(vals), "max": max(vals), "n": len(vals)}
+# [end: bench-median]
+
+
+def med(rows, metric, **match):
+    s = stat(rows, metric, **match)
+    return s["med"] if s else None
+
+
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
+# ---- formatting -------------------------------------------------------------
+
+def f_rate(v):
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def f_us(v):
+    if v is None:
+        return "-"
+    return f"{v / 1000:.2f} ms" if v >= 1000 else f"{v:.0f} µs"
+
+
+def f_cpu(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
+def f_ratio(v):
+    return "-" if v is None else f"{v:.2f}x"
+
+
+def f_spread(s):
+    if not s or not s["med"] or s["n"] < 2:
+        return ""
+    return f"±{(s['max'] - s['min']) / 2 / s['med'] * 100:.0f}%"
+
+
+def table(header, rows):
+    out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" if i == 0 else "--:" for i in range(len(header))) + "|"]
+    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    return "\n".join(out)
+
+
+def first(rows, key):
+    return rows[0][key] if rows and key in rows[0] else ""
+
+
+# ---- the summary ------------------------------------------------------------
+
+def summary(rows, command="", total_s=None, notes=()):
+    m = rows[0] if rows else {}
+    out = [f"# Benchmark summary ({m.get('date', '')}, profile {m.get('profile', '')})", ""]
+    out.append(f"- machine: {m.get('cpu_model')}, {m.get('cores')} cores, Linux {m.get('kernel')}, host {m.get('host')}")
+    out.append(f"- commit: {m.get('commit')}; nginx {m.get('nginx_version')}, wrk {m.get('wrk_version')}, "
+               f"node ws {m.get('node_ws_version')}")
+    if command:
+        out.append(f"- command: `{command}`")
+    if total_s is not None:
+        kept = sum(1 for r in rows if not r.get("discarded"))
+        out.append(f"- total time: {int(total_s) // 60} min {int(total_s) % 60} s, {kept} measured runs")
+    others = [float(r["other_cpu_pct"]) for r in rows if r.get("other_cpu_pct") not in (None, "")]
+    if others:
+        busy = " (a busy machine: expect noise)" if statistics.median(others) > 10 else ""
+        out.append(f"- CPU used by other processes during the runs: median {statistics.median(others):.0f}%, "
+                   f"max {max(others):.0f}% of the machine{busy}")
+    dropped = sum(1 for r in rows if r.get("discarded"))
+    if dropped:
+        out.append(f"- {dropped} run(s) set aside and repeated because other processes used over 10% of the machine")
+    out.append("- every figure is the median of the runs; ratios are ours / reference (nginx; node `ws` for "
+               "WebSocket); ± is half the min-max spread of req/s")
+    out.append("")
+    targets = []
+    out += headline_section(rows, targets)
+    out += workers_section(rows)
+    out += reactor_section(rows, targets)
+    out += ws_section(rows)
+    if targets:
+        out += ["## Targets", "", table(["target", "measured", "status"], targets), ""]
+    errs = []
+    for series in sorted({r["series"] for r in rows}):
+        for server in sorted({r["server"] for r in rows if r["series"] == series}):
+            sel = [r for r in rows if r["series"] == series and r["server"] == server]
+            tot = {k: int(sum(r[k] or 0 for r in sel)) for k in ERRORS}
+            if any(tot.values()):
+                errs.append(f"- {series} / {server}: " + ", ".join(f"{k[4:]} {v}" for k, v in tot.items() if v))
+    out += ["## Socket errors reported by the load generators", ""] + (errs or ["- none"]) + [""]
+    if notes:
+        out += ["## Notes", ""] + [f"- {n}" for n in notes] + [""]
+    return "\n".join(out)
+
+
+def headline_section(rows, targets):
+    h = [r for r in rows if r["series"] == "headline"]
+    if not h:
+        return []
+    pinned = "server pinned to CPU 0, `wrk -t1` on CPU 1" if h[0]["pinned"] else "unpinned"
+    conns = int(h[0]["connections"])
+    out = [f"## Headline: 1 worker each, {pinned}, {conns} connections, "
+           f"median of {int(h[0]['runs'])} alternating runs", ""]
+    lines = []
+    gen_busy = []
+    points = []
+    for r in h:
+        if r["point"] not in points:
+            points.append(r["point"])
+    for p in points:
+        name = {"plaintext-ka": "/plaintext keep-alive", "plaintext-close": "/plaintext Connection: close",
+                "page-ka": "/ (demo page) keep-alive"}.get(p.rsplit("-c", 1)[0], p)
+        o = dict(point=p, server=OURS)
+        n = dict(point=p, server="nginx")
+        so, sn = stat(h, "rps", **o), stat(h, "rps", **n)
+        ro, rn = (so or {}).get("med"), (sn or {}).get("med")
+        lines.append([f"{name}: req/s", f"{f_rate(ro)} {f_spread(so)}".strip(), f"{f_rate(rn)} {f_spread(sn)}".strip(),
+                      f_ratio(ratio(ro, rn))])
+        for pct, label in (("p50_us", "p50"), ("p99_us", "p99")):
+            a, c = med(h, pct, **o), med(h, pct, **n)
+            lines.append([f"{name}: {label} latency", f_us(a), f_us(c), f_ratio(ratio(a, c))])
+        a, c = med(h, "cpu_us_per_req", **o), med(h, "cpu_us_per_req", **n)
+        lines.append([f"{name}: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
+        a, c = busy(h, "cpu_s", **o), busy(h, "cpu_s", **n)
+        lines.append([f"{name}: server busy (share of one core)", f_pct(a), f_pct(c), f_ratio(ratio(a, c))])
+        gen = busy(h, "loadgen_cpu_s", point=p)
+        if gen is not None:
+            gen_busy.append(gen)
+        kind = p.rsplit("-c", 1)[0]
+        if kind in ("plaintext-ka", "plaintext-close"):
+            mode = "keep-alive" if kind == "plaintext-ka" else "Connection: close"
+            q = ratio(med(h, "cpu_us_per_req", **o), med(h, "cpu_us_per_req", **n))
+            targets.append([f"server CPU µs/request, {mode}: at most 0.80x nginx", f_ratio(q), verdict(q, "<=", 0.8)])
+        if kind == "plaintext-ka":
+            q = ratio(ro, rn)
+            targets.append(["pinned keep-alive req/s: at least 1.10x nginx", f_ratio(q), verdict(q, ">=", 1.1)])
+            q = ratio(med(h, "p99_us", **o), med(h, "p99_us", **n))
+            targets.append([f"p99 at {conns} connections: no worse than nginx (≤ 1.00x)", f_ratio(q),
+                            verdict(q, "<=", 1.0)])
+    out += [table(["figure", OURS, "nginx", "ratio"], lines), ""]
+    if gen_busy and min(gen_busy) > 0.9:
+        out += [f"The load generator's core was {min(gen_busy) * 100:.0f}-{max(gen_busy) * 100:.0f}% busy: "
+                "req/s is bounded by `wrk`, and a server can raise it only by making `wrk`'s work per request "
+                "smaller (fewer, fuller reads). Compare the servers by CPU µs/request and by how busy each was.", ""]
+    return out
+
+
+def busy(rows, metric, **match):
+    """Median share of one core used during the runs (metric: a CPU-seconds column)."""
+    vals = [r[metric] / r["elapsed_s"] for r in rows if r.get(metric) is not None and r.get("elapsed_s")
+            and not r.get("discarded") and all(r.get(k) == v for k, v in match.items())]
+    return statistics.median(vals) if vals else None
+
+
+def f_pct(v):
+    return "-" if v is None else f"{v * 100:.0f}%"
+
+
+def verdict(q, op, limit):
+    if q is None:
+        return "no data"
+    ok = q <= limit if op == "<=" else q >= limit
+    return "met" if ok else "**missed**"
+
+
+def workers_section(rows):
+    w = [r for r in rows if r["series"] == "workers"]
+    if not w:
+        return []
+    out = [f"## Workers series: unpinned, `wrk -t1`, median of {int(w[0]['runs'])} alternating runs", ""]
+    lines = []
+    keys = sorted({(r["keepalive"], r["connections"], r["workers"]) for r in w}, key=lambda k: (-k[0], k[1], k[2]))
+    for ka, conns, workers in keys:
+        o = dict(keepalive=ka, connections=conns, workers=workers, server=OURS)
+        n = dict(o, server="nginx")
+        so, sn = stat(w, "rps", **o), stat(w, "rps", **n)
+        ro, rn = (so or {}).get("med"), (sn or {}).get("med")
+        po, pn = med(w, "p99_us", **o), med(w, "p99_us", **n)
+        co, cn = med(w, "cpu_us_per_req", **o), med(w, "cpu_us_per_req", **n)
+        lines.append(["keep-alive" if ka else "close", int(conns), int(workers),
+                      f"{f_rate(ro)} {f_spread(so)}".strip(), f"{f_rate(rn)} {f_spread(sn)}".strip(), f_ratio(ratio(ro, rn)),
+                      f_us(po), f_us(pn), f_ratio(ratio(po, pn)), f_cpu(co), f_cpu(cn), f_ratio(ratio(co, cn))])
+    out += [table(["mode", "conns", "workers", "ours req/s", "nginx req/s", "ratio", "ours p99", "nginx p99",
+                   "ratio", "ours µs/req", "nginx µs/req", "ratio"], lines), ""]
+    return out
+
+
+def reactor_section(rows, targets):
+    rr = [r for r in rows if r["series"] == "reactor"]
+    if not rr:
+        return []
+    out = [f"## Reactor series: 1 worker, {int(rr[0]['connections'])} keep-alive connections plus idle ones, "
+           f"median of {int(rr[0]['runs'])}", ""]
+    idles = sorted({r["idle_conns"] for r in rr})
+    lines = []
+    for idle in idles:
+        e = med(rr, "rps", idle_conns=idle, server=OURS, reactor="epoll")
+        p = med(rr, "rps", idle_conns=idle, server=OURS, reactor="ppoll")
+        n = med(rr, "rps", idle_conns=idle, server="nginx")
+        ce = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="epoll")
+        cp = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="ppoll")
+        cn = med(rr, "cpu_us_per_req", idle_conns=idle, server="nginx")
+        lines.append([int(idle), f_rate(e), f_rate(p), f_rate(n), f_ratio(ratio(e, n)), f_ratio(ratio(p, n)),
+                      f_cpu(ce), f_cpu(cp), f_cpu(cn)])
+    out += [table(["idle conns", "epoll req/s", "ppoll req/s", "nginx req/s", "epoll/nginx", "ppoll/nginx",
+                   "epoll µs/req", "ppoll µs/req", "nginx µs/req"], lines), ""]
+    if len(idles) >= 2:
+        lo, hi = idles[0], idles[-1]
+        fe = ratio(med(rr, "rps", idle_conns=hi, server=OURS, reactor="epoll"),
+                   med(rr, "rps", idle_conns=lo, server=OURS, reactor="epoll"))
+        fp = ratio(med(rr, "rps", idle_conns=hi, server=OURS, reactor="ppoll"),
+                   med(rr, "rps", idle_conns=lo, server=OURS, reactor="ppoll"))
+        targets.append([f"epoll flat from {int(lo)} to {int(hi)} idle connections (req/s kept ≥ 0.90x)",
+                        f_ratio(fe), verdict(fe, ">=", 0.9)])
+        targets.append([f"ppoll visibly not flat (req/s at {int(hi)} idle ≤ 0.90x of {int(lo)})",
+                        f_ratio(fp), verdict(fp, "<=", 0.9)])
+        reopened = sum(r.get("idle_reopened") and float(r["idle_reopened"]) or 0 for r in rr)
+        if reopened:
+            out += [f"Idle connections closed by servers and reopened during the series: {int(reopened)}", ""]
+    return out
+
+
+def ws_section(rows):
+    ws = [r for r in rows if r["series"] == "ws"]
+    if not ws:
+        return []
+    out = [f"## WebSocket echo: {int(ws[0]['msg_size'] or 64)}-byte text messages, one in flight per connection, "
+           f"1 worker (node: 1 thread), median of {int(ws[0]['runs'])}", ""]
+    lines = []
+    for conns in sorted({r["connections"] for r in ws}):
+        o, n = dict(connections=conns, server=OURS), dict(connections=conns, server="node-ws")
+        so, sn = stat(ws, "rps", **o), stat(ws, "rps", **n)
+        ro, rn = (so or {}).get("med"), (sn or {}).get("med")
+        p50o, p50n = med(ws, "p50_us", **o), med(ws, "p50_us", **n)
+        p99o, p99n = med(ws, "p99_us", **o), med(ws, "p99_us", **n)
+        co, cn = med(ws, "cpu_us_per_req", **o), med(ws, "cpu_us_per_req", **n)
+        lines.append([int(conns), f"{f_rate(ro)} {f_spread(so)}".strip(), f"{f_rate(rn)} {f_spread(sn)}".strip(),
+                      f_ratio(ratio(ro, rn)), f_us(p50o), f_us(p50n), f_us(p99o), f_us(p99n),
+                      f_ratio(ratio(p99o, p99n)), f_cpu(co), f_cpu(cn), f_ratio(ratio(co, cn))])
+    out += [table(["conns", "ours msg/s", "node msg/s", "ratio", "ours p50", "node p50", "ours p99", "node p99",
+                   "p99 ratio", "ours µs/msg", "node µs/msg", "ratio"], lines), ""]
+    return out
+
+
+# ---- plots -----------------------------------------------------------------
+
+def num(v, scale=1.0):
+    return "NaN" if v is None else f"{v * scale:.6g}"
+
+
+def triple(rows, metric, scale=1.0, **match):
+    s = stat(rows, metric, **match)
+    return ["NaN"] * 3 if not s else [num(s["med"], scale), num(s["min"], scale), num(s["max"], scale)]
+
+
+def write_dat(path, header, lines):
+    with open(path, "w") as f:
+        f.write("# " + " ".join(header) + "\n")
+        for line in lines:
+            f.write(" ".join(str(c) for c in line) + "\n")
+
+
+def dat_files(rows, d):
+    """Writes the tables the .gp scripts plot; returns the names of the plots that have data."""
+    have = []
+    h = [r for r in rows if r["series"] == "headline"]
+    if h:
+        lines = []
+        for p in dict.fromkeys(r["point"] for r in h):
+            kind = p.rsplit("-c", 1)[0]
+            label = {"plaintext-ka": "keep-alive", "plaintext-close": "close", "page-ka": "page"}.get(kind, kind)
+            for metric, mname, target in (("rps", "req/s", {"plaintext-ka": 1.1}),
+                                          ("p99_us", "p99", {"plaintext-ka": 1.0}),
+                                          ("cpu_us_per_req", "CPU/req", {"plaintext-ka": 0.8, "plaintext-close": 0.8})):
+                a = med(h, metric, point=p, server=OURS)
+                b = med(h, metric, point=p, server="nginx")
+                q = ratio(a, b)
+                t = target.get(kind)
+                better = q is not None and t is not None and (q >= t if metric == "rps" else q <= t)
+                color = "0x1f77b4" if t is None or q is None else ("0x2ca02c" if better else "0xd62728")
+                lines.append([f'"{label}\\n{mname}"', num(q), num(t), color])
+        write_dat(os.path.join(d, "headline.dat"), ["label", "ratio", "target", "color"], lines)
+        if any(line[1] != "NaN" for line in lines):
+            have.append("headline")
+    w = [r for r in rows if r["series"] == "workers"]
+    if w:
+        close_c = min({r["connections"] for r in w if r["keepalive"] == 0} or {100.0})
+        curves = [(s, 1, c) for s in (OURS, "nginx") for c in (1, 100, 1000)] + [(s, 0, close_c) for s in (OURS, "nginx")]
+        ws_ = sorted({r["workers"] for r in w})
+        lines, lat, cpu = [], [], []
+        for x in ws_:
+            line = [int(x)]
+            for s, ka, c in curves:
+                line += triple(w, "rps", 1e-3, server=s, keepalive=ka, connections=c, workers=x)
+            lines.append(line)
+            line = [int(x)]
+            for s in (OURS, "nginx"):
+                for pc in ("p50_us", "p90_us", "p99_us", "p999_us"):
+                    line.append(num(med(w, pc, server=s, keepalive=1, connections=100, workers=x)))
+            lat.append(line)
+            line = [int(x)]
+            for s, ka, c in ((OURS, 1, 100), ("nginx", 1, 100), (OURS, 0, close_c), ("nginx", 0, close_c)):
+                line += triple(w, "cpu_us_per_req", 1, server=s, keepalive=ka, connections=c, workers=x)
+            cpu.append(line)
+        write_dat(os.path.join(d, "workers.dat"), ["workers"] + [f"{s}-{'ka' if ka else 'close'}-c{int(c)}(med,min,max)"
+                                                                 for s, ka, c in curves], lines)
+        write_dat(os.path.join(d, "latency.dat"), ["workers", "ours p50 p90 p99 p999", "nginx p50 p90 p99 p999"], lat)
+        write_dat(os.path.join(d, "cpu.dat"), ["workers", "ours-ka nginx-ka ours-close nginx-close (med,min,max)"], cpu)
+        have += ["rps-vs-workers", "latency-vs-workers", "cpu-per-request"]
+    rr = [r for r in rows if r["series"] == "reactor"]
+    if rr:
+        lines = []
+        for idle in sorted({r["idle_conns"] for r in rr}):
+            line = [int(idle)]
+            for match in (dict(server=OURS, reactor="epoll"), dict(server=OURS, reactor="ppoll"), dict(server="nginx")):
+                line += triple(rr, "rps", 1e-3, idle_conns=idle, **match)
+                line += triple(rr, "cpu_us_per_req", 1, idle_conns=idle, **match)
+            lines.append(line)
+        write_dat(os.path.join(d, "reactor.dat"), ["idle", "epoll(rps3,cpu3) ppoll(...) nginx(...)"], lines)
+        have.append("reactor-idle")
+    ws = [r for r in rows if r["series"] == "ws"]
+    if ws:
+        lines = []
+        for c in sorted({r["connections"] for r in ws}):
+            line = [int(c)]
+            for s in (OURS, "node-ws"):
+                line += triple(ws, "rps", 1e-3, server=s, connections=c)
+                line += [num(med(ws, "p50_us", server=s, connections=c)), num(med(ws, "p99_us", server=s, connections=c)),
+                         num(med(ws, "cpu_us_per_req", server=s, connections=c))]
+            lines.append(line)
+        write_dat(os.path.join(d, "ws.dat"), ["conns", "ours(rate3,p50,p99,cpu) node(...)"], lines)
+        have.append("ws-echo")
+    return have
+
+
+def gp_quote(s):
+    return "'" + str(s).replace("'", "''") + "'"
+
+
+# [snippet: bench-draw-plots]
+def plots(csv_path, out_dir):
+    """Draws every plot the CSV has data for, as PNG and SVG; returns the files."""
+    if not shutil.which("gnuplot"):
+        raise SystemExit("bench: gnuplot not found; install it with scripts/setup.sh bench")
+    rows = load(csv_path)
+    if not rows:
+        raise SystemExit(f"bench: {csv_path} has no rows")
+    work = os.path.join(ROOT, "build", "bench", "plotdata", os.path.basename(os.path.realpath(csv_path))[:-4])
+    os.makedirs(work, exist_ok=True)
+    os.makedirs(out_dir, exist_ok=True)
+    m = rows[0]
+    machine = f"{m['cpu_model']}, {m['cores']} cores, Linux {m['kernel']}, commit {m['commit']}, {m['date'][:10]}"
+    drawn = []
+    for name in dat_files(rows, work):
+        for fmt in ("png", "svg"):
+            out = os.path.join(out_dir, f"{name}.{fmt}")
+            setup = (f"datadir={gp_quote(work)}; out={gp_quote(out)}; fmt={gp_quote(fmt)}; "
+                     f"machine={gp_quote(machine)}; nginx={gp_quote('nginx ' + m['nginx_version'])}; "
+                     f"gpdir={gp_quote(GP_DIR)}")
+            r = subprocess.run(["gnuplot", "-e", setup, os.path.join(GP_DIR, f"{name}.gp")],
+                               capture_output=True, text=True, timeout=60)
+            noise = [line for line in r.stderr.splitlines() if line.strip() and "warning" not in line.lower()]
+            if r.returncode != 0 or noise:
+                raise SystemExit(f"bench: gnuplot failed on {name}.gp:\n{r.stderr}")
+            drawn.append(out)
+    return drawn
+# [end: bench-draw-plots]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("what", choices=["summary", "plots"])
+    ap.add_argument("csv", nargs="?", default=os.path.join(ROOT, "results", "latest.csv"))
+    ap.add_argument("--out", default=os.path.join(ROOT, "plots"))
+    args = ap.parse_args()
+    if not os.path.exists(args.csv):
+        sys.exit(f"bench: no CSV at {args.csv}; run `make bench` (or `make bench-quick`) first")
+    if args.what == "summary":
+        print(summary(load(args.csv)))
+    else:
+        for p in plots(args.csv, args.out):
+            print(f"bench: wrote {os.path.relpath(p, ROOT)}")
+
+
+if __name__ == "__main__":
+    main()

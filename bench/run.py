@@ -1,0 +1,539 @@
+#!/usr/bin/env python3
+"""run.py: the benchmark driver behind `make bench` (stdlib only).
+
+    python3 bench/run.py [--profile default|quick|smoke] [--server BIN] [--series a,b]
+                         [--results DIR] [--plots DIR] [--no-plots]
+
+Runs four series against our server and a reference started in the same
+run, alternating the two so that drift on a shared machine hits both:
+
+  headline  1 worker each, server pinned to CPU 0 and `wrk -t1` to CPU 1;
+            /plaintext keep-alive and Connection: close, and the demo page /
+  workers   1, 2, 4, 8 workers, unpinned; keep-alive at 1, 100, 1000
+            connections and a Connection: close series
+  reactor   --reactor=epoll vs --reactor=ppoll (and nginx) with 0, 1,000 and
+            5,000 extra idle connections held open
+  ws        WebSocket echo, 1 / 100 / 1,000 connections, against node's `ws`
+
+Every run becomes one CSV row (results/<date>-<host>-<commit>.csv, with the
+machine and every parameter); results/latest.csv points at the newest. The
+summary (medians, ratios to the reference, targets) is printed and written
+beside the CSV; bench/report.py draws the plots from the CSV. Only a full
+default run writes to results/ and plots/; other runs go to build/bench/.
+"""
+import argparse
+import csv
+import datetime
+import os
+import platform
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import ROOT, BenchError, Nginx, NodeWs, Ours, check_same_answers  # noqa: E402
+from loads import IdleHolder, measured, ws_load, wrk  # noqa: E402
+import report  # noqa: E402
+
+WS_LOAD_SRC = os.path.join(ROOT, "bench", "ws_load.c")
+WS_LOAD_BIN = os.path.join(ROOT, "build", "bench", "ws_load")
+NOISY_PCT = 10    # other processes' share of the machine (%) above which a run is repeated
+MAX_REPEATS = 3   # repeats of one run at most
+MAX_TASKS = 8192  # above the largest connection count + idle connections of any series
+
+# [snippet: bench-profiles]
+# Durations are whole seconds (wrk's -d takes no fractions). The default
+# profile stays under about 10 minutes on a 2-core machine; quick under 90 s.
+PROFILES = {
+    "default": {
+        "limit_s": 580,  # repeats of noisy runs stop when the total would pass this
+        "headline": dict(runs=5, duration=3, warmup=1, conns=100,
+                         points=[("/plaintext", False), ("/plaintext", True), ("/", False)]),
+        "workers": dict(workers=[1, 2, 4, 8], keepalive_conns=[1, 100, 1000], close_conns=[100],
+                        runs=3, duration=2, warmup=1),
+        "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=3, duration=2, warmup=1),
+        "ws": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1, size=64),
+    },
+    "quick": {
+        "limit_s": 85,
+        "headline": dict(runs=3, duration=1, warmup=1, conns=100,
+                         points=[("/plaintext", False), ("/plaintext", True)]),
+        "workers": dict(workers=[1, 2, 4], keepalive_conns=[100], close_conns=[100],
+                        runs=1, duration=1, warmup=1),
+        "reactor": dict(idle=[0, 1000], conns=100, runs=1, duration=1, warmup=1),
+        "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
+    },
+    "smoke": {
+        "limit_s": 40,
+        "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)]),
+    },
+}
+# [end: bench-profiles]
+
+COLUMNS = [
+    # the machine and the build
+    "date", "host", "commit", "cpu_model", "cores", "kernel", "profile",
+    "nginx_version", "wrk_version", "node_ws_version",
+    # the parameters of the run
+    "series", "point", "server", "reactor", "route", "workers", "connections", "keepalive", "pinned",
+    "idle_conns", "max_tasks", "server_args", "load_threads", "msg_size", "run", "runs", "duration_s", "warmup_s",
+    # what was measured
+    "requests", "elapsed_s", "rps", "bytes_per_req", "p50_us", "p90_us", "p99_us", "p999_us",
+    "lat_mean_us", "lat_max_us", "err_connect", "err_read", "err_write", "err_status", "err_timeout",
+    "cpu_s", "cpu_us_per_req", "loadgen_cpu_s", "other_cpu_pct", "idle_alive", "idle_reopened",
+    "discarded", "loadavg_1m", "t_s",
+]
+
+
+def sh(cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+
+
+def source_changed():
+    """True if the server's sources differ from HEAD: new files under src/, or
+    changes to src/ or the Makefile other than book snippet markers (which
+    are comments and cannot change the binary)."""
+    if any(line.startswith("??") for line in
+           sh(["git", "status", "--porcelain", "--untracked-files=all", "--", "src", "Makefile"]).splitlines()):
+        return True
+    r = subprocess.run(["git", "diff", "--quiet", r"-I\[(snippet|end): ", "HEAD", "--", "src", "Makefile"],
+                       cwd=ROOT, capture_output=True)
+    return r.returncode != 0
+
+
+def machine():
+    cpu = ""
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    commit = sh(["git", "rev-parse", "--short", "HEAD"]) or "nocommit"
+    if commit != "nocommit" and source_changed():
+        commit += "-dirty"
+    nginx = shutil.which("nginx") or "/usr/sbin/nginx"
+    nginx_v = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1] \
+        if os.access(nginx, os.X_OK) else ""
+    wrk_v = sh(["wrk", "--version"]).split("\n")[0].split(" ")[1] if shutil.which("wrk") else ""
+    ws_v = ""
+    try:
+        import json
+        with open(os.path.join(ROOT, "scripts", "node", "node_modules", "ws", "package.json")) as f:
+            ws_v = json.load(f)["version"]
+    except (OSError, ValueError, KeyError):
+        pass
+    return {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
+        "host": socket.gethostname().split(".")[0], "commit": commit, "cpu_model": cpu,
+        "cores": str(os.cpu_count()), "kernel": platform.release(),
+        "nginx_version": nginx_v, "wrk_version": wrk_v, "node_ws_version": ws_v,
+    }
+
+
+# [snippet: bench-raise-nofile]
+def raise_fd_limit():
+    """Lift the soft fd limit to the hard one: children (servers, wrk, the idle
+    holder) inherit it, and 5,000 idle + 1,000 active connections need it."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY:
+        hard = 1 << 20
+    if soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+# [end: bench-raise-nofile]
+
+
+def ensure_ws_load():
+    """bench.mk builds the generator; build it here too when run.py runs alone."""
+    if os.path.exists(WS_LOAD_BIN) and os.path.getmtime(WS_LOAD_BIN) >= os.path.getmtime(WS_LOAD_SRC):
+        return WS_LOAD_BIN
+    os.makedirs(os.path.dirname(WS_LOAD_BIN), exist_ok=True)
+    cc = os.environ.get("BENCH_CC", "cc")
+    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", WS_LOAD_BIN, WS_LOAD_SRC], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"could not build ws_load:\n{r.stderr}")
+    return WS_LOAD_BIN
+
+
+def fmt_dur(s):
+    s = max(0, int(s + 0.5))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+class Bench:
+    """Holds the plan's clock, the CSV writer and the servers currently up."""
+
+    def __init__(self, args, mach, csv_path):
+        self.args = args
+        self.mach = mach
+        self.pinned_ok = (os.cpu_count() or 1) >= 2
+        self.cpu_server = 0 if self.pinned_ok else None
+        self.cpu_load = 1 if self.pinned_ok else None
+        self.csv_path = csv_path
+        self.csv_file = None  # opened by open_csv() once the plan is made
+        self.rows = 0
+        self.started = time.monotonic()
+        self.planned_total = 0.0
+        self.planned_done = 0.0
+        self.steps_total = 0
+        self.steps_done = 0
+        self.live = []
+        self.notes = []
+        self.limit_s = PROFILES[args.profile]["limit_s"]
+        self.noisy_kept = 0
+        self.tmp = None
+
+    def open_csv(self):
+        self.tmp = tempfile.mkdtemp(prefix="run-", dir=os.path.join(ROOT, "build", "bench"))
+        self.csv_file = open(self.csv_path, "w", newline="")
+        self.csv = csv.DictWriter(self.csv_file, COLUMNS, extrasaction="ignore")
+        self.csv.writeheader()
+        self.csv_file.flush()
+
+    # -- servers
+    def start(self, server):
+        self.live.append(server)
+        server.start()
+        return server
+
+    def stop_all(self):
+        for s in self.live:
+            status = s.stop()
+            if s.kind == "async-nostd" and status != 0:
+                self.notes.append(f"{s.label} ({s.workers} workers) did not exit cleanly on SIGTERM "
+                                  f"(status {status if status is not None else 'none: killed'})")
+        self.live = []
+
+    # -- progress
+    def plan(self, seconds, steps=1):
+        self.planned_total += seconds
+        self.steps_total += steps
+
+    def time_left(self):
+        """Estimated seconds still to run: the plan's remaining seconds, scaled
+        by how the plan's estimate has compared with the clock so far."""
+        elapsed = time.monotonic() - self.started
+        speed = elapsed / self.planned_done if self.planned_done > 5 else 1.07
+        return (self.planned_total - self.planned_done) * speed
+
+    def progress(self, what, seconds):
+        """Prints what is about to run and an estimate of the time left."""
+        elapsed = time.monotonic() - self.started
+        left = self.time_left()
+        self.steps_done += 1
+        print(f"[{self.steps_done:3d}/{self.steps_total} {fmt_dur(elapsed)} elapsed, ~{fmt_dur(left)} left] {what}",
+              end=" ", flush=True)
+        self.planned_done += seconds
+
+    # -- rows
+    def row(self, params, result):
+        row = dict(self.mach, profile=self.args.profile, **params, **result)
+        row["loadavg_1m"] = os.getloadavg()[0]
+        row["t_s"] = round(time.monotonic() - self.started, 1)
+        for k in ("rps", "elapsed_s", "p50_us", "p90_us", "p99_us", "p999_us", "lat_mean_us", "lat_max_us"):
+            if isinstance(row.get(k), float):
+                row[k] = round(row[k], 3 if k == "elapsed_s" else 1)
+        self.csv.writerow(row)
+        self.csv_file.flush()
+        self.rows += 1
+        errs = sum(int(result.get(k) or 0) for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
+        print(f"{result['rps']:>10,.0f}/s  p99 {result['p99_us'] / 1000:6.2f} ms  "
+              f"{result['cpu_us_per_req'] if result['cpu_us_per_req'] != '' else float('nan'):6.2f} µs/req"
+              + (f"  others {result['other_cpu_pct']:.0f}%" if result.get("other_cpu_pct", 0) >= 10 else "")
+              + (f"  ERRORS {errs}" if errs else ""), flush=True)
+
+    # -- one HTTP point: warm up each server, then alternate measured runs
+    # [snippet: bench-alternate]
+    def http_point(self, series, point, servers, route, conns, close, runs, duration, warmup,
+                   pinned, extra=None, idle=None):
+        for s in servers if warmup else ():
+            self.progress(f"{series} {point}: {s.label} warm-up {warmup} s", warmup)
+            wrk(s.url(route), conns, warmup, close=close, cpu=self.cpu_load if pinned else None)
+            print("done", flush=True)
+        for r in range(runs):
+            for s in servers:  # ours, reference, ours, reference, ...
+                def one():
+                    self.progress(f"{series} {point}: {s.label} run {r + 1}/{runs}", duration)
+                    res = measured(s, lambda: wrk(s.url(route), conns, duration, close=close,
+                                                  cpu=self.cpu_load if pinned else None))
+                    if idle is not None and s.label in idle:
+                        res["idle_alive"], res["idle_reopened"] = idle[s.label].status()
+                    return res
+                self.keep_quiet_run(one, dict(
+                    series=series, point=point, server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                    route=route, workers=s.workers, connections=conns, keepalive=0 if close else 1,
+                    pinned=int(pinned), max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(),
+                    load_threads=1, run=r + 1, runs=runs, duration_s=duration, warmup_s=warmup,
+                    **(extra or {})))
+    # [end: bench-alternate]
+
+    # [snippet: bench-noisy-runs]
+    def keep_quiet_run(self, one, params):
+        """Runs one() and writes its row. A run during which other processes
+        took more than NOISY_PCT of the machine is written with discarded=1
+        (the CSV keeps it; medians skip it) and repeated: at most
+        MAX_REPEATS times, and only while the whole run stays in its time limit."""
+        res = one()
+        cost = float(params.get("duration_s", 1)) + 0.5
+        for _ in range(MAX_REPEATS):
+            if res.get("other_cpu_pct", 0) <= NOISY_PCT:
+                break
+            elapsed = time.monotonic() - self.started
+            if elapsed + self.time_left() + cost > self.limit_s:
+                self.noisy_kept += 1
+                break
+            self.row(dict(params, discarded=1), res)
+            print(f"  (other processes used {res['other_cpu_pct']:.0f}% of the machine: repeating that run)")
+            self.plan(cost, 1)
+            res = one()
+        else:
+            if res.get("other_cpu_pct", 0) > NOISY_PCT:
+                self.noisy_kept += 1
+        self.row(dict(params, discarded=0), res)
+    # [end: bench-noisy-runs]
+
+    def http_point_cost(self, nservers, runs, duration, warmup):
+        self.plan(nservers * (warmup + runs * duration) + 0.3 * nservers * runs,
+                  nservers * ((1 if warmup else 0) + runs))
+
+
+def point_name(route, close, conns):
+    return f"{'page' if route == '/' else route.strip('/')}-{'close' if close else 'ka'}-c{conns}"
+
+
+# ---- the four series --------------------------------------------------------
+
+def series_headline(b, cfg, plan_only):
+    pinned = b.pinned_ok
+    if plan_only:
+        for _ in cfg["points"]:
+            b.http_point_cost(2 if b.args.reference else 1, cfg["runs"], cfg["duration"], cfg["warmup"])
+        return
+    cpu = b.cpu_server if pinned else None
+    ours = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))
+    servers = [ours]
+    if b.args.reference:
+        servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
+        for note in check_same_answers(ours, servers[1], sorted({p[0] for p in cfg["points"]})):
+            print("  check:", note)
+    for route, close in cfg["points"]:
+        b.http_point("headline", point_name(route, close, cfg["conns"]), servers, route, cfg["conns"], close,
+                     cfg["runs"], cfg["duration"], cfg["warmup"], pinned)
+    b.stop_all()
+
+
+def series_workers(b, cfg, plan_only):
+    points = [("/plaintext", False, c) for c in cfg["keepalive_conns"]] + \
+             [("/plaintext", True, c) for c in cfg["close_conns"]]
+    # Each server is warmed up once after it starts, not before every point.
+    for w in cfg["workers"]:
+        if plan_only:
+            for i, _ in enumerate(points):
+                b.http_point_cost(2 if b.args.reference else 1, cfg["runs"], cfg["duration"],
+                                  cfg["warmup"] if i == 0 else 0)
+            continue
+        servers = [b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS))]
+        if b.args.reference:
+            servers.append(b.start(Nginx(b.tmp, workers=w)))
+        for i, (route, close, conns) in enumerate(points):
+            b.http_point("workers", f"w{w}-" + point_name(route, close, conns), servers, route, conns, close,
+                         cfg["runs"], cfg["duration"], cfg["warmup"] if i == 0 else 0, pinned=False)
+        b.stop_all()
+
+
+def series_reactor(b, cfg, plan_only):
+    pinned = b.pinned_ok
+    n = 3 if b.args.reference else 2
+    if plan_only:
+        for idle in cfg["idle"]:
+            b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
+            b.planned_total += n * idle / 2000  # opening the idle connections
+        return
+    cpu = b.cpu_server if pinned else None
+    # Idle connections never send a request head: lift the head timeout (as
+    # the nginx config does) so they stay open for the whole series.
+    keep = ["--header-timeout=600000", "--idle-timeout=600000"]
+    servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, reactor=r, max_tasks=MAX_TASKS,
+                            extra_args=keep)) for r in ("epoll", "ppoll")]
+    if b.args.reference:
+        servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
+    for idle in cfg["idle"]:
+        holders = {}
+        try:
+            for s in servers:
+                holders[s.label] = IdleHolder(s.port, idle).__enter__()
+            b.http_point("reactor", f"idle{idle}-plaintext-ka-c{cfg['conns']}", servers, "/plaintext",
+                         cfg["conns"], False, cfg["runs"], cfg["duration"], cfg["warmup"], pinned,
+                         extra=dict(idle_conns=idle), idle=holders)
+        finally:
+            for h in holders.values():
+                h.__exit__()
+    b.stop_all()
+
+
+def series_ws(b, cfg, plan_only):
+    pinned = b.pinned_ok
+    n = 2 if b.args.reference else 1
+    if plan_only:
+        for _ in cfg["conns"]:
+            b.plan(n * cfg["runs"] * (cfg["duration"] + cfg["warmup"] + 0.4), n * cfg["runs"])
+        return
+    gen = ensure_ws_load()
+    cpu = b.cpu_server if pinned else None
+    servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))]
+    if b.args.reference:
+        servers.append(b.start(NodeWs(b.tmp, workers=1, cpu=cpu)))
+    for conns in cfg["conns"]:
+        for r in range(cfg["runs"]):
+            for s in servers:
+                def one():
+                    b.progress(f"ws c{conns}: {s.label} run {r + 1}/{cfg['runs']}",
+                               cfg["duration"] + cfg["warmup"] + 0.4)
+                    return measured(s, lambda: ws_load(gen, s.port, conns, cfg["duration"], cfg["warmup"],
+                                                       cfg["size"], "/ws", b.cpu_load if pinned else None))
+                b.keep_quiet_run(one, dict(series="ws", point=f"ws-echo-c{conns}", server=s.kind,
+                           reactor=getattr(s, "reactor", ""), route="/ws", workers=s.workers,
+                           connections=conns, keepalive=1, pinned=int(pinned),
+                           max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(),
+                           load_threads=1, msg_size=cfg["size"],
+                           run=r + 1, runs=cfg["runs"], duration_s=cfg["duration"], warmup_s=cfg["warmup"]))
+    b.stop_all()
+
+
+SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws}
+
+
+def on_sigterm(signum, frame):
+    raise KeyboardInterrupt
+
+
+def default_server():
+    for stage in (7, 6):
+        p = os.path.join(ROOT, "build", f"stage-{stage}", "bin", "async-nostd")
+        if os.access(p, os.X_OK):
+            return p
+    return os.path.join(ROOT, "build", "stage-7", "bin", "async-nostd")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=sorted(PROFILES), default="default")
+    ap.add_argument("--server", default=default_server(), help="our server binary")
+    ap.add_argument("--series", default="", help="comma-separated subset of " + ",".join(SERIES))
+    ap.add_argument("--results", help="folder for the CSV and summary (default: results/ for a full default "
+                    "run, else build/bench/<profile>/)")
+    ap.add_argument("--plots", help="folder for the PNG and SVG plots (default: plots/ for a full default run, "
+                    "else a plots/ folder beside the CSV)")
+    ap.add_argument("--no-plots", action="store_true")
+    ap.add_argument("--no-reference", dest="reference", action="store_false", help="skip nginx and node")
+    ap.add_argument("--command", default="", help="the command line to quote in the summary")
+    ap.add_argument("--dry-run", action="store_true", help="print the plan's size and expected time, run nothing")
+    args = ap.parse_args()
+
+    if not os.access(args.server, os.X_OK):
+        sys.exit(f"bench: no server binary at {args.server}; build it with `make STAGE=7 all`")
+    args.server = os.path.abspath(args.server)
+    profile = PROFILES[args.profile]
+    wanted = [s for s in (args.series.split(",") if args.series else SERIES) if s in profile and s in SERIES]
+    unknown = [s for s in args.series.split(",") if s and s not in SERIES]
+    if unknown:
+        sys.exit(f"bench: unknown series {', '.join(unknown)} (known: {', '.join(SERIES)})")
+
+    # Only a complete default run may replace the reference files in
+    # results/ and plots/; partial or reduced runs go under build/.
+    full = args.profile == "default" and set(wanted) == set(SERIES)
+    if args.results is None:
+        args.results = os.path.join(ROOT, "results") if full else os.path.join(ROOT, "build", "bench", args.profile)
+    if args.plots is None:
+        args.plots = os.path.join(ROOT, "plots") if full else os.path.join(args.results, "plots")
+
+    nofile = raise_fd_limit()
+    server_src = args.server
+    os.makedirs(os.path.join(ROOT, "build", "bench"), exist_ok=True)
+    os.makedirs(args.results, exist_ok=True)
+    mach = machine()
+    stem = f"{datetime.datetime.now():%Y%m%d-%H%M%S}-{mach['host']}-{mach['commit']}"
+    csv_path = os.path.join(args.results, f"{stem}.csv")
+    b = Bench(args, mach, csv_path)
+
+    # SIGTERM (e.g. from make or a CI timeout) unwinds like Ctrl-C, so the
+    # finally below stops every server we started.
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+    for name in wanted:
+        SERIES[name](b, profile[name], plan_only=True)
+    print(f"bench: profile {args.profile}: {', '.join(wanted)}; about {fmt_dur(b.planned_total * 1.07)} "
+          f"(min:s) for {b.steps_total} steps")
+    print(f"bench: server {os.path.relpath(server_src, ROOT)}; {mach['cpu_model']}, {mach['cores']} cores, "
+          f"Linux {mach['kernel']}; commit {mach['commit']}; fd limit {nofile}; "
+          f"pinning {'server CPU 0, load CPU 1' if b.pinned_ok else 'off (1 CPU)'}")
+    if args.dry_run:
+        return
+    b.open_csv()
+    # Run a private copy: a rebuild of the tree during the run must not swap
+    # the binary between one run and the next.
+    args.server = os.path.join(b.tmp, "async-nostd")
+    shutil.copy2(server_src, args.server)
+    load1 = os.getloadavg()[0]
+    if load1 > 0.5:
+        print(f"bench: WARNING: load average is {load1:.2f} before the start; other work on this machine "
+              f"will show up as noise (the CSV records the load of every run)")
+    failed = []
+    interrupted = False
+    try:
+        for name in wanted:
+            try:
+                SERIES[name](b, profile[name], plan_only=False)
+            except BenchError as e:
+                print(f"\nbench: series {name} failed: {e}", flush=True)
+                failed.append(name)
+                b.notes.append(f"series {name} failed: {str(e).splitlines()[0]}")
+                b.stop_all()
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\nbench: interrupted; stopping servers", flush=True)
+    finally:
+        b.stop_all()
+        b.csv_file.close()
+    total = time.monotonic() - b.started
+
+    if b.rows == 0:
+        print(f"bench: no rows written (kept {os.path.relpath(b.tmp, ROOT)} for the logs)")
+        os.unlink(csv_path)
+        sys.exit(1)
+    shutil.rmtree(b.tmp, ignore_errors=True)
+    latest = os.path.join(args.results, "latest.csv")
+    if not interrupted:
+        if os.path.islink(latest) or os.path.exists(latest):
+            os.unlink(latest)
+        os.symlink(os.path.basename(csv_path), latest)
+    command = args.command or "python3 " + " ".join([os.path.relpath(sys.argv[0], ROOT)] + sys.argv[1:])
+    if b.noisy_kept:
+        b.notes.append(f"{b.noisy_kept} run(s) kept although other processes used over {NOISY_PCT}% of the "
+                       f"machine (no time left to repeat them)")
+    text = report.summary(report.load(csv_path), command=command, total_s=total,
+                          notes=b.notes + (["interrupted: partial results"] if interrupted else []))
+    summary_path = os.path.join(args.results, f"summary-{stem}.md")
+    with open(summary_path, "w") as f:
+        f.write(text)
+    print()
+    print(text)
+    print(f"bench: {b.rows} runs in {fmt_dur(total)} (min:s); CSV {os.path.relpath(csv_path, ROOT)}, "
+          f"summary {os.path.relpath(summary_path, ROOT)}")
+    if not args.no_plots and not interrupted:
+        drawn = report.plots(csv_path, args.plots)
+        print(f"bench: plots {', '.join(os.path.relpath(p, ROOT) for p in drawn)}")
+    sys.exit(1 if failed or interrupted else 0)
+
+
+if __name__ == "__main__":
+    main()

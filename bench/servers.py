@@ -1,0 +1,284 @@
+"""servers.py: starts, checks, measures and stops the servers under test for bench/run.py.
+
+Three kinds: our server (build/stage-N/bin/async-nostd), the reference nginx
+(started from bench/nginx.template.conf, never the system service) and the node
+`ws` echo server (reference for the WebSocket series). Each is started in
+its own process group so that stopping it can never reach anything else.
+"""
+import http.client
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+
+BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(BENCH_DIR)
+PAGE = os.path.join(ROOT, "src", "http", "page", "index.html")
+NODE_MODULES = os.path.join(ROOT, "scripts", "node", "node_modules")
+HOST = "127.0.0.1"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(Exception):
+    """A server or tool misbehaved; the message says which and why."""
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+# [snippet: bench-proc-cpu]
+def proc_cpu_seconds(pid):
+    """utime + stime of process `pid` (all of its threads), in seconds.
+
+    Fields 14 and 15 of /proc/PID/stat, counted in clock ticks. The command
+    name (field 2) may hold spaces, so split after its closing parenthesis."""
+    with open(f"/proc/{pid}/stat") as f:
+        after_name = f.read().rsplit(")", 1)[1].split()
+    utime, stime = int(after_name[11]), int(after_name[12])
+    return (utime + stime) / CLK_TCK
+
+
+def child_pids(pid):
+    """Direct children of `pid` (nginx's workers are children of its master)."""
+    kids = []
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                kids += [int(x) for x in f.read().split()]
+        return kids
+    except OSError:
+        pass
+    for entry in os.listdir("/proc"):  # kernels without .../children
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(entry))
+            except OSError:
+                continue
+    return kids
+# [end: bench-proc-cpu]
+
+
+def tool(name, hint="scripts/setup.sh bench"):
+    path = shutil.which(name) or (f"/usr/sbin/{name}" if os.access(f"/usr/sbin/{name}", os.X_OK) else None)
+    if not path:
+        raise BenchError(f"{name} not found; install it with {hint}")
+    return path
+
+
+def pin_prefix(cpu):
+    """argv prefix that runs a command on one CPU (None: anywhere)."""
+    return [] if cpu is None else [tool("taskset", "util-linux"), "-c", str(cpu)]
+
+
+class Server:
+    """One server process. Subclasses fill in argv() and may override hooks."""
+    kind = "server"
+
+    def __init__(self, tmp, workers=1, cpu=None, label=None):
+        self.tmp = tmp
+        self.workers = workers
+        self.cpu = cpu
+        self.port = free_port()
+        self.proc = None
+        self.label = label or self.kind
+        self.log_path = os.path.join(tmp, f"{self.label}-{self.port}.log")
+        self.exit_status = None
+
+    # -- to override
+    def argv(self):
+        raise NotImplementedError
+
+    def env(self):
+        return None
+
+    def prepare(self):
+        pass
+
+    def pids(self):
+        return [self.proc.pid]
+
+    def args_text(self):
+        return ""
+
+    # -- common
+    def start(self, timeout=10.0):
+        self.prepare()
+        self.log = open(self.log_path, "wb")
+        cmd = pin_prefix(self.cpu) + self.argv()
+        self.cmdline = " ".join(cmd)
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=self.env(), cwd=ROOT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise BenchError(f"{self.label} exited with status {self.proc.returncode} at start:\n"
+                                 f"  {self.cmdline}\n{self.log_tail()}")
+            try:
+                socket.create_connection((HOST, self.port), timeout=0.5).close()
+                return self
+            except OSError:
+                time.sleep(0.05)
+        self.stop()
+        raise BenchError(f"{self.label} did not listen on port {self.port} within {timeout:.0f} s:\n"
+                         f"  {self.cmdline}\n{self.log_tail()}")
+
+    def log_tail(self, n=15):
+        try:
+            with open(self.log_path, errors="replace") as f:
+                return "".join("    " + line for line in f.readlines()[-n:])
+        except OSError:
+            return ""
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def cpu_seconds(self):
+        """CPU time of the whole server so far (every process, every thread)."""
+        total = 0.0
+        for pid in self.pids():
+            try:
+                total += proc_cpu_seconds(pid)
+            except OSError:
+                pass
+        return total
+
+    def stop(self, grace=8.0):
+        """SIGTERM, wait, then SIGKILL the process group. Returns the exit status
+        (None if it had to be killed)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            try:
+                self.proc.send_signal(signal.SIGTERM)
+                self.exit_status = self.proc.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.exit_status = None
+        else:
+            self.exit_status = self.proc.returncode
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)  # leftovers of this group only
+        except OSError:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.log.close()
+        self.proc = None
+        return self.exit_status
+
+    def url(self, path):
+        return f"http://{HOST}:{self.port}{path}"
+
+
+class Ours(Server):
+    kind = "async-nostd"
+
+    # nginx runs with its access log off; ours runs with its log off too.
+    DEFAULT_ARGS = ("--no-log",)
+
+    def __init__(self, tmp, binary, workers=1, cpu=None, reactor="epoll", max_tasks=8192, label=None,
+                 extra_args=()):
+        self.binary = binary
+        self.reactor = reactor
+        self.max_tasks = max_tasks
+        self.extra_args = list(self.DEFAULT_ARGS) + list(extra_args)
+        super().__init__(tmp, workers, cpu, label or f"ours-{reactor}")
+
+    def argv(self):
+        return [self.binary, str(self.workers), HOST, str(self.port),
+                f"--reactor={self.reactor}", f"--max-tasks={self.max_tasks}"] + self.extra_args
+
+    def args_text(self):
+        return " ".join(self.argv()[4:])
+
+
+class Nginx(Server):
+    kind = "nginx"
+
+    def __init__(self, tmp, workers=1, cpu=None, connections=16384, label=None):
+        self.connections = connections
+        super().__init__(tmp, workers, cpu, label or "nginx")
+        self.dir = os.path.abspath(os.path.join(tmp, f"nginx-{self.port}"))
+
+    def prepare(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(os.path.join(BENCH_DIR, "nginx.template.conf")) as f:
+            text = f.read()
+        nofile = resource_nofile()
+        fields = {
+            "WORKERS": str(self.workers), "TMP": self.dir, "ADDR": HOST, "PORT": str(self.port),
+            "CONNECTIONS": str(self.connections), "NOFILE": str(nofile), "BACKLOG": "1024",
+            "PAGE_DIR": os.path.dirname(PAGE), "PAGE_FILE": os.path.basename(PAGE),
+            # As root, nginx's workers would switch to `nobody`, who may not
+            # be able to read the repository; our server runs as us, so does nginx.
+            "USER": "user root root;" if os.geteuid() == 0 else "",
+        }
+        for k, v in fields.items():
+            text = text.replace(f"@{k}@", v)
+        self.conf = os.path.join(self.dir, "nginx.conf")
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def argv(self):
+        return [tool("nginx"), "-q", "-p", self.dir + "/", "-e", os.path.join(self.dir, "error.log"),
+                "-c", self.conf]
+
+    def pids(self):
+        return [self.proc.pid] + child_pids(self.proc.pid)
+
+
+class NodeWs(Server):
+    kind = "node-ws"
+
+    def argv(self):
+        return [tool("node", "scripts/setup.sh interop"), os.path.join(BENCH_DIR, "ws_echo_server.js"),
+                HOST, str(self.port)]
+
+    def env(self):
+        if not os.path.isdir(os.path.join(NODE_MODULES, "ws")):
+            raise BenchError("scripts/node/node_modules/ws is missing; run scripts/setup.sh interop")
+        return dict(os.environ, NODE_PATH=NODE_MODULES)
+
+
+def resource_nofile():
+    import resource
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def fetch(server, path, close=False):
+    """One GET; returns (status, content-type, body, response header bytes)."""
+    conn = http.client.HTTPConnection(HOST, server.port, timeout=5)
+    try:
+        conn.request("GET", path, headers={"Connection": "close"} if close else {})
+        r = conn.getresponse()
+        body = r.read()
+        head = sum(len(k) + len(v) + 4 for k, v in r.getheaders()) + len("HTTP/1.1 200 OK\r\n\r\n")
+        return r.status, r.getheader("Content-Type", ""), body, head
+    finally:
+        conn.close()
+
+
+def check_same_answers(ours, ref, routes):
+    """Both servers must answer each route with status 200, the same body and
+    the same media type, or the comparison would be of different work."""
+    with open(PAGE, "rb") as f:
+        page = f.read()
+    want = {"/plaintext": (b"Hello, World!", "text/plain"), "/": (page, "text/html")}
+    notes = []
+    for path in routes:
+        body_want, type_want = want[path]
+        for srv in (ours, ref):
+            status, ctype, body, head = fetch(srv, path)
+            if status != 200 or body != body_want or not ctype.startswith(type_want):
+                raise BenchError(f"{srv.label} answers GET {path} with status {status}, {ctype!r}, "
+                                 f"{len(body)} body bytes; expected 200, {type_want}, {len(body_want)} bytes")
+            notes.append(f"{srv.label} {path}: {len(body)} B body + {head} B head")
+    return notes

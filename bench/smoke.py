@@ -1,0 +1,77 @@
+#!/usr/bin/env python3
+"""smoke.py: the bench smoke test that `make test` runs: a few-second bench run must work end to end.
+
+    python3 bench/smoke.py [--server BIN]
+
+Runs bench/run.py with the "smoke" profile (our server and nginx, 1 worker,
+2 runs of 2 s) into build/bench/smoke/ and checks that it wrote a CSV row
+for each run, drew a plot, and that our server reached at least 10,000
+req/s. Prints one [OK]/[FAIL] line per check; exits 0 iff all pass.
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(ROOT, "build", "bench", "smoke")
+MIN_RPS = 10000
+TIMEOUT = 55
+
+
+def default_server():
+    for stage in (7, 6):
+        p = os.path.join(ROOT, "build", f"stage-{stage}", "bin", "async-nostd")
+        if os.access(p, os.X_OK):
+            return p
+    return None
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--server", default=default_server())
+    args = ap.parse_args()
+    failed = 0
+
+    def check(name, ok, why=""):
+        nonlocal failed
+        print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}", flush=True)
+        failed += not ok
+        return ok
+
+    if not check("bench smoke: server binary exists", args.server and os.access(args.server, os.X_OK),
+                 "no build/stage-7 or stage-6 async-nostd; run `make STAGE=7 all`"):
+        return 1
+    started = time.time()
+    cmd = [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--profile", "smoke", "--server", args.server,
+           "--results", OUT, "--plots", os.path.join(OUT, "plots"), "--command", "python3 bench/smoke.py"]
+    try:
+        r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        check("bench smoke: run finishes", False, f"bench/run.py took over {TIMEOUT} s")
+        return 1
+    if not check("bench smoke: bench/run.py exits 0", r.returncode == 0,
+                 f"status {r.returncode}:\n{(r.stdout + r.stderr)[-2500:]}"):
+        return 1
+    latest = os.path.join(OUT, "latest.csv")
+    with open(latest, newline="") as f:
+        rows = list(csv.DictReader(f))
+    ours = [row for row in rows if row["server"] == "async-nostd"]
+    check("bench smoke: CSV has a header and a row per run", len(ours) >= 1 and all(row["rps"] for row in rows),
+          f"{len(rows)} rows in {latest}")
+    best = max((float(row["rps"]) for row in ours), default=0.0)
+    check(f"bench smoke: server reaches {MIN_RPS:,} req/s", best >= MIN_RPS,
+          f"best run {best:,.0f} req/s (load average {os.getloadavg()[0]:.1f})")
+    errs = sum(int(row[k] or 0) for row in ours for k in ("err_connect", "err_read", "err_write", "err_status",
+                                                        "err_timeout"))
+    check("bench smoke: no socket errors", errs == 0, f"{errs} errors reported by wrk")
+    png = os.path.join(OUT, "plots", "headline.png")
+    check("bench smoke: a plot was drawn", os.path.exists(png) and os.path.getsize(png) > 1000
+          and os.path.getmtime(png) >= started - 1, f"no fresh {png}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
