@@ -66,7 +66,7 @@
 #define HTTP_OUT_BUF            4096        // response bytes gathered before one send
 #define HTTP_HEADER_TIMEOUT_MS  10000       // a started request head must complete within this
 #define HTTP_IDLE_TIMEOUT_MS    30000       // keep-alive connection with no request
-#define HTTP_SEND_TIMEOUT_MS    30000       // a response that makes no progress
+#define HTTP_SEND_TIMEOUT_MS    30000       // the most time sending one batch of responses may take
 #define HTTP_LINGER_MS          2000        // drain a client's bytes before closing (a quarter at shutdown)
 #define HTTP_SERVER_NAME        "async-nostd"
 #define HTTP_LOG_BUF            16384       // per-thread log buffer, flushed when idle or full

@@ -25,7 +25,7 @@ static void usage(const char *prog, int fd)
                 "  --max-tasks=N      most concurrent connections (default %d, at most %d)\n"
                 "  --log=PATH         log file (default " LOG_FILE_PATH "), --no-log to disable\n"
                 "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
-                "                     request head / keep-alive idle / stalled send limits\n"
+                "                     request head / keep-alive idle / one send batch limits\n"
                 "                     (defaults %d, %d, %d)\n"
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
@@ -114,6 +114,7 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+// [snippet: server-stop-signal]
 static uint32_t stop_requested;
 
 // Async-signal-safe: an atomic store and a futex wake, nothing else.
@@ -122,6 +123,7 @@ static void on_stop_signal(int sig)
     atomic_store_seq(&stop_requested, (uint32_t)sig);
     sys_futex_wake(&stop_requested, 1);
 }
+// [end: server-stop-signal]
 
 int main(int argc, char **argv)
 {
@@ -176,6 +178,7 @@ int main(int argc, char **argv)
     sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %u task slots, log %s)\n", o.ip,
                o.port, o.workers, ex_backend_name(), o.max_tasks, o.log_path ? o.log_path : "off");
 
+    // [snippet: server-shutdown]
     while (!atomic_load_seq(&stop_requested))
         sys_futex_wait(&stop_requested, 0, NULL);
 
@@ -188,5 +191,6 @@ int main(int argc, char **argv)
     uint32_t left = ex_join();
     sys_close(lfd);
     sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", acceptor.accepted, left);
+    // [end: server-shutdown]
     return 0;
 }

@@ -49,7 +49,7 @@ struct http_conn {
     ssize_t io_result;
     // What to do next.
     bool closing;              // close after flushing
-    bool linger;               // drain the client's bytes before closing (after an error)
+    bool linger;               // drain the client's bytes before closing (after an error, or with input unread)
     bool more;                 // stopped parsing because out was full: flush, then go on
     bool timed_out;
     const struct http_upgrade_hook *upgrade;  // set when a 101 was queued
@@ -122,11 +122,11 @@ static void respond(struct http_conn *c, int status, bool keep_alive, bool http1
 // frame the next one, so the connection closes after it.
 static void respond_error(struct http_conn *c, int status, const char *extra)
 {
+    // The body is the reason phrase: static memory, so it stays valid even
+    // if respond() queues it instead of copying it (it always fits: the
+    // caller keeps OUT_RESERVE bytes free).
     const char *reason = http_reason_phrase(status);
-    char body[96];
-    size_t n = sys_snprintf(body, sizeof body, "%d %s\n", status, reason);
-    // The body must outlive this call: copy it into out (it is small).
-    respond(c, status, false, false, "text/plain; charset=utf-8", body, n, false, extra);
+    respond(c, status, false, false, "text/plain; charset=utf-8", reason, sys_strlen(reason), false, extra);
     c->linger = true;
     http_log("[HTTP] fd=%d error=%d", c->io.fd, status);
 }
@@ -208,8 +208,10 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
     } else if (path_is(path, plen, "/ws")) {
         const struct http_upgrade_hook *hook = atomic_load_acquire(&upgrade_hook);
         if (!hook) {
+            // RFC 9110 15.5.22: a 426 says which protocol to upgrade to.
             respond(c, 426, false, http10, "text/plain; charset=utf-8",
-                    "426 Upgrade Required: this build has no WebSocket stage\n", 56, head, NULL);
+                    "426 Upgrade Required: this build has no WebSocket stage\n", 56, head,
+                    "\r\nUpgrade: websocket\r\nConnection: Upgrade");
             return;
         }
         if (has_body) {  // bytes after the head would be taken for frames
@@ -268,6 +270,13 @@ static void process_buffer(struct http_conn *c)
 {
     c->more = false;
     while (!c->closing && !c->upgrade) {
+        // Room first: skipping a body may itself answer (a malformed chunk
+        // gets a 400), and that answer must neither overflow `out` nor land
+        // between an earlier response's head and its queued body.
+        if (c->body || HTTP_OUT_BUF - c->out_len < OUT_RESERVE) {
+            c->more = c->len > c->start || c->body_left || c->in_chunked;
+            return;
+        }
         if ((c->body_left || c->in_chunked) && !skip_body(c))
             return;
         if (c->closing)
@@ -275,10 +284,6 @@ static void process_buffer(struct http_conn *c)
         size_t avail = c->len - c->start;
         if (avail == 0)
             return;
-        if (c->body || HTTP_OUT_BUF - c->out_len < OUT_RESERVE) {
-            c->more = true;
-            return;
-        }
         // A byte at a time must not cost a full re-parse per byte.
         if (c->parsed_upto && !http_should_reparse(c->buf + c->start, c->parsed_upto - c->start, avail))
             return;

@@ -51,6 +51,7 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
     sys_memcpy(out + 25, " GMT", 4);
 }
 
+// [snippet: http-date-cache]
 // Two buffers: the writer fills the one readers are not told about, then
 // publishes it. A formatting race between two writers is avoided by a
 // try-lock; the loser just uses the published value.
@@ -74,3 +75,4 @@ void http_date_now(char out[HTTP_DATE_LEN])
     }
     sys_memcpy(out, dates[atomic_load_acquire(&published)], HTTP_DATE_LEN);
 }
+// [end: http-date-cache]

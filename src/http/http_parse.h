@@ -66,6 +66,7 @@ struct http_request {
     int error_status;                   /* when -1 is returned: 400, 413, 414, 431, 501 or 505 */
 };
 
+// [snippet: http-parse-api]
 /* Parses the request head at the start of buf[0..len). Returns the number of bytes of the head
    (any skipped empty lines + request-line + fields + blank line) when it is complete, -2 when
    more bytes are needed, -1 on error with req->error_status set. Pointers in req point into
@@ -78,6 +79,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req);
    LF, and errors are still reported at most 1 KiB later. This bounds the work per head to
    about (lines + 16) parses whatever the segmentation. */
 bool http_should_reparse(const char *buf, size_t prev_len, size_t len);
+// [end: http-parse-api]
 
 /* ASCII case-insensitive equality of a[0..alen) and b[0..blen). */
 bool http_name_eq(const char *a, size_t alen, const char *b, size_t blen);

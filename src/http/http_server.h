@@ -35,7 +35,7 @@ void http_set_upgrade_hook(const struct http_upgrade_hook *hook);
 struct http_settings {
     uint32_t header_timeout_ms;  // a started request head must complete within this
     uint32_t idle_timeout_ms;    // keep-alive connection with no request
-    uint32_t send_timeout_ms;    // a response that makes no progress
+    uint32_t send_timeout_ms;    // the most time sending one batch of responses may take
 };
 extern struct http_settings http_settings;
 

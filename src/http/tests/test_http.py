@@ -824,3 +824,30 @@ def test_interop_wrk_short(ctx):
             assert_serving(srv.port)
             counts.append(f"{reactor} {reqs}")
     return "requests in 2 s: " + ", ".join(counts)
+
+
+def test_error_while_skipping_a_body_keeps_responses_whole_and_in_order(ctx):
+    """A malformed chunked body is found while an earlier response's large body is still
+    queued, or when the output buffer is nearly full: the 400 must come after the earlier
+    responses, whole, and nothing may be sent from outside the output buffer."""
+    page = page_bytes()
+    with server(ctx) as srv:
+        with Conn(srv.port) as c:  # the page body is queued when the bad chunk is found
+            c.send(request("/", headers=["Transfer-Encoding: chunked"]) + b"ZZZ\r\n")
+            r = c.read_response()
+            assert r.status == 200 and r.body == page, f"first response damaged: {r}"
+            r = c.read_response()
+            assert r.status == 400, f"then 400, got {r}"
+            c.expect_eof()
+        with Conn(srv.port) as c:  # the output buffer is nearly full when it is found
+            c.send(request("/plaintext") * 16
+                   + request("/metrics", headers=["Transfer-Encoding: chunked"]) + b"ZZZ\r\n")
+            for i in range(16):
+                r = c.read_response()
+                assert r.status == 200 and r.body == b"Hello, World!", f"response {i}: {r}"
+            r = c.read_response()
+            assert r.status == 200 and b"async_nostd_requests_total" in r.body, f"metrics: {r}"
+            r = c.read_response()
+            assert r.status == 400 and r.body == b"Bad Request", f"then 400, got {r}"
+            c.expect_eof()
+        assert_serving(srv.port)
