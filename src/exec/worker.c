@@ -40,10 +40,12 @@ static struct executor ex;
 
 static bool on_worker_thread(void) { return sys_thread_self()->slot[0] == &ex; }
 
-static void wake_parked(void)
+// Wakes up to n parked workers. The bump makes a worker that is just about
+// to sleep (it read the old park_seq) return from futex_wait at once.
+static void wake_parked(int n)
 {
     atomic_fetch_add(&ex.park_seq, 1);
-    sys_futex_wake(&ex.park_seq, 1);
+    sys_futex_wake(&ex.park_seq, n);
 }
 
 // [snippet: notify]
@@ -55,13 +57,13 @@ static void notify(void)
         // stranded; waking a parked peer only adds parallelism. One wake in
         // flight at a time, so a burst of wakes costs one futex call.
         if (atomic_load_seq(&ex.parked) && !atomic_exchange(&ex.waking, 1))
-            wake_parked();
+            wake_parked(1);
         return;
     }
     // Another thread (the acceptor, a signal handler, a test): if no worker
     // is awake to see the task, wake one.
     if (atomic_load_seq(&ex.parked))
-        wake_parked();
+        wake_parked(1);
     else if (atomic_load_seq(&ex.poller_blocked))
         ex.reactor->kick();
 }
@@ -218,8 +220,7 @@ static int worker_main(void *arg)
     }
     run_idle_hook();
     // Whoever leaves first makes sure nobody stays asleep.
-    atomic_store_seq(&ex.park_seq, ex.park_seq + 1);
-    sys_futex_wake(&ex.park_seq, EX_MAX_WORKERS);
+    wake_parked(EX_MAX_WORKERS);
     ex.reactor->kick();
     mem_thread_exit();
     return 0;
@@ -270,8 +271,7 @@ void ex_shutdown(void)
     ex.stop_deadline = sys_now_ns() + EX_SHUTDOWN_GRACE_MS * NS_PER_MS;
     atomic_store_seq(&ex.stopping, 1);
     sched_wake_all();  // every task gets one poll in which to notice
-    atomic_fetch_add(&ex.park_seq, 1);
-    sys_futex_wake(&ex.park_seq, EX_MAX_WORKERS);
+    wake_parked(EX_MAX_WORKERS);
     if (ex.reactor)
         ex.reactor->kick();
 }

@@ -2,6 +2,19 @@
 #include "net/net.h"
 #include "sys/sys.h"
 
+// After -EAGAIN: register with the reactor and return PENDING. If the
+// registration itself fails, the operation fails: READY with that -errno.
+static poll_t wait_ready(struct ex_io *io, uint32_t events, ssize_t *result, struct sched_cx *cx)
+{
+    int err = 0;
+    ex_io_wait(io, events, cx, &err);
+    if (err < 0) {
+        *result = err;
+        return READY;
+    }
+    return PENDING;
+}
+
 // [snippet: net-recv]
 poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
 {
@@ -13,13 +26,7 @@ poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct
     // before that short read, its one edge is spent, and no other will come.
     if (io->drained && !ex_io_hup_seen(cx)) {
         io->drained = 0;
-        int err = 0;
-        ex_io_wait(io, EX_READABLE, cx, &err);
-        if (err < 0) {
-            *result = err;
-            return READY;
-        }
-        return PENDING;
+        return wait_ready(io, EX_READABLE, result, cx);
     }
     for (;;) {
         io->drained = 0;
@@ -27,13 +34,7 @@ poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct
         if (n == -EINTR)
             continue;
         if (n == -EAGAIN) {
-            int err = 0;
-            ex_io_wait(io, EX_READABLE, cx, &err);
-            if (err < 0) {
-                *result = err;
-                return READY;
-            }
-            return PENDING;
+            return wait_ready(io, EX_READABLE, result, cx);
         }
         io->drained = n > 0 && (size_t)n < cap;
         *result = n;
@@ -82,13 +83,7 @@ poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sc
         if (n == -EINTR)
             continue;
         if (n == -EAGAIN) {  // socket buffer full: wait for room, keep our place
-            int err = 0;
-            ex_io_wait(io, EX_WRITABLE, cx, &err);
-            if (err < 0) {
-                *result = err;
-                return READY;
-            }
-            return PENDING;
+            return wait_ready(io, EX_WRITABLE, result, cx);  // keep our place
         }
         if (n < 0) {
             *result = n;  // EPIPE, ECONNRESET: the peer is gone

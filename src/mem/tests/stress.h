@@ -101,4 +101,17 @@ static inline void slot_lock(struct shared_slot *s)
 
 static inline void slot_unlock(struct shared_slot *s) { atomic_store_release(&s->lock, 0); }
 
+// Puts block (p, n, tag) into s; returns the slot's previous contents in *old.
+static inline void slot_swap(struct shared_slot *s, void *p, size_t n, uint64_t tag, struct shared_slot *old)
+{
+    slot_lock(s);
+    old->p = s->p;
+    old->n = s->n;
+    old->tag = s->tag;
+    s->p = p;
+    s->n = n;
+    s->tag = tag;
+    slot_unlock(s);
+}
+
 #endif

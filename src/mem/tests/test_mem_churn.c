@@ -42,18 +42,11 @@ static int churn(void *arg)
             break;
         }
         ends_fill(p, n, ++tag);
-        struct shared_slot *s = &slots[rng_next(&rng) % SLOTS];
-        slot_lock(s);
-        void *old = s->p;
-        size_t old_n = s->n;
-        uint64_t old_tag = s->tag;
-        s->p = p;
-        s->n = n;
-        s->tag = tag;
-        slot_unlock(s);
-        if (old) {
-            CHECK(ends_ok(old, old_n, old_tag));
-            mem_free(old);
+        struct shared_slot old;
+        slot_swap(&slots[rng_next(&rng) % SLOTS], p, n, tag, &old);
+        if (old.p) {
+            CHECK(ends_ok(old.p, old.n, old.tag));
+            mem_free(old.p);
         }
     }
     mem_thread_exit();

@@ -109,18 +109,11 @@ static int random_worker(void *arg)
         uint64_t r = rng_next(&rng);
         if (r % 4 == 0) {
             // Swap a block into a shared slot; free what was there.
-            struct shared_slot *s = &shared[(r >> 8) % SHARED_SLOTS];
             size_t n = 0;
             void *p = new_block(&rng, &n, ++tag);
-            slot_lock(s);
-            void *old = s->p;
-            size_t old_n = s->n;
-            uint64_t old_tag = s->tag;
-            s->p = p;
-            s->n = n;
-            s->tag = tag;
-            slot_unlock(s);
-            drop_block(old, old_n, old_tag);
+            struct shared_slot old;
+            slot_swap(&shared[(r >> 8) % SHARED_SLOTS], p, n, tag, &old);
+            drop_block(old.p, old.n, old.tag);
         } else {
             struct own_slot *o = &own[(r >> 8) % OWN_SLOTS];
             drop_block(o->p, o->n, o->tag);
