@@ -9,11 +9,11 @@
 // once every connection is open) are counted and their round-trip times go
 // into a log-linear histogram. Built by bench/bench.mk with `cc -O2`.
 #define _GNU_SOURCE
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
-#include <arpa/inet.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,10 +33,10 @@ enum state { CONNECTING, HANDSHAKE, OPEN, DEAD };
 struct conn {
     int fd;
     enum state st;
-    uint64_t sent_ns;          // when the frame now in flight was queued
-    size_t wlen, woff;         // bytes of wbuf to write, bytes written
-    size_t rlen;               // bytes in rbuf
-    char accept[32];           // the Sec-WebSocket-Accept value we expect
+    uint64_t sent_ns;  // when the frame now in flight was queued
+    size_t wlen, woff; // bytes of wbuf to write, bytes written
+    size_t rlen;       // bytes in rbuf
+    char accept[32];   // the Sec-WebSocket-Accept value we expect
     uint8_t wbuf[HS_MAX];
     uint8_t *rbuf;
 };
@@ -48,7 +48,8 @@ struct stats {
 
 // ---- clock, random -------------------------------------------------------
 
-static uint64_t now_ns(void) {
+static uint64_t now_ns(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
@@ -56,7 +57,8 @@ static uint64_t now_ns(void) {
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15u;
 
-static uint32_t rng32(void) {  // xorshift64*: masks need to vary, not to be secret
+static uint32_t rng32(void)
+{ // xorshift64*: masks need to vary, not to be secret
     rng_state ^= rng_state >> 12;
     rng_state ^= rng_state << 25;
     rng_state ^= rng_state >> 27;
@@ -71,7 +73,8 @@ static uint32_t rng32(void) {  // xorshift64*: masks need to vary, not to be sec
 #define HIST_SIZE (64 + 58 * HIST_SUB)
 static uint64_t hist[HIST_SIZE];
 
-static int hist_index(uint64_t v) {
+static int hist_index(uint64_t v)
+{
     if (v < 64)
         return (int)v;
     int msb = 63 - __builtin_clzll(v);
@@ -79,7 +82,8 @@ static int hist_index(uint64_t v) {
     return 64 + (msb - 6) * HIST_SUB + sub;
 }
 
-static uint64_t hist_value(int i) {  // middle of bucket i, in ns
+static uint64_t hist_value(int i)
+{ // middle of bucket i, in ns
     if (i < 64)
         return (uint64_t)i;
     int msb = (i - 64) / HIST_SUB + 6, sub = (i - 64) % HIST_SUB;
@@ -87,7 +91,8 @@ static uint64_t hist_value(int i) {  // middle of bucket i, in ns
     return lo + ((1ull << (msb - 5)) >> 1);
 }
 
-static double hist_percentile(uint64_t total, double p) {  // in µs
+static double hist_percentile(uint64_t total, double p)
+{ // in µs
     if (total == 0)
         return 0;
     uint64_t want = (uint64_t)(p / 100.0 * (double)total + 0.5), seen = 0;
@@ -105,7 +110,8 @@ static double hist_percentile(uint64_t total, double p) {  // in µs
 
 static uint32_t rol(uint32_t x, int n) { return (x << n) | (x >> (32 - n)); }
 
-static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
+static void sha1(const uint8_t *msg, size_t len, uint8_t out[20])
+{
     uint32_t h[5] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
     uint8_t block[64];
     size_t total = ((len + 8) / 64 + 1) * 64;
@@ -130,25 +136,44 @@ static void sha1(const uint8_t *msg, size_t len, uint8_t out[20]) {
         uint32_t a = h[0], b = h[1], c = h[2], d = h[3], e = h[4];
         for (int i = 0; i < 80; i++) {
             uint32_t f, k;
-            if (i < 20)      { f = (b & c) | (~b & d);           k = 0x5a827999; }
-            else if (i < 40) { f = b ^ c ^ d;                    k = 0x6ed9eba1; }
-            else if (i < 60) { f = (b & c) | (b & d) | (c & d);  k = 0x8f1bbcdc; }
-            else             { f = b ^ c ^ d;                    k = 0xca62c1d6; }
+            if (i < 20) {
+                f = (b & c) | (~b & d);
+                k = 0x5a827999;
+            } else if (i < 40) {
+                f = b ^ c ^ d;
+                k = 0x6ed9eba1;
+            } else if (i < 60) {
+                f = (b & c) | (b & d) | (c & d);
+                k = 0x8f1bbcdc;
+            } else {
+                f = b ^ c ^ d;
+                k = 0xca62c1d6;
+            }
             uint32_t t = rol(a, 5) + f + e + k + w[i];
-            e = d; d = c; c = rol(b, 30); b = a; a = t;
+            e = d;
+            d = c;
+            c = rol(b, 30);
+            b = a;
+            a = t;
         }
-        h[0] += a; h[1] += b; h[2] += c; h[3] += d; h[4] += e;
+        h[0] += a;
+        h[1] += b;
+        h[2] += c;
+        h[3] += d;
+        h[4] += e;
     }
     for (int i = 0; i < 5; i++)
         for (int j = 0; j < 4; j++)
             out[4 * i + j] = (uint8_t)(h[i] >> (24 - 8 * j));
 }
 
-static void base64(const uint8_t *in, size_t n, char *out) {
+static void base64(const uint8_t *in, size_t n, char *out)
+{
     static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     size_t o = 0;
     for (size_t i = 0; i < n; i += 3) {
-        uint32_t v = (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
+        uint32_t v =
+            (uint32_t)in[i] << 16 | (i + 1 < n ? (uint32_t)in[i + 1] << 8 : 0) | (i + 2 < n ? in[i + 2] : 0);
         out[o++] = tab[(v >> 18) & 63];
         out[o++] = tab[(v >> 12) & 63];
         out[o++] = i + 1 < n ? tab[(v >> 6) & 63] : '=';
@@ -165,9 +190,10 @@ static size_t g_size = 64;
 static uint8_t g_payload[MAX_PAYLOAD];
 static struct stats st;
 static int g_epfd;
-static int measuring;  // echoes count only while set
+static int measuring; // echoes count only while set
 
-static void conn_kill(struct conn *c, uint64_t *counter) {
+static void conn_kill(struct conn *c, uint64_t *counter)
+{
     if (c->st == DEAD)
         return;
     if (counter)
@@ -178,7 +204,8 @@ static void conn_kill(struct conn *c, uint64_t *counter) {
 }
 
 // Writes what is left of wbuf; returns 0 when done or waiting for EPOLLOUT, -1 on error.
-static int conn_flush(struct conn *c) {
+static int conn_flush(struct conn *c)
+{
     while (c->woff < c->wlen) {
         ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
         if (n > 0) {
@@ -194,7 +221,8 @@ static int conn_flush(struct conn *c) {
     return 0;
 }
 
-static void send_handshake(struct conn *c) {
+static void send_handshake(struct conn *c)
+{
     uint8_t key[16];
     char key64[32];
     for (int i = 0; i < 16; i++)
@@ -205,10 +233,11 @@ static void send_handshake(struct conn *c) {
     uint8_t digest[20];
     sha1((const uint8_t *)cat, (size_t)n, digest);
     base64(digest, 20, c->accept);
-    c->wlen = (size_t)snprintf((char *)c->wbuf, sizeof c->wbuf,
-                               "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-                               "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
-                               g_path, g_host, g_port, key64);
+    c->wlen =
+        (size_t)snprintf((char *)c->wbuf, sizeof c->wbuf,
+                         "GET %s HTTP/1.1\r\nHost: %s:%d\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         "Sec-WebSocket-Key: %s\r\nSec-WebSocket-Version: 13\r\n\r\n",
+                         g_path, g_host, g_port, key64);
     c->woff = 0;
     c->st = HANDSHAKE;
     if (conn_flush(c) < 0)
@@ -218,10 +247,11 @@ static void send_handshake(struct conn *c) {
 // [snippet: ws-load-send-frame]
 // Queues one masked text frame carrying g_payload and starts writing it.
 // Clients must mask every frame (RFC 6455 5.3), with a fresh key each time.
-static void send_message(struct conn *c) {
+static void send_message(struct conn *c)
+{
     uint8_t *f = c->wbuf;
     size_t h = 0;
-    f[h++] = 0x81;  // FIN, opcode 1 (text)
+    f[h++] = 0x81; // FIN, opcode 1 (text)
     if (g_size < 126) {
         f[h++] = (uint8_t)(0x80 | g_size);
     } else {
@@ -243,7 +273,8 @@ static void send_message(struct conn *c) {
 }
 // [end: ws-load-send-frame]
 
-static void on_echo(struct conn *c, uint64_t t) {
+static void on_echo(struct conn *c, uint64_t t)
+{
     if (measuring) {
         uint64_t lat = t - c->sent_ns;
         st.messages++;
@@ -256,7 +287,8 @@ static void on_echo(struct conn *c, uint64_t t) {
 }
 
 // Parses the handshake answer in rbuf; returns 1 when open, 0 for more input, -1 if refused.
-static int parse_handshake(struct conn *c) {
+static int parse_handshake(struct conn *c)
+{
     c->rbuf[c->rlen] = 0;
     char *end = strstr((char *)c->rbuf, "\r\n\r\n");
     if (!end)
@@ -279,12 +311,13 @@ static int parse_handshake(struct conn *c) {
 }
 
 // Consumes complete frames in rbuf. Returns 0, or -1 after killing the connection.
-static int parse_frames(struct conn *c, uint64_t t) {
+static int parse_frames(struct conn *c, uint64_t t)
+{
     size_t off = 0;
     while (c->rlen - off >= 2) {
         uint8_t *f = c->rbuf + off;
         size_t avail = c->rlen - off, h = 2, len = f[1] & 0x7f;
-        if (f[1] & 0x80) {  // servers never mask
+        if (f[1] & 0x80) { // servers never mask
             conn_kill(c, &st.err_protocol);
             return -1;
         }
@@ -304,7 +337,7 @@ static int parse_frames(struct conn *c, uint64_t t) {
             conn_kill(c, &st.err_closed);
             return -1;
         }
-        if (opcode == 0x9 || opcode == 0xa) {  // ping/pong: not expected, not an echo
+        if (opcode == 0x9 || opcode == 0xa) { // ping/pong: not expected, not an echo
             off += h + len;
             continue;
         }
@@ -322,7 +355,8 @@ static int parse_frames(struct conn *c, uint64_t t) {
     return 0;
 }
 
-static void on_readable(struct conn *c) {
+static void on_readable(struct conn *c)
+{
     for (;;) {
         size_t room = (c->st == HANDSHAKE ? HS_MAX : RBUF_SIZE) - c->rlen;
         ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
@@ -333,10 +367,10 @@ static void on_readable(struct conn *c) {
         if (n < 0) {
             if (errno == EINTR)
                 continue;
-            return;  // EAGAIN: drained
+            return; // EAGAIN: drained
         }
         c->rlen += (size_t)n;
-        uint64_t t = now_ns();  // after the read: an echo may answer a frame sent in this very loop
+        uint64_t t = now_ns(); // after the read: an echo may answer a frame sent in this very loop
         if (c->st == HANDSHAKE) {
             int r = parse_handshake(c);
             if (r < 0) {
@@ -354,7 +388,8 @@ static void on_readable(struct conn *c) {
     }
 }
 
-static void on_writable(struct conn *c) {
+static void on_writable(struct conn *c)
+{
     if (c->st == CONNECTING) {
         int err = 0;
         socklen_t len = sizeof err;
@@ -370,22 +405,35 @@ static void on_writable(struct conn *c) {
         conn_kill(c, &st.err_closed);
 }
 
-static void usage(void) {
+static void usage(void)
+{
     fprintf(stderr, "usage: ws_load [-c CONNS] [-d SECONDS] [-w WARMUP] [-s SIZE] [-p PATH] HOST PORT\n");
     exit(2);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     int nconn = 1, opt;
     double duration = 3, warmup = 1;
     while ((opt = getopt(argc, argv, "c:d:w:s:p:")) != -1) {
         switch (opt) {
-        case 'c': nconn = atoi(optarg); break;
-        case 'd': duration = atof(optarg); break;
-        case 'w': warmup = atof(optarg); break;
-        case 's': g_size = (size_t)atol(optarg); break;
-        case 'p': g_path = optarg; break;
-        default: usage();
+        case 'c':
+            nconn = atoi(optarg);
+            break;
+        case 'd':
+            duration = atof(optarg);
+            break;
+        case 'w':
+            warmup = atof(optarg);
+            break;
+        case 's':
+            g_size = (size_t)atol(optarg);
+            break;
+        case 'p':
+            g_path = optarg;
+            break;
+        default:
+            usage();
         }
     }
     if (argc - optind != 2 || nconn < 1 || duration <= 0 || warmup < 0 || g_size < 1 || g_size > MAX_PAYLOAD)
@@ -453,8 +501,10 @@ int main(int argc, char **argv) {
             }
             if (pending == 0 || t - t_start > 10000000000ull) {
                 if (open == 0) {
-                    fprintf(stderr, "ws_load: no connection opened (connect errors %llu, handshake errors %llu)\n",
-                            (unsigned long long)st.err_connect, (unsigned long long)(st.err_handshake + pending));
+                    fprintf(stderr,
+                            "ws_load: no connection opened (connect errors %llu, handshake errors %llu)\n",
+                            (unsigned long long)st.err_connect,
+                            (unsigned long long)(st.err_handshake + pending));
                     return 1;
                 }
                 st.err_handshake += (uint64_t)pending;
@@ -479,7 +529,7 @@ int main(int argc, char **argv) {
         if (c->st == DEAD)
             continue;
         open++;
-        static const uint8_t close_frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8};  // 1000, zero mask
+        static const uint8_t close_frame[] = {0x88, 0x82, 0, 0, 0, 0, 0x03, 0xe8}; // 1000, zero mask
         ssize_t w = write(c->fd, close_frame, sizeof close_frame);
         (void)w;
         close(c->fd);
@@ -490,9 +540,9 @@ int main(int argc, char **argv) {
            "\"err_connect\": %llu, \"err_handshake\": %llu, \"err_closed\": %llu, \"err_protocol\": %llu}\n",
            nconn, open, g_size, window, (unsigned long long)st.messages, (double)st.messages / window,
            st.messages ? (double)st.sum_ns / (double)st.messages / 1000.0 : 0.0, (double)st.max_ns / 1000.0,
-           hist_percentile(st.messages, 50), hist_percentile(st.messages, 90), hist_percentile(st.messages, 99),
-           hist_percentile(st.messages, 99.9), (unsigned long long)st.err_connect,
-           (unsigned long long)st.err_handshake, (unsigned long long)st.err_closed,
-           (unsigned long long)st.err_protocol);
+           hist_percentile(st.messages, 50), hist_percentile(st.messages, 90),
+           hist_percentile(st.messages, 99), hist_percentile(st.messages, 99.9),
+           (unsigned long long)st.err_connect, (unsigned long long)st.err_handshake,
+           (unsigned long long)st.err_closed, (unsigned long long)st.err_protocol);
     return st.messages > 0 ? 0 : 1;
 }

@@ -3,41 +3,38 @@
 #define CONFIG_H
 
 // ---- stage 1: syscalls, threads ---------------------------------------------
-#define THREAD_STACK_SIZE   (64 * 1024)   // worker stack, as in the original
-#define THREAD_GUARD_SIZE   4096          // unmapped page below each stack
-#define LOG_FILE_PATH       "/tmp/async-nostd.log"
+#define THREAD_STACK_SIZE (64 * 1024) // worker stack, as in the original
+#define THREAD_GUARD_SIZE 4096        // unmapped page below each stack
+#define LOG_FILE_PATH     "/tmp/async-nostd.log"
 
 // ---- stage 2: allocator -------------------------------------------------------
 // The original had 16 MB and never freed. Ours reuses memory, so the size only
 // bounds how many connections fit at once: each takes about 9 KiB (the task
 // state with its buffers), so 128 MB holds over 10,000. Pages are touched
 // only when used: an idle server stays small.
-#define HEAP_SIZE             (128ul << 20)  // arena for blocks up to MEM_CHUNK_SIZE
-#define MEM_CHUNK_SIZE        (64 * 1024)    // unit of the arena lent to one size class; also the largest class
-#define MEM_BIG_LIMIT         (256ul << 20)  // most bytes of big blocks (each its own mmap) alive at once
-#define MEM_CACHE_BYTES       (256 * 1024)   // most bytes of free blocks one thread's cache may hold
-#define MEM_CACHE_BATCH_BYTES (32 * 1024)    // bytes of blocks a cache moves to/from the central lists at once
-#define MEM_CACHE_BATCH_MAX   32             // ... but never more than this many blocks per move
-#define MEM_MAX_CACHES        64             // threads with a cache at once; further threads use the central lists
-
+#define HEAP_SIZE             (128ul << 20) // arena for blocks up to MEM_CHUNK_SIZE
+#define MEM_CHUNK_SIZE        (64 * 1024) // unit of the arena lent to one size class; also the largest class
+#define MEM_BIG_LIMIT         (256ul << 20) // most bytes of big blocks (each its own mmap) alive at once
+#define MEM_CACHE_BYTES       (256 * 1024)  // most bytes of free blocks one thread's cache may hold
+#define MEM_CACHE_BATCH_BYTES (32 * 1024)   // bytes of blocks a cache moves to/from the central lists at once
+#define MEM_CACHE_BATCH_MAX   32            // ... but never more than this many blocks per move
+#define MEM_MAX_CACHES        64 // threads with a cache at once; further threads use the central lists
 
 // ---- stage 3: scheduler -------------------------------------------------------
 // The original had 1024 task slots, fixed. Slots are cheap (64 bytes of
 // static memory each, touched only when used), so the table is sized for a
 // server holding many idle connections, and sched_init() takes a runtime
 // limit up to this maximum (the server's --max-tasks).
-#define SCHED_MAX_TASK_SLOTS  16384
-#define SCHED_DEFAULT_TASKS   1024    // the original's MAX_TASK_SLOTS
-
+#define SCHED_MAX_TASK_SLOTS 16384
+#define SCHED_DEFAULT_TASKS  1024 // the original's MAX_TASK_SLOTS
 
 // ---- stage 4: executor ------------------------------------------------------------
-#define EX_MAX_WORKERS        64
-#define EX_RUN_BATCH          64      // tasks run before the reactor is checked again
-#define EX_EPOLL_EVENTS       256     // events taken per epoll_wait
-#define EX_PPOLL_MAX_FDS      16384   // registrations the ppoll backend can hold
-#define EX_MAX_TIMERS         65536   // armed timers at once
-#define EX_SHUTDOWN_GRACE_MS  5000    // how long shutdown waits for tasks to finish
-
+#define EX_MAX_WORKERS       64
+#define EX_RUN_BATCH         64    // tasks run before the reactor is checked again
+#define EX_EPOLL_EVENTS      256   // events taken per epoll_wait
+#define EX_PPOLL_MAX_FDS     16384 // registrations the ppoll backend can hold
+#define EX_MAX_TIMERS        65536 // armed timers at once
+#define EX_SHUTDOWN_GRACE_MS 5000  // how long shutdown waits for tasks to finish
 
 // ---- stage 5: net --------------------------------------------------------------------
 // The original used 128. Under a 1,000-connection `Connection: close` load a
@@ -47,37 +44,35 @@
 #define NET_LISTEN_BACKLOG    1024
 #define NET_DEFAULT_PORT      8080
 #define NET_DEFAULT_IP        "127.0.0.1"
-#define NET_EMFILE_BACKOFF_MS 50      // acceptor pause when out of file descriptors
-
+#define NET_EMFILE_BACKOFF_MS 50 // acceptor pause when out of file descriptors
 
 // ---- stage 6: http ---------------------------------------------------------------------
 // Parser limits (src/http/http_parse.h keeps the same values as fallbacks).
-#define HTTP_MAX_HEADERS        64          // header fields per request; one more -> 431
-#define HTTP_MAX_HEAD_BYTES     16384       // request head incl. blank line; more -> 431
-#define HTTP_MAX_URI            8192        // request-target bytes; more -> 414
-#define HTTP_MAX_METHOD         32          // method token bytes; more -> 501
-#define HTTP_MAX_EMPTY_LINES    8           // empty lines before a request line; more -> 400
-#define HTTP_MAX_BODY           (1024 * 1024)  // request body bytes; more -> 413
-#define HTTP_MAX_CHUNK_LINE     4096        // one chunk-size line; more -> 413
-#define HTTP_MAX_CHUNK_EXT      16384       // chunk extensions per body; more -> 413
-#define HTTP_MAX_TRAILER_BYTES  16384       // trailer section of a chunked body; more -> 413
+#define HTTP_MAX_HEADERS       64            // header fields per request; one more -> 431
+#define HTTP_MAX_HEAD_BYTES    16384         // request head incl. blank line; more -> 431
+#define HTTP_MAX_URI           8192          // request-target bytes; more -> 414
+#define HTTP_MAX_METHOD        32            // method token bytes; more -> 501
+#define HTTP_MAX_EMPTY_LINES   8             // empty lines before a request line; more -> 400
+#define HTTP_MAX_BODY          (1024 * 1024) // request body bytes; more -> 413
+#define HTTP_MAX_CHUNK_LINE    4096          // one chunk-size line; more -> 413
+#define HTTP_MAX_CHUNK_EXT     16384         // chunk extensions per body; more -> 413
+#define HTTP_MAX_TRAILER_BYTES 16384         // trailer section of a chunked body; more -> 413
 // Connection handling.
-#define HTTP_READ_BUF           4096        // first read buffer; grows up to the head limit
-#define HTTP_OUT_BUF            4096        // response bytes gathered before one send
-#define HTTP_HEADER_TIMEOUT_MS  10000       // a started request head must complete within this
-#define HTTP_IDLE_TIMEOUT_MS    30000       // keep-alive connection with no request
-#define HTTP_SEND_TIMEOUT_MS    30000       // the most time sending one batch of responses may take
-#define HTTP_LINGER_MS          2000        // drain a client's bytes before closing (a quarter at shutdown)
-#define HTTP_SERVER_NAME        "async-nostd"
-#define HTTP_LOG_BUF            16384       // per-thread log buffer, flushed when idle or full
-
+#define HTTP_READ_BUF          4096  // first read buffer; grows up to the head limit
+#define HTTP_OUT_BUF           4096  // response bytes gathered before one send
+#define HTTP_HEADER_TIMEOUT_MS 10000 // a started request head must complete within this
+#define HTTP_IDLE_TIMEOUT_MS   30000 // keep-alive connection with no request
+#define HTTP_SEND_TIMEOUT_MS   30000 // the most time sending one batch of responses may take
+#define HTTP_LINGER_MS         2000  // drain a client's bytes before closing (a quarter at shutdown)
+#define HTTP_SERVER_NAME       "async-nostd"
+#define HTTP_LOG_BUF           16384 // per-thread log buffer, flushed when idle or full
 
 // ---- stage 7: websocket -------------------------------------------------------------------
-#define WS_MAX_MESSAGE          (16u * 1024u * 1024u)  // largest reassembled message; more -> close 1009
-#define WS_MAX_FRAME            WS_MAX_MESSAGE         // largest single frame payload; more -> close 1009
-#define WS_READ_BUF             16384       // bytes read from the socket at a time
-#define WS_OUT_BUF              4096        // frames up to this size are sent from one buffer
-#define WS_CLOSE_LINGER_MS      2000        // wait for the peer's close after ours
-#define WS_KEEP_BUF             65536       // message buffers above this are freed after each echo
+#define WS_MAX_MESSAGE     (16u * 1024u * 1024u) // largest reassembled message; more -> close 1009
+#define WS_MAX_FRAME       WS_MAX_MESSAGE        // largest single frame payload; more -> close 1009
+#define WS_READ_BUF        16384                 // bytes read from the socket at a time
+#define WS_OUT_BUF         4096                  // frames up to this size are sent from one buffer
+#define WS_CLOSE_LINGER_MS 2000                  // wait for the peer's close after ours
+#define WS_KEEP_BUF        65536                 // message buffers above this are freed after each echo
 
 #endif

@@ -30,8 +30,7 @@ static void usage(const char *prog, int fd)
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
                 prog, NET_DEFAULT_PORT, SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS,
-                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
-                STAGE >= 7 ? "" : " (not in this stage: 426)");
+                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS, STAGE >= 7 ? "" : " (not in this stage: 426)");
 }
 
 struct options {
@@ -61,7 +60,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             }
         } else if (sys_starts_with(a, "--max-tasks=")) {
             if (sys_parse_u64(a + 12, sys_strlen(a + 12), &v) < 0 || v < 1 || v > SCHED_MAX_TASK_SLOTS) {
-                sys_eprintf("%s: --max-tasks must be 1..%d, not '%s'\n", argv[0], SCHED_MAX_TASK_SLOTS, a + 12);
+                sys_eprintf("%s: --max-tasks must be 1..%d, not '%s'\n", argv[0], SCHED_MAX_TASK_SLOTS,
+                            a + 12);
                 return -1;
             }
             o->max_tasks = (uint32_t)v;
@@ -72,12 +72,13 @@ static int parse_args(int argc, char **argv, struct options *o)
                 val++;
             val++;
             if (sys_parse_u64(val, sys_strlen(val), &v) < 0 || v < 1 || v > 3600000) {
-                sys_eprintf("%s: %.*s must be 1..3600000 ms, not '%s'\n", argv[0], (int)(val - a - 1), a, val);
+                sys_eprintf("%s: %.*s must be 1..3600000 ms, not '%s'\n", argv[0], (int)(val - a - 1), a,
+                            val);
                 return -1;
             }
-            uint32_t *slot = a[2] == 'h' ? &http_settings.header_timeout_ms
-                           : a[2] == 'i' ? &http_settings.idle_timeout_ms
-                                         : &http_settings.send_timeout_ms;
+            uint32_t *slot = a[2] == 'h'   ? &http_settings.header_timeout_ms
+                             : a[2] == 'i' ? &http_settings.idle_timeout_ms
+                                           : &http_settings.send_timeout_ms;
             *slot = (uint32_t)v;
         } else if (sys_starts_with(a, "--log=")) {
             o->log_path = a + 6;
@@ -88,7 +89,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             return -1;
         } else if (positional == 0) {
             if (sys_parse_u64(a, sys_strlen(a), &v) < 0 || v < 1 || v > EX_MAX_WORKERS) {
-                sys_eprintf("%s: WORKERS must be a number from 1 to %d, not '%s'\n", argv[0], EX_MAX_WORKERS, a);
+                sys_eprintf("%s: WORKERS must be a number from 1 to %d, not '%s'\n", argv[0], EX_MAX_WORKERS,
+                            a);
                 return -1;
             }
             o->workers = (int)v;
@@ -151,7 +153,7 @@ int main(int argc, char **argv)
     if (o.log_path && http_log_open(o.log_path) < 0)
         sys_eprintf("%s: warning: cannot open log file %s; logging is off\n", argv[0], o.log_path);
 
-    sys_signal_ignore(SIGPIPE);  // a vanished peer is an -EPIPE, not a death
+    sys_signal_ignore(SIGPIPE); // a vanished peer is an -EPIPE, not a death
     sys_signal_handle(SIGINT, on_stop_signal);
     sys_signal_handle(SIGTERM, on_stop_signal);
 
@@ -175,8 +177,8 @@ int main(int argc, char **argv)
         sys_eprintf("%s: cannot start the acceptor: %s\n", argv[0], sys_errno_name(r));
         return 1;
     }
-    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %u task slots, log %s)\n", o.ip,
-               o.port, o.workers, ex_backend_name(), o.max_tasks, o.log_path ? o.log_path : "off");
+    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %u task slots, log %s)\n",
+               o.ip, o.port, o.workers, ex_backend_name(), o.max_tasks, o.log_path ? o.log_path : "off");
 
     // [snippet: server-shutdown]
     while (!atomic_load_seq(&stop_requested))
@@ -190,7 +192,8 @@ int main(int argc, char **argv)
     ex_shutdown();
     uint32_t left = ex_join();
     sys_close(lfd);
-    sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", acceptor.accepted, left);
+    sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", acceptor.accepted,
+               left);
     // [end: server-shutdown]
     return 0;
 }

@@ -1,4 +1,5 @@
-// aba_untagged.c: chapter 3's ABA measurement: a Treiber stack of free slots with an untagged head, against the tagged slot pool.
+// aba_untagged.c: chapter 3's ABA measurement: a Treiber stack of free slots with an untagged head, against
+// the tagged slot pool.
 //
 // Not part of src/. Four threads each take two slots and give them back, a
 // million times; a slot handed to a thread while another holds it is the ABA
@@ -18,9 +19,9 @@
 #include "sys/sys.h"
 #include "sys/thread.h"
 
-#define SLOTS 64
+#define SLOTS   64
 #define THREADS 4
-#define ROUNDS 1000000
+#define ROUNDS  1000000
 
 // ---- the untagged stack: the same algorithm, the head is just index + 1 -------------
 static uint32_t bare_head;
@@ -33,7 +34,7 @@ static int64_t bare_pop(void)
         if (head == 0)
             return -1;
         uint32_t below = atomic_load_relaxed(&bare_next[head - 1]);
-        if (atomic_cas(&bare_head, &head, below))  // "head is still X": but is it the same X?
+        if (atomic_cas(&bare_head, &head, below)) // "head is still X": but is it the same X?
             return head - 1;
     }
 }
@@ -55,7 +56,7 @@ static void tagged_push(uint32_t i) { sched_slot_pool_push(&pool, i); }
 // ---- the churn -----------------------------------------------------------------------
 static int64_t (*pop)(void);
 static void (*push)(uint32_t);
-static uint32_t holder[SLOTS];  // 1 while a thread holds the slot
+static uint32_t holder[SLOTS]; // 1 while a thread holds the slot
 static uint64_t pops, doubles, pops_before_first;
 
 static int64_t take(void)
@@ -116,7 +117,8 @@ static void run(const char *name, int64_t (*pop_fn)(void), void (*push_fn)(uint3
     sys_printf("%s: %lu pops in %lu ms, %lu handed out while held", name, pops, ms, doubles);
     if (doubles)
         sys_printf(" (the first after %lu pops)", pops_before_first);
-    sys_printf("; afterwards the stack gives %s%d slots of %d\n", left == 2 * SLOTS ? "at least " : "", left, SLOTS);
+    sys_printf("; afterwards the stack gives %s%d slots of %d\n", left == 2 * SLOTS ? "at least " : "", left,
+               SLOTS);
 }
 
 int main(void)

@@ -1,4 +1,5 @@
-// lifo_vs_fifo.c: chapter 3's measurement: a self-waking hog and three short tasks, run from a LIFO stack and from the FIFO queue.
+// lifo_vs_fifo.c: chapter 3's measurement: a self-waking hog and three short tasks, run from a LIFO stack and
+// from the FIFO queue.
 //
 // Not part of src/. The LIFO half rebuilds the shape of the original's ready
 // structure (a Treiber stack of task indices with an untagged head) just far
@@ -16,9 +17,9 @@
 #include "sys/atomic.h"
 #include "sys/fmt.h"
 
-#define HOG_POLLS 100000
+#define HOG_POLLS   100000
 #define SHORT_POLLS 100
-#define NSHORT 3
+#define NSHORT      3
 
 // The task of the starvation test: `limit` polls that each advance a shared
 // step counter and wake the task again, then one last poll that records when
@@ -26,7 +27,7 @@
 struct yielder {
     int i, limit;
     int first_at, finished_at;
-    int spawn_shorts;  // the hog, scenario B: the short tasks arrive during its first poll
+    int spawn_shorts; // the hog, scenario B: the short tasks arrive during its first poll
 };
 
 static int steps;
@@ -55,7 +56,7 @@ static poll_t yielder_poll(void *state, struct sched_cx *cx)
     if (y->i < y->limit) {
         y->i++;
         steps++;
-        ops->wake(cx->waker);  // the self-wake of YIELD
+        ops->wake(cx->waker); // the self-wake of YIELD
         return PENDING;
     }
     y->finished_at = steps;
@@ -69,8 +70,8 @@ static poll_t yielder_poll(void *state, struct sched_cx *cx)
 // nothing but the order.
 #define LIFO_SLOTS 8
 static struct yielder *lifo_task[LIFO_SLOTS];
-static uint32_t lifo_below[LIFO_SLOTS];  // index + 1 of the entry below, 0 = bottom
-static uint32_t lifo_head;               // index + 1 of the top, 0 = empty
+static uint32_t lifo_below[LIFO_SLOTS]; // index + 1 of the entry below, 0 = bottom
+static uint32_t lifo_head;              // index + 1 of the top, 0 = empty
 static uint32_t lifo_used;
 
 static void lifo_push(uint32_t i)

@@ -1,4 +1,5 @@
-// short_sleeps.c: chapter 4's measurement: what epoll's millisecond timeout does to a 200 us sleep, next to ppoll's nanoseconds.
+// short_sleeps.c: chapter 4's measurement: what epoll's millisecond timeout does to a 200 us sleep, next to
+// ppoll's nanoseconds.
 //
 // Not part of src/. One task sleeps 200 us, 2,000 times in a row, on two
 // workers; the program prints how long a sleep really took, per backend.
@@ -16,7 +17,7 @@
 #include "sys/fmt.h"
 #include "sys/sys.h"
 
-#define SLEEPS 2000
+#define SLEEPS   2000
 #define SLEEP_NS (200 * 1000)
 
 struct napper {

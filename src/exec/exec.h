@@ -44,9 +44,9 @@ int ex_backend_parse(const char *name, enum ex_backend *out);
 // One per file descriptor a task waits on; zero-initialise, then set fd.
 struct ex_io {
     int fd;
-    uint32_t registered;  // epoll: the events in the interest list (0: not added)
-    struct waker waker;   // epoll: the waker stored with the registration
-    uint32_t drained;     // the last read emptied the socket (see net_recv)
+    uint32_t registered; // epoll: the events in the interest list (0: not added)
+    struct waker waker;  // epoll: the waker stored with the registration
+    uint32_t drained;    // the last read emptied the socket (see net_recv)
 };
 
 // [snippet: io-wait-contract]
@@ -75,10 +75,13 @@ uint64_t ex_now_ns(void);
 struct ex_timer {
     uint64_t deadline;
     struct waker waker;
-    int32_t index;   // position in the timer heap, -1 when not armed
+    int32_t index; // position in the timer heap, -1 when not armed
     uint32_t fired;
 };
-#define EX_TIMER_INIT {0, {0, 0}, -1, 0}
+#define EX_TIMER_INIT    \
+    {                    \
+        0, {0, 0}, -1, 0 \
+    }
 
 // Arms (or re-arms) t to wake w at `deadline` (ex_now_ns() clock).
 // Returns 0, or -ENOMEM when EX_MAX_TIMERS are armed.

@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 struct kicker {
-    int fd;                 // non-blocking eventfd, watched by the reactor
-    uint32_t kick_pending;  // a kick was written and not yet read: no need for another
+    int fd;                // non-blocking eventfd, watched by the reactor
+    uint32_t kick_pending; // a kick was written and not yet read: no need for another
 };
 
 // Creates the eventfd. Returns 0 or -errno.

@@ -5,7 +5,7 @@
 #include "sys/atomic.h"
 #include "sys/sys.h"
 
-#define KICK_TOKEN UINT64_MAX  // epoll data of the eventfd; no waker packs to this
+#define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no waker packs to this
 
 static int epfd = -1;
 static struct kicker kick;
@@ -23,7 +23,7 @@ static int epoll_init(void)
         sys_close(epfd);
         return r;
     }
-    struct epoll_event ev = {.events = EPOLLIN, .data = KICK_TOKEN};  // level-triggered
+    struct epoll_event ev = {.events = EPOLLIN, .data = KICK_TOKEN}; // level-triggered
     return sys_epoll_ctl(epfd, EPOLL_CTL_ADD, kick.fd, &ev);
 }
 
@@ -46,7 +46,7 @@ static void epoll_destroy(void)
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
-    want |= io->registered;  // never drop an event once asked for (edge-triggered: no busy loop)
+    want |= io->registered; // never drop an event once asked for (edge-triggered: no busy loop)
     if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)
         return 0;
     struct epoll_event ev = {.events = want, .data = waker_pack(w)};
@@ -87,7 +87,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
         }
         struct waker w = waker_unpack(data);
         if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && w.slot < SCHED_MAX_TASK_SLOTS)
-            atomic_store_release(&hup[w.slot], w.gen + 1);  // before the wake, so the task sees it
+            atomic_store_release(&hup[w.slot], w.gen + 1); // before the wake, so the task sees it
         sched_wake(w);
     }
     return n;

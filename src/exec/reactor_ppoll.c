@@ -12,14 +12,14 @@
 // waits again. That also removes closed or broken fds (POLLNVAL, POLLHUP,
 // POLLERR) at once: the original kept them and spun at 100% CPU.
 struct entry {
-    int fd;  // -1: removed (a tombstone until the poller compacts the table)
+    int fd; // -1: removed (a tombstone until the poller compacts the table)
     short events;
     struct waker waker;
 };
 
 static struct sys_mutex lock = SYS_MUTEX_INIT;
 static struct entry entries[EX_PPOLL_MAX_FDS];
-static int32_t fd_entry[EX_PPOLL_MAX_FDS];  // fd -> its entry, -1 if none (fds below the max)
+static int32_t fd_entry[EX_PPOLL_MAX_FDS]; // fd -> its entry, -1 if none (fds below the max)
 static uint32_t count;
 static struct kicker kick;
 // The poller's private copy, built under the lock and used outside it.
@@ -52,7 +52,8 @@ static int32_t find_entry(int fd)
 // [snippet: ppoll-arm]
 static int ppoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
-    short ev = (short)(((events & EX_READABLE) ? POLLIN | POLLRDHUP : 0) | ((events & EX_WRITABLE) ? POLLOUT : 0));
+    short ev =
+        (short)(((events & EX_READABLE) ? POLLIN | POLLRDHUP : 0) | ((events & EX_WRITABLE) ? POLLOUT : 0));
     sys_mutex_lock(&lock);
     int32_t i = find_entry(io->fd);
     if (i < 0) {
@@ -66,7 +67,7 @@ static int ppoll_arm(struct ex_io *io, uint32_t events, struct waker w)
             fd_entry[io->fd] = i;
     }
     entries[i].events |= ev;
-    entries[i].waker = w;  // one task waits on an fd at a time
+    entries[i].waker = w; // one task waits on an fd at a time
     sys_mutex_unlock(&lock);
     // The poller may be blocked in ppoll with a copy of the set that lacks
     // this entry. The original never told it, so registrations made while
@@ -137,7 +138,7 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
             continue;
         struct waker w = entries[k - 1].waker;
         remove_entry((int32_t)(k - 1));
-        if (nwake == EX_EPOLL_EVENTS) {  // flush outside the lock in batches
+        if (nwake == EX_EPOLL_EVENTS) { // flush outside the lock in batches
             sys_mutex_unlock(&lock);
             for (uint32_t j = 0; j < nwake; j++)
                 sched_wake(wake[j]);

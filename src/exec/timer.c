@@ -1,7 +1,7 @@
 // timer.c: a binary min-heap of armed timers keyed by deadline, under a futex mutex.
+#include "exec/timer.h"
 #include "config.h"
 #include "exec/exec.h"
-#include "exec/timer.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/lock.h"
@@ -90,7 +90,7 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 void ex_timer_cancel(struct ex_timer *t)
 {
     if (atomic_load_acquire(&t->index) < 0)
-        return;  // cheap exit for the common "never armed / already fired" case
+        return; // cheap exit for the common "never armed / already fired" case
     sys_mutex_lock(&lock);
     if (t->index >= 0)
         remove_at((uint32_t)t->index);
@@ -147,7 +147,7 @@ poll_t ex_sleep_poll(struct ex_sleep *s, struct sched_cx *cx)
         // A fresh clock, not ex_now_ns(): a sleep must never end early, and
         // the cached clock may be as old as the current batch of tasks.
         if (ex_timer_arm(&s->timer, sys_now_ns() + s->ns, cx->waker) < 0)
-            return READY;  // no timer to be had: do not hang, end the sleep now
+            return READY; // no timer to be had: do not hang, end the sleep now
         return PENDING;
     }
     // Woken for another reason (spurious wakes are allowed): keep waiting.

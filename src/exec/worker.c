@@ -23,16 +23,16 @@ struct executor {
     const struct reactor_ops *reactor;
     int nworkers;
     struct sys_thread *threads[EX_MAX_WORKERS];
-    uint32_t poller_taken;    // 1 while some worker owns the reactor
-    uint32_t poller_blocked;  // 1 while that worker is (about to be) inside wait()
-    uint64_t wait_deadline;   // what the blocked poller waits for (UINT64_MAX: no timer)
-    uint32_t parked;          // workers sleeping on park_seq
-    uint32_t park_seq;        // bumped by every wake of a parked worker
-    uint32_t waking;          // a parked worker was woken and has not yet looked for work
+    uint32_t poller_taken;   // 1 while some worker owns the reactor
+    uint32_t poller_blocked; // 1 while that worker is (about to be) inside wait()
+    uint64_t wait_deadline;  // what the blocked poller waits for (UINT64_MAX: no timer)
+    uint32_t parked;         // workers sleeping on park_seq
+    uint32_t park_seq;       // bumped by every wake of a parked worker
+    uint32_t waking;         // a parked worker was woken and has not yet looked for work
     uint32_t stopping;
     uint64_t stop_deadline;
-    uint64_t now;             // cached clock, refreshed by the poller
-    void (*idle_hook)(void);  // before a worker blocks, and when it exits
+    uint64_t now;            // cached clock, refreshed by the poller
+    void (*idle_hook)(void); // before a worker blocks, and when it exits
 };
 // [end: executor-state]
 
@@ -113,7 +113,7 @@ poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *e
     if (err)
         *err = r;
     if (r < 0)
-        sched_wake(cx->waker);  // let the caller see the error on its next poll
+        sched_wake(cx->waker); // let the caller see the error on its next poll
     return PENDING;
 }
 
@@ -152,7 +152,7 @@ static void poll_reactor(bool may_block)
             timeout = deadline > now ? (int64_t)(deadline - now) : 0;
         }
     }
-    ex.reactor->wait(timeout);  // refreshes the clock (ex_clock_refresh) before it wakes anyone
+    ex.reactor->wait(timeout); // refreshes the clock (ex_clock_refresh) before it wakes anyone
     atomic_store_seq(&ex.poller_blocked, 0);
     timer_fire_due(ex_now_ns());
 }
@@ -182,7 +182,7 @@ static bool should_exit(void)
     if (!s)
         return false;
     if (sched_live() == 0 || sys_now_ns() >= ex.stop_deadline) {
-        atomic_store_seq(&ex.stopping, 2);  // tell everyone: leave now
+        atomic_store_seq(&ex.stopping, 2); // tell everyone: leave now
         return true;
     }
     return false;
@@ -234,7 +234,7 @@ int ex_init(const struct ex_config *cfg)
     int r = sched_init(cfg->max_tasks ? cfg->max_tasks : SCHED_DEFAULT_TASKS);
     if (r < 0)
         return r;
-    void (*idle_hook)(void) = ex.idle_hook;  // may be installed before ex_init
+    void (*idle_hook)(void) = ex.idle_hook; // may be installed before ex_init
     sys_memset(&ex, 0, sizeof ex);
     ex.idle_hook = idle_hook;
     ex.nworkers = cfg->workers;
@@ -270,7 +270,7 @@ void ex_shutdown(void)
         return;
     ex.stop_deadline = sys_now_ns() + EX_SHUTDOWN_GRACE_MS * NS_PER_MS;
     atomic_store_seq(&ex.stopping, 1);
-    sched_wake_all();  // every task gets one poll in which to notice
+    sched_wake_all(); // every task gets one poll in which to notice
     wake_parked(EX_MAX_WORKERS);
     if (ex.reactor)
         ex.reactor->kick();

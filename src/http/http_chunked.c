@@ -12,32 +12,34 @@ typedef unsigned char u8;
  * nor quoted-strings can contain CR or LF, the line end is found without parsing them.
  */
 enum {
-    CH_SIZE_FIRST,      /* expecting the first hex digit of a chunk-size */
-    CH_SIZE,            /* more hex digits, or what ends the size */
-    CH_SIZE_WS,         /* BWS after the size: only ';' or the line end may follow */
-    CH_EXT,             /* inside chunk extensions, up to the line end */
-    CH_SIZE_LF,         /* CR seen at the end of the size line */
-    CH_DATA,            /* skipping chunk data */
-    CH_DATA_END,        /* CRLF (or LF) after the data */
+    CH_SIZE_FIRST, /* expecting the first hex digit of a chunk-size */
+    CH_SIZE,       /* more hex digits, or what ends the size */
+    CH_SIZE_WS,    /* BWS after the size: only ';' or the line end may follow */
+    CH_EXT,        /* inside chunk extensions, up to the line end */
+    CH_SIZE_LF,    /* CR seen at the end of the size line */
+    CH_DATA,       /* skipping chunk data */
+    CH_DATA_END,   /* CRLF (or LF) after the data */
     CH_DATA_LF,
-    CH_TR_START,        /* start of a trailer line, or of the final empty line */
+    CH_TR_START, /* start of a trailer line, or of the final empty line */
     CH_TR_NAME,
     CH_TR_VALUE,
-    CH_TR_LF,           /* CR seen at the end of a trailer line */
-    CH_END_LF,          /* CR seen on the final empty line */
+    CH_TR_LF,  /* CR seen at the end of a trailer line */
+    CH_END_LF, /* CR seen on the final empty line */
     CH_DONE,
     CH_ERROR,
 };
 
 static const u8 tchar[256] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1,
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1,
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['!'] = 1, ['#'] = 1, ['$'] = 1,
+    ['%'] = 1,         ['&'] = 1,         ['\''] = 1,        ['*'] = 1, ['+'] = 1, ['-'] = 1,
+    ['.'] = 1,         ['^'] = 1,         ['_'] = 1,         ['`'] = 1, ['|'] = 1, ['~'] = 1,
 };
 
 /* HTAB, SP, VCHAR, obs-text: bytes allowed in extensions and trailer values. */
 static const u8 text_ok[256] = {
-    ['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1,
+    ['\t'] = 1,
+    [0x20 ... 0x7e] = 1,
+    [0x80 ... 0xff] = 1,
 };
 
 static inline unsigned hex_digit(u8 c)
@@ -172,7 +174,7 @@ int http_chunked_feed(struct http_chunked *st, const char *buf, size_t len, size
             else if (tchar[c])
                 st->state = CH_TR_NAME;
             else
-                goto fail;      /* includes obs-fold and a line starting with ':' */
+                goto fail; /* includes obs-fold and a line starting with ':' */
             break;
         case CH_TR_NAME:
             if (c == ':')

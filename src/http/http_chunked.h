@@ -2,21 +2,21 @@
 #ifndef HTTP_CHUNKED_H
 #define HTTP_CHUNKED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
-#include "http/http_parse.h"    /* HTTP_MAX_BODY, HTTP_MAX_CHUNK_* limits */
+#include "http/http_parse.h" /* HTTP_MAX_BODY, HTTP_MAX_CHUNK_* limits */
 
 /* Decoder state: a few words, so it can live in a connection's task state across reads. */
 struct http_chunked {
     uint8_t state;
-    int error_status;           /* when -1 was returned: 400 malformed, 413 over a limit */
-    uint64_t remaining;         /* data bytes left in the current chunk */
-    uint64_t total;             /* data bytes consumed so far */
-    uint32_t line_bytes;        /* bytes of the current chunk-size line */
-    uint32_t ext_bytes;         /* chunk-extension bytes over the whole body */
-    uint32_t trailer_bytes;     /* trailer-section bytes */
+    int error_status;       /* when -1 was returned: 400 malformed, 413 over a limit */
+    uint64_t remaining;     /* data bytes left in the current chunk */
+    uint64_t total;         /* data bytes consumed so far */
+    uint32_t line_bytes;    /* bytes of the current chunk-size line */
+    uint32_t ext_bytes;     /* chunk-extension bytes over the whole body */
+    uint32_t trailer_bytes; /* trailer-section bytes */
 };
 
 /* Resets st for a new body. */

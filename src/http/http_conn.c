@@ -13,8 +13,7 @@
 #include "sys/string.h"
 #include "sys/sys.h"
 
-#define OUT_RESERVE 1024  // room a response head needs; below it we flush first
-
+#define OUT_RESERVE 1024 // room a response head needs; below it we flush first
 
 static const struct http_upgrade_hook *upgrade_hook;
 
@@ -35,27 +34,27 @@ struct http_conn {
     // Read side: bytes [start, len) of buf are received but not yet parsed.
     char *buf;
     size_t cap, len, start;
-    size_t parsed_upto;        // len at the last parse that needed more (skip useless re-parses)
-    uint64_t body_left;        // Content-Length bytes still to skip
-    bool in_chunked;           // skipping a chunked body
+    size_t parsed_upto; // len at the last parse that needed more (skip useless re-parses)
+    uint64_t body_left; // Content-Length bytes still to skip
+    bool in_chunked;    // skipping a chunked body
     struct http_chunked chunked;
     // Write side: response heads (and small bodies) gather in out; a large
     // static body goes out as a second iovec, straight from the binary.
     size_t out_len;
     const void *body;
     size_t body_len;
-    bool body_owned;           // body was allocated (metrics) and is freed after sending
+    bool body_owned; // body was allocated (metrics) and is freed after sending
     struct net_send send;
     ssize_t io_result;
     // What to do next.
-    bool closing;              // close after flushing
-    bool linger;               // drain the client's bytes before closing (after an error, or with input unread)
-    bool more;                 // stopped parsing because out was full: flush, then go on
+    bool closing; // close after flushing
+    bool linger;  // drain the client's bytes before closing (after an error, or with input unread)
+    bool more;    // stopped parsing because out was full: flush, then go on
     bool timed_out;
-    const struct http_upgrade_hook *upgrade;  // set when a 101 was queued
+    const struct http_upgrade_hook *upgrade; // set when a 101 was queued
     void *upgrade_state;
     // Timeouts: one timer, re-armed lazily (see conn_deadline).
-    uint64_t head_deadline;    // when the request being received must be complete (0: none)
+    uint64_t head_deadline; // when the request being received must be complete (0: none)
     uint64_t deadline;
     struct ex_timer timer;
     char inline_buf[HTTP_READ_BUF];
@@ -99,7 +98,7 @@ static void respond(struct http_conn *c, int status, bool keep_alive, bool http1
     out_u64(c, body_len);
     if (!keep_alive)
         OUT_LIT(c, "\r\nConnection: close");
-    else if (http10)  // HTTP/1.0 closes by default: say that we keep it open
+    else if (http10) // HTTP/1.0 closes by default: say that we keep it open
         OUT_LIT(c, "\r\nConnection: keep-alive");
     if (extra)
         out_str(c, extra, sys_strlen(extra));
@@ -144,7 +143,7 @@ static void target_path(const struct http_request *req, const char **path, size_
         while (i < n && t[i] != '/' && t[i] != '?')
             i++;
         t += i, n -= i;
-        if (n == 0 || t[0] == '?') {  // "http://host" means "/"
+        if (n == 0 || t[0] == '?') { // "http://host" means "/"
             *path = "/";
             *len = 1;
             return;
@@ -157,7 +156,10 @@ static void target_path(const struct http_request *req, const char **path, size_
     *len = p;
 }
 
-static bool path_is(const char *p, size_t n, const char *want) { return n == sys_strlen(want) && sys_memcmp(p, want, n) == 0; }
+static bool path_is(const char *p, size_t n, const char *want)
+{
+    return n == sys_strlen(want) && sys_memcmp(p, want, n) == 0;
+}
 
 // [snippet: http-route]
 static void handle_request(struct http_conn *c, const struct http_request *req)
@@ -204,7 +206,7 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
         if (c->body == text)
             c->body_owned = true;
         else
-            mem_free(text);  // small enough to have been copied into out
+            mem_free(text); // small enough to have been copied into out
     } else if (path_is(path, plen, "/ws")) {
         const struct http_upgrade_hook *hook = atomic_load_acquire(&upgrade_hook);
         if (!hook) {
@@ -214,7 +216,7 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
                     "\r\nUpgrade: websocket\r\nConnection: Upgrade");
             return;
         }
-        if (has_body) {  // bytes after the head would be taken for frames
+        if (has_body) { // bytes after the head would be taken for frames
             respond_error(c, 400, NULL);
             return;
         }
@@ -253,7 +255,7 @@ static bool skip_body(struct http_conn *c)
         if (r == 0)
             return false;
         c->in_chunked = false;
-        if (r < 0) {  // malformed or too large: the stream cannot be framed any more
+        if (r < 0) { // malformed or too large: the stream cannot be framed any more
             c->start = c->len;
             respond_error(c, c->chunked.error_status ? c->chunked.error_status : 400, NULL);
         }
@@ -287,7 +289,7 @@ static void process_buffer(struct http_conn *c)
         // A byte at a time must not cost a full re-parse per byte.
         if (c->parsed_upto && !http_should_reparse(c->buf + c->start, c->parsed_upto - c->start, avail))
             return;
-        struct http_request req;  // on the worker's stack: ~2 KiB we need only now
+        struct http_request req; // on the worker's stack: ~2 KiB we need only now
         int r = http_parse_request(c->buf + c->start, avail, &req);
         if (r == -2) {
             c->parsed_upto = c->len;
@@ -332,7 +334,7 @@ static bool conn_expired(struct http_conn *c, struct sched_cx *cx)
         c->timed_out = true;
         return true;
     }
-    if (c->timer.index < 0)  // fired early for an older deadline: re-arm for the current one
+    if (c->timer.index < 0) // fired early for an older deadline: re-arm for the current one
         ex_timer_arm(&c->timer, c->deadline, cx->waker);
     return false;
 }
@@ -416,7 +418,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             c->body = NULL;
             c->body_owned = false;
             if (c->more && !c->closing && !c->upgrade)
-                continue;  // more pipelined requests are waiting in the buffer
+                continue; // more pipelined requests are waiting in the buffer
         }
         if (c->upgrade) {
             c->upgrade_state = c->upgrade->open(&c->io, c->buf + c->start, c->len - c->start);
@@ -524,7 +526,7 @@ int http_accept(int fd, void *arg)
     c->deadline = ex_now_ns() + http_settings.idle_timeout_ms * NS_PER_MS;
     ex_timer_arm(&c->timer, c->deadline, w);
     if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
-        sched_wake(w);  // the task's own read will report the problem
+        sched_wake(w); // the task's own read will report the problem
     return 0;
 }
 // [end: http-accept]

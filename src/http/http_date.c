@@ -1,6 +1,6 @@
 // http_date.c: IMF-fixdate formatting from unix time, and a once-per-second cache of "now".
-#include "exec/exec.h"
 #include "http/http_date.h"
+#include "exec/exec.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/string.h"
@@ -28,7 +28,7 @@ static void two(char *p, int v)
 
 void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
 {
-    static const char wdays[] = "ThuFriSatSunMonTueWed";  // 1970-01-01 was a Thursday
+    static const char wdays[] = "ThuFriSatSunMonTueWed"; // 1970-01-01 was a Thursday
     static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     int64_t days = t >= 0 ? t / 86400 : (t - 86399) / 86400;
     int64_t secs = t - days * 86400;
@@ -56,7 +56,7 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
 // publishes it. A formatting race between two writers is avoided by a
 // try-lock; the loser just uses the published value.
 static char dates[2][HTTP_DATE_LEN];
-static uint32_t published;  // index of the buffer readers use
+static uint32_t published; // index of the buffer readers use
 static uint64_t valid_until_ns;
 static uint32_t formatting;
 

@@ -4,7 +4,7 @@
 
 #include <stdint.h>
 
-#define HTTP_DATE_LEN 29  // "Sun, 06 Nov 1994 08:49:37 GMT"
+#define HTTP_DATE_LEN 29 // "Sun, 06 Nov 1994 08:49:37 GMT"
 
 // Formats unix time t (seconds, UTC) into out[HTTP_DATE_LEN].
 void http_date_format(int64_t t, char out[HTTP_DATE_LEN]);

@@ -9,7 +9,7 @@
 #include "sys/sys.h"
 #include "sys/thread.h"
 
-#define LOG_SLOT 2  // sys_thread slot: 0 executor, 1 allocator, 2 this log
+#define LOG_SLOT 2 // sys_thread slot: 0 executor, 1 allocator, 2 this log
 
 struct log_buf {
     size_t len;
@@ -60,7 +60,7 @@ void http_log(const char *fmt, ...)
         return;
     struct log_buf *b = this_thread_buf();
     if (!b)
-        return;  // no memory for a buffer: drop the line, never the request
+        return; // no memory for a buffer: drop the line, never the request
     if (HTTP_LOG_BUF - b->len < 256)
         http_log_flush();
     struct sys_writer w;

@@ -1,15 +1,15 @@
 // http_metrics.c: per-thread counters (no contended cache line per request), summed in Prometheus format.
+#include "http/http_metrics.h"
 #include "config.h"
 #include "exec/exec.h"
-#include "http/http_metrics.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
 #include "sys/string.h"
 #include "sys/thread.h"
 
-#define METRICS_SLOT 3       // sys_thread slot of this thread's counters
-#define MAX_THREADS (EX_MAX_WORKERS + 8)
+#define METRICS_SLOT 3 // sys_thread slot of this thread's counters
+#define MAX_THREADS  (EX_MAX_WORKERS + 8)
 
 static const int statuses[] = {101, 200, 400, 404, 405, 408, 413, 414, 426, 431, 500, 501, 503, 505};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
@@ -24,13 +24,13 @@ static const int statuses[] = {101, 200, 400, 404, 405, 408, 413, 414, 426, 431,
 // increments old: fine for monitoring.
 struct metrics_row {
     uint64_t counter[M_COUNTERS];
-    uint64_t status[NSTATUS + 1];  // last: any other status
+    uint64_t status[NSTATUS + 1]; // last: any other status
 } __attribute__((aligned(64)));
 
 static struct metrics_row rows[MAX_THREADS];
 static uint32_t rows_used;
 static uint64_t started_ns;
-static struct metrics_row overflow_row;  // shared by threads beyond MAX_THREADS (atomically)
+static struct metrics_row overflow_row; // shared by threads beyond MAX_THREADS (atomically)
 
 static struct metrics_row *my_row(void)
 {
@@ -87,7 +87,8 @@ size_t http_metrics_render(char *buf, size_t cap)
     struct sys_writer w;
     sys_writer_init(&w, -1, buf, cap);
     uint64_t accepted = sum_counter(M_CONN_ACCEPTED), closed = sum_counter(M_CONN_CLOSED);
-    metric(&w, "async_nostd_connections_accepted_total", "counter", "Connections handed to a task.", accepted);
+    metric(&w, "async_nostd_connections_accepted_total", "counter", "Connections handed to a task.",
+           accepted);
     metric(&w, "async_nostd_connections_active", "gauge", "Connections open now.", accepted - closed);
     metric(&w, "async_nostd_connections_refused_total", "counter", "Connections answered 503 (no task slot).",
            sum_counter(M_CONN_REFUSED));
@@ -95,18 +96,21 @@ size_t http_metrics_render(char *buf, size_t cap)
                   "# TYPE async_nostd_requests_total counter\n");
     for (size_t k = 0; k <= NSTATUS; k++) {
         uint64_t v = sum_status(k);
-        if (v == 0 && k != 1)  // always show 200 so the series exists from the start
+        if (v == 0 && k != 1) // always show 200 so the series exists from the start
             continue;
         if (k < NSTATUS)
             sys_w_printf(&w, "async_nostd_requests_total{status=\"%d\"} %lu\n", statuses[k], v);
         else
             sys_w_printf(&w, "async_nostd_requests_total{status=\"other\"} %lu\n", v);
     }
-    metric(&w, "async_nostd_bytes_received_total", "counter", "Bytes read from clients.", sum_counter(M_BYTES_IN));
-    metric(&w, "async_nostd_bytes_sent_total", "counter", "Bytes written to clients.", sum_counter(M_BYTES_OUT));
+    metric(&w, "async_nostd_bytes_received_total", "counter", "Bytes read from clients.",
+           sum_counter(M_BYTES_IN));
+    metric(&w, "async_nostd_bytes_sent_total", "counter", "Bytes written to clients.",
+           sum_counter(M_BYTES_OUT));
     metric(&w, "async_nostd_ws_connections_total", "counter", "WebSocket handshakes completed.",
            sum_counter(M_WS_OPENED));
-    metric(&w, "async_nostd_ws_messages_total", "counter", "WebSocket messages echoed.", sum_counter(M_WS_MESSAGES));
+    metric(&w, "async_nostd_ws_messages_total", "counter", "WebSocket messages echoed.",
+           sum_counter(M_WS_MESSAGES));
     struct sched_stats st;
     sched_get_stats(&st);
     metric(&w, "async_nostd_tasks_live", "gauge", "Tasks alive in the scheduler.", st.live);

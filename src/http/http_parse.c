@@ -22,18 +22,23 @@ typedef unsigned char u8;
  */
 
 /* Byte classes. Tables (not ctype) because they are freestanding and one load per byte. */
-#define TOKEN_SYMBOLS \
-    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, \
-    ['-'] = 1, ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1
+#define TOKEN_SYMBOLS                                                                                   \
+    ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, \
+    ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1
 
 /* tchar (RFC 9110 5.6.2): field names, methods, list tokens. */
 static const u8 tchar[256] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, TOKEN_SYMBOLS,
+    ['0' ... '9'] = 1,
+    ['A' ... 'Z'] = 1,
+    ['a' ... 'z'] = 1,
+    TOKEN_SYMBOLS,
 };
 
 /* Bytes allowed inside a field value: HTAB, SP, VCHAR, obs-text. */
 static const u8 value_ok[256] = {
-    ['\t'] = 1, [0x20 ... 0x7e] = 1, [0x80 ... 0xff] = 1,
+    ['\t'] = 1,
+    [0x20 ... 0x7e] = 1,
+    [0x80 ... 0xff] = 1,
 };
 
 /* Bytes allowed inside the request-target: visible ASCII. */
@@ -43,21 +48,14 @@ static const u8 target_ok[256] = {
 
 /* reg-name bytes of a Host value (RFC 3986: unreserved, pct-encoded, sub-delims). */
 static const u8 regname_ok[256] = {
-    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1,
-    ['-'] = 1, ['.'] = 1, ['_'] = 1, ['~'] = 1, ['%'] = 1,
-    ['!'] = 1, ['$'] = 1, ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
-    ['*'] = 1, ['+'] = 1, [','] = 1, [';'] = 1, ['='] = 1,
+    ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1,  ['_'] = 1, ['~'] = 1,
+    ['%'] = 1,         ['!'] = 1,         ['$'] = 1,         ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
+    ['*'] = 1,         ['+'] = 1,         [','] = 1,         [';'] = 1, ['='] = 1,
 };
 
-static inline u8 lower(u8 c)
-{
-    return (u8)(c + (((unsigned)(c - 'A') < 26u) << 5));
-}
+static inline u8 lower(u8 c) { return (u8)(c + (((unsigned)(c - 'A') < 26u) << 5)); }
 
-static inline bool is_ows(u8 c)
-{
-    return c == ' ' || c == '\t';
-}
+static inline bool is_ows(u8 c) { return c == ' ' || c == '\t'; }
 
 /* Compares p[0..n) with a lower-case literal of the same length. */
 static inline bool lit_eq(const u8 *p, const char *lit, size_t n)
@@ -71,25 +69,19 @@ static inline bool lit_eq(const u8 *p, const char *lit, size_t n)
 // [snippet: http-scan-value]
 /* SWAR: eight bytes at a time while they are all ordinary, so long values and targets cost a
    fraction of a table load per byte. Boolean results of these bit tricks are exact. */
-#define ONES 0x0101010101010101ull
+#define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
 static inline uint64_t load64(const u8 *p)
 {
     uint64_t v;
-    __builtin_memcpy(&v, p, 8);     /* unaligned load; never past end, callers check */
+    __builtin_memcpy(&v, p, 8); /* unaligned load; never past end, callers check */
     return v;
 }
 
-static inline uint64_t any_zero(uint64_t x)
-{
-    return (x - ONES) & ~x & HIGHS;
-}
+static inline uint64_t any_zero(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
 
-static inline uint64_t any_below(uint64_t x, u8 n)     /* n <= 128 */
-{
-    return (x - ONES * n) & ~x & HIGHS;
-}
+static inline uint64_t any_below(uint64_t x, u8 n) /* n <= 128 */ { return (x - ONES * n) & ~x & HIGHS; }
 
 /* Returns the first byte in [p, end) that cannot be part of a field value. */
 static const u8 *scan_value(const u8 *p, const u8 *end)
@@ -97,7 +89,7 @@ static const u8 *scan_value(const u8 *p, const u8 *end)
     while (end - p >= 8) {
         uint64_t x = load64(p);
         if (any_below(x, 0x20) | any_zero(x ^ (ONES * 0x7f))) {
-            for (int i = 0; i < 8; i++)     /* HTAB lands here too: sort it out bytewise */
+            for (int i = 0; i < 8; i++) /* HTAB lands here too: sort it out bytewise */
                 if (!value_ok[p[i]])
                     return p + i;
         }
@@ -136,7 +128,7 @@ struct field_state {
 static bool valid_host(const u8 *v, size_t n)
 {
     size_t i = 0;
-    if (i < n && v[i] == '[') {             /* IP-literal: loose, brackets must close */
+    if (i < n && v[i] == '[') { /* IP-literal: loose, brackets must close */
         for (i = 1; i < n && v[i] != ']'; i++)
             if (!regname_ok[v[i]] && v[i] != ':')
                 return false;
@@ -192,7 +184,7 @@ static int parse_transfer_encoding(const u8 *v, size_t n, struct field_state *fs
         i = skip_ows(v, i, n);
         if (i == n)
             return 0;
-        if (v[i] == ',') {                  /* empty list element: ignored (RFC 9110 5.6.1) */
+        if (v[i] == ',') { /* empty list element: ignored (RFC 9110 5.6.1) */
             i++;
             continue;
         }
@@ -262,7 +254,7 @@ static void parse_connection(const u8 *v, size_t n, struct field_state *fs)
             fs->conn_keep_alive = true;
         else if (len == 7 && lit_eq(v + s, "upgrade", 7))
             fs->conn_upgrade = true;
-        i++;                                /* past the comma (or past the end: loop ends) */
+        i++; /* past the comma (or past the end: loop ends) */
     }
 }
 
@@ -364,7 +356,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     const u8 *p = start;
     /* Nothing past the size limit is ever looked at, so limits hold even for huge buffers. */
     const u8 *end = start + (len < HTTP_MAX_HEAD_BYTES ? len : HTTP_MAX_HEAD_BYTES);
-    struct field_state fs = { 0 };
+    struct field_state fs = {0};
 
     req->num_headers = 0;
     req->content_length = -1;
@@ -453,14 +445,14 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(req, len);
         u8 c = *p;
-        int blank = eat_eol(&p, end);      /* the blank line ending the head */
+        int blank = eat_eol(&p, end); /* the blank line ending the head */
         if (blank == -2)
             return incomplete(req, len);
         if (blank < 0)
             return fail(req, 400);
         if (blank > 0)
             break;
-        if (is_ows(c))                      /* obs-fold, or whitespace after the request-line */
+        if (is_ows(c)) /* obs-fold, or whitespace after the request-line */
             return fail(req, 400);
         if (req->num_headers == HTTP_MAX_HEADERS)
             return fail(req, 431);
@@ -489,7 +481,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         int value_end = eat_eol(&p, end);
         if (value_end == -2)
             return incomplete(req, len);
-        if (value_end <= 0)                 /* a control byte inside the value */
+        if (value_end <= 0) /* a control byte inside the value */
             return fail(req, 400);
         while (val_end > val && is_ows(val_end[-1]))
             val_end--;
@@ -509,9 +501,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         return fail(req, 400);
     if (fs.have_te) {
         if (!fs.te_last_chunked)
-            return fail(req, 400);      /* body length undeterminable: RFC 9112 6.3 */
+            return fail(req, 400); /* body length undeterminable: RFC 9112 6.3 */
         if (fs.te_other)
-            return fail(req, 501);      /* gzip etc. before chunked: not implemented */
+            return fail(req, 501); /* gzip etc. before chunked: not implemented */
         req->chunked = true;
     }
     if (fs.have_cl) {
@@ -555,8 +547,7 @@ bool http_name_eq(const char *a, size_t alen, const char *b, size_t blen)
     return true;
 }
 
-const struct http_header *http_find_header(const struct http_request *req,
-                                           const char *name, size_t name_len)
+const struct http_header *http_find_header(const struct http_request *req, const char *name, size_t name_len)
 {
     for (size_t i = 0; i < req->num_headers; i++)
         if (http_name_eq(req->headers[i].name, req->headers[i].name_len, name, name_len))
@@ -586,46 +577,85 @@ bool http_list_has_token(const char *value, size_t len, const char *token, size_
 const char *http_reason_phrase(int status)
 {
     switch (status) {
-    case 100: return "Continue";
-    case 101: return "Switching Protocols";
-    case 200: return "OK";
-    case 201: return "Created";
-    case 202: return "Accepted";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 301: return "Moved Permanently";
-    case 302: return "Found";
-    case 303: return "See Other";
-    case 304: return "Not Modified";
-    case 307: return "Temporary Redirect";
-    case 308: return "Permanent Redirect";
-    case 400: return "Bad Request";
-    case 401: return "Unauthorized";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 408: return "Request Timeout";
-    case 411: return "Length Required";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 415: return "Unsupported Media Type";
-    case 417: return "Expectation Failed";
-    case 426: return "Upgrade Required";
-    case 429: return "Too Many Requests";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 502: return "Bad Gateway";
-    case 503: return "Service Unavailable";
-    case 505: return "HTTP Version Not Supported";
-    default: break;
+    case 100:
+        return "Continue";
+    case 101:
+        return "Switching Protocols";
+    case 200:
+        return "OK";
+    case 201:
+        return "Created";
+    case 202:
+        return "Accepted";
+    case 204:
+        return "No Content";
+    case 206:
+        return "Partial Content";
+    case 301:
+        return "Moved Permanently";
+    case 302:
+        return "Found";
+    case 303:
+        return "See Other";
+    case 304:
+        return "Not Modified";
+    case 307:
+        return "Temporary Redirect";
+    case 308:
+        return "Permanent Redirect";
+    case 400:
+        return "Bad Request";
+    case 401:
+        return "Unauthorized";
+    case 403:
+        return "Forbidden";
+    case 404:
+        return "Not Found";
+    case 405:
+        return "Method Not Allowed";
+    case 408:
+        return "Request Timeout";
+    case 411:
+        return "Length Required";
+    case 413:
+        return "Content Too Large";
+    case 414:
+        return "URI Too Long";
+    case 415:
+        return "Unsupported Media Type";
+    case 417:
+        return "Expectation Failed";
+    case 426:
+        return "Upgrade Required";
+    case 429:
+        return "Too Many Requests";
+    case 431:
+        return "Request Header Fields Too Large";
+    case 500:
+        return "Internal Server Error";
+    case 501:
+        return "Not Implemented";
+    case 502:
+        return "Bad Gateway";
+    case 503:
+        return "Service Unavailable";
+    case 505:
+        return "HTTP Version Not Supported";
+    default:
+        break;
     }
     switch (status / 100) {
-    case 1: return "Informational";
-    case 2: return "Success";
-    case 3: return "Redirection";
-    case 4: return "Client Error";
-    case 5: return "Server Error";
-    default: return "Unknown";
+    case 1:
+        return "Informational";
+    case 2:
+        return "Success";
+    case 3:
+        return "Redirection";
+    case 4:
+        return "Client Error";
+    case 5:
+        return "Server Error";
+    default:
+        return "Unknown";
     }
 }

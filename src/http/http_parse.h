@@ -2,68 +2,68 @@
 #ifndef HTTP_PARSE_H
 #define HTTP_PARSE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include <stdbool.h>
 
 #include "config.h"
 
 /* HTTP parser limits. Defaults only: src/config.h is meant to own these values, and any of
    them defined before this header wins. */
 #ifndef HTTP_MAX_HEADERS
-#define HTTP_MAX_HEADERS 64             /* header fields per request head; one more -> 431 */
+#define HTTP_MAX_HEADERS 64 /* header fields per request head; one more -> 431 */
 #endif
 #ifndef HTTP_MAX_HEAD_BYTES
-#define HTTP_MAX_HEAD_BYTES 16384       /* bytes of a request head incl. the blank line; more -> 431 */
+#define HTTP_MAX_HEAD_BYTES 16384 /* bytes of a request head incl. the blank line; more -> 431 */
 #endif
 #ifndef HTTP_MAX_URI
-#define HTTP_MAX_URI 8192               /* bytes of the request-target; more -> 414 */
+#define HTTP_MAX_URI 8192 /* bytes of the request-target; more -> 414 */
 #endif
 #ifndef HTTP_MAX_METHOD
-#define HTTP_MAX_METHOD 32              /* bytes of the method token; more -> 501 (RFC 9112 3) */
+#define HTTP_MAX_METHOD 32 /* bytes of the method token; more -> 501 (RFC 9112 3) */
 #endif
 #ifndef HTTP_MAX_EMPTY_LINES
-#define HTTP_MAX_EMPTY_LINES 8          /* empty lines tolerated before a request-line; more -> 400 */
+#define HTTP_MAX_EMPTY_LINES 8 /* empty lines tolerated before a request-line; more -> 400 */
 #endif
 #ifndef HTTP_MAX_BODY
-#define HTTP_MAX_BODY (1024 * 1024)     /* request body bytes (Content-Length or chunked); more -> 413 */
+#define HTTP_MAX_BODY (1024 * 1024) /* request body bytes (Content-Length or chunked); more -> 413 */
 #endif
 #ifndef HTTP_MAX_CHUNK_LINE
-#define HTTP_MAX_CHUNK_LINE 4096        /* bytes of one chunk-size line (size + extensions); more -> 413 */
+#define HTTP_MAX_CHUNK_LINE 4096 /* bytes of one chunk-size line (size + extensions); more -> 413 */
 #endif
 #ifndef HTTP_MAX_CHUNK_EXT
-#define HTTP_MAX_CHUNK_EXT 16384        /* chunk-extension bytes summed over a whole body; more -> 413 */
+#define HTTP_MAX_CHUNK_EXT 16384 /* chunk-extension bytes summed over a whole body; more -> 413 */
 #endif
 #ifndef HTTP_MAX_TRAILER_BYTES
-#define HTTP_MAX_TRAILER_BYTES 16384    /* bytes of the trailer section of a chunked body; more -> 413 */
+#define HTTP_MAX_TRAILER_BYTES 16384 /* bytes of the trailer section of a chunked body; more -> 413 */
 #endif
 
 struct http_header {
     const char *name;
     size_t name_len;
-    const char *value;                  /* OWS trimmed on both sides */
+    const char *value; /* OWS trimmed on both sides */
     size_t value_len;
 };
 
 struct http_request {
     const char *method;
     size_t method_len;
-    const char *target;                 /* request-target exactly as sent */
+    const char *target; /* request-target exactly as sent */
     size_t target_len;
-    int minor_version;                  /* HTTP/1.<minor>: 0 or 1 */
+    int minor_version; /* HTTP/1.<minor>: 0 or 1 */
     size_t num_headers;
     struct http_header headers[HTTP_MAX_HEADERS];
     /* Semantic summary, valid when http_parse_request returns > 0. */
-    int64_t content_length;             /* -1 when absent */
-    bool chunked;                       /* Transfer-Encoding is exactly "chunked" */
-    bool keep_alive;                    /* version default adjusted by Connection tokens */
-    bool connection_upgrade;            /* Connection has the "upgrade" token */
-    bool expect_continue;               /* Expect: 100-continue */
-    const char *upgrade;                /* first Upgrade value, or NULL */
+    int64_t content_length;  /* -1 when absent */
+    bool chunked;            /* Transfer-Encoding is exactly "chunked" */
+    bool keep_alive;         /* version default adjusted by Connection tokens */
+    bool connection_upgrade; /* Connection has the "upgrade" token */
+    bool expect_continue;    /* Expect: 100-continue */
+    const char *upgrade;     /* first Upgrade value, or NULL */
     size_t upgrade_len;
-    const char *host;                   /* Host value, or NULL when absent (HTTP/1.0 only) */
+    const char *host; /* Host value, or NULL when absent (HTTP/1.0 only) */
     size_t host_len;
-    int error_status;                   /* when -1 is returned: 400, 413, 414, 431, 501 or 505 */
+    int error_status; /* when -1 is returned: 400, 413, 414, 431, 501 or 505 */
 };
 
 // [snippet: http-parse-api]
@@ -85,8 +85,7 @@ bool http_should_reparse(const char *buf, size_t prev_len, size_t len);
 bool http_name_eq(const char *a, size_t alen, const char *b, size_t blen);
 
 /* First header named name (case-insensitive), or NULL. */
-const struct http_header *http_find_header(const struct http_request *req,
-                                           const char *name, size_t name_len);
+const struct http_header *http_find_header(const struct http_request *req, const char *name, size_t name_len);
 
 /* Whether the comma-separated list value[0..len) (e.g. "keep-alive, Upgrade") has an element
    equal to token, case-insensitively, ignoring OWS around elements and empty elements. */

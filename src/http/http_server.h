@@ -1,4 +1,5 @@
-// http_server.h: the HTTP/1.1 connection task, its routes, and the upgrade seam the WebSocket layer plugs into.
+// http_server.h: the HTTP/1.1 connection task, its routes, and the upgrade seam the WebSocket layer plugs
+// into.
 #ifndef HTTP_HTTP_SERVER_H
 #define HTTP_HTTP_SERVER_H
 
@@ -14,7 +15,7 @@
 // section 7.8, Upgrade). The HTTP layer knows nothing of WebSocket; stage 7
 // installs a hook, and without one `/ws` is answered 426.
 struct http_upgrade_hook {
-    const char *path;  // e.g. "/ws"
+    const char *path; // e.g. "/ws"
     // Checks the request and writes a complete response head into out[0..cap).
     // Returns 101 to switch protocols, or an error status (400, 426) whose
     // response it wrote; the connection is then closed after sending it.
@@ -33,9 +34,9 @@ void http_set_upgrade_hook(const struct http_upgrade_hook *hook);
 
 // Runtime settings (defaults from config.h; the server's options override them).
 struct http_settings {
-    uint32_t header_timeout_ms;  // a started request head must complete within this
-    uint32_t idle_timeout_ms;    // keep-alive connection with no request
-    uint32_t send_timeout_ms;    // the most time sending one batch of responses may take
+    uint32_t header_timeout_ms; // a started request head must complete within this
+    uint32_t idle_timeout_ms;   // keep-alive connection with no request
+    uint32_t send_timeout_ms;   // the most time sending one batch of responses may take
 };
 extern struct http_settings http_settings;
 

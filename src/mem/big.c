@@ -13,7 +13,7 @@ static struct {
     size_t len;
 } table[BIG_MAX];
 static size_t nbig;
-static size_t big_bytes;     // mapped or being mapped: what the limit is checked against
+static size_t big_bytes; // mapped or being mapped: what the limit is checked against
 static size_t big_high;
 static uint64_t big_allocs, big_frees;
 
@@ -30,7 +30,7 @@ static long find(const void *p)
 void *mem_big_alloc(size_t n)
 {
     if (n > MEM_BIG_LIMIT)
-        return NULL;  // also keeps the rounding below from overflowing
+        return NULL; // also keeps the rounding below from overflowing
     size_t len = (n + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
 
     // Reserve the bytes first, so that threads mapping at the same time can
@@ -46,10 +46,10 @@ void *mem_big_alloc(size_t n)
     void *p = sys_mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     sys_mutex_lock(&big_lock);
     if (SYS_IS_ERR(p)) {
-        big_bytes -= len;  // the kernel said no (ENOMEM): the same NULL
+        big_bytes -= len; // the kernel said no (ENOMEM): the same NULL
         p = NULL;
     } else {
-        table[nbig].addr = p;  // cannot overflow: see BIG_MAX
+        table[nbig].addr = p; // cannot overflow: see BIG_MAX
         table[nbig].len = len;
         nbig++;
         big_allocs++;

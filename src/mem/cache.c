@@ -12,10 +12,10 @@
 struct mem_cache {
     struct mem_free_block *head[MEM_MAX_CLASSES];
     uint16_t count[MEM_MAX_CLASSES];
-    uint64_t bytes;                 // bytes of blocks on the lists
+    uint64_t bytes; // bytes of blocks on the lists
     uint64_t allocs, frees, alloc_bytes, free_bytes, central;
-    bool claimed;                   // guarded by mem_lock
-} __attribute__((aligned(64)));     // no two threads' caches share a cache line
+    bool claimed;               // guarded by mem_lock
+} __attribute__((aligned(64))); // no two threads' caches share a cache line
 // [end: mem-cache]
 
 // A fixed pool: a cache needs no allocation, so claiming one cannot fail for
@@ -32,10 +32,7 @@ static inline void bump(uint64_t *counter, uint64_t delta)
     atomic_store_relaxed(counter, *counter + delta);
 }
 
-static inline struct mem_cache *cache_self(void)
-{
-    return sys_thread_self()->slot[MEM_THREAD_SLOT];
-}
+static inline struct mem_cache *cache_self(void) { return sys_thread_self()->slot[MEM_THREAD_SLOT]; }
 
 static struct mem_cache *cache_claim(void)
 {
@@ -78,7 +75,7 @@ static void cache_shrink(struct mem_cache *k);
 static struct mem_free_block *cache_refill(struct mem_cache *k, unsigned c)
 {
     if (k->bytes + (uint64_t)mem_class_batch[c] * mem_class_size[c] > MEM_CACHE_BYTES)
-        cache_shrink(k);  // make room first: the cache never exceeds its budget
+        cache_shrink(k); // make room first: the cache never exceeds its budget
     struct mem_free_block *list;
     unsigned got = mem_central_take(c, &list, mem_class_batch[c]);
     bump(&k->central, 1);
@@ -112,7 +109,7 @@ static void cache_shrink(struct mem_cache *k)
             }
         }
         if (most == 0)
-            break;  // cannot happen while bytes and counts agree; never spin
+            break; // cannot happen while bytes and counts agree; never spin
         mem_central_give(k->head[worst]);
         k->head[worst] = NULL;
         k->count[worst] = 0;
@@ -176,7 +173,7 @@ void *mem_cache_alloc(unsigned c)
         return NULL;
     k->head[c] = b->next;
     k->count[c]--;
-    b->mark = 0;  // in use from here on: a later mem_free must not see a mark
+    b->mark = 0; // in use from here on: a later mem_free must not see a mark
     uint32_t size = mem_class_size[c];
     atomic_store_relaxed(&k->bytes, k->bytes - size);
     bump(&k->allocs, 1);

@@ -10,9 +10,9 @@ struct mem_span mem_spans[MEM_NCHUNKS];
 uint8_t mem_chunk_class[MEM_NCHUNKS];
 
 // All below: guarded by mem_lock.
-static struct mem_span *free_chunks;  // chunks given back, most recent first
-static size_t chunks_carved;          // chunks [0, chunks_carved) have been used at least once
-static size_t chunks_total;           // MEM_NCHUNKS once the arena is mapped
+static struct mem_span *free_chunks; // chunks given back, most recent first
+static size_t chunks_carved;         // chunks [0, chunks_carved) have been used at least once
+static size_t chunks_total;          // MEM_NCHUNKS once the arena is mapped
 static size_t chunks_used, chunks_high;
 
 int mem_heap_init(void)
@@ -20,8 +20,8 @@ int mem_heap_init(void)
     sys_memset(mem_chunk_class, MEM_NO_CLASS, sizeof mem_chunk_class);
     // MAP_NORESERVE: the kernel commits a page only when it is first
     // touched, so an idle 16 MB heap costs no memory.
-    void *p = sys_mmap(NULL, HEAP_SIZE, PROT_READ | PROT_WRITE,
-                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p =
+        sys_mmap(NULL, HEAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (SYS_IS_ERR(p))
         return (int)(long)p;
     mem_arena = p;
@@ -35,11 +35,11 @@ struct mem_span *mem_chunk_take(unsigned cls)
 {
     struct mem_span *s = free_chunks;
     if (s)
-        free_chunks = s->next;           // reuse a chunk some class gave back
+        free_chunks = s->next; // reuse a chunk some class gave back
     else if (chunks_carved < chunks_total)
         s = &mem_spans[chunks_carved++]; // or touch a new one
     else
-        return NULL;                     // the arena is full: the caller's NULL
+        return NULL; // the arena is full: the caller's NULL
     *s = (struct mem_span){.cls = (uint8_t)cls};
     atomic_store_relaxed(&mem_chunk_class[s - mem_spans], (uint8_t)cls);
     if (++chunks_used > chunks_high)

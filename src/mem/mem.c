@@ -8,7 +8,7 @@ uintptr_t mem_key;
 static uint32_t ready;
 static int init_result;
 static struct sys_mutex init_lock = SYS_MUTEX_INIT;
-static uint64_t failed;  // allocations that returned NULL (atomic: rare path)
+static uint64_t failed; // allocations that returned NULL (atomic: rare path)
 
 // [snippet: mem-init]
 // Double-checked: after the first call, one acquire load (a plain load on
@@ -25,7 +25,7 @@ int mem_init(void)
         uint64_t key = 0;
         const char *rnd = (const char *)sys_getauxval(AT_RANDOM);
         if (rnd)
-            sys_memcpy(&key, rnd + 8, sizeof key);  // bytes 8..15; no alignment promised
+            sys_memcpy(&key, rnd + 8, sizeof key); // bytes 8..15; no alignment promised
         else if (sys_getrandom(&key, sizeof key, 0) != sizeof key)
             key = 0x9e3779b97f4a7c15ull ^ (uintptr_t)&key;
         mem_key = (uintptr_t)(key | 1ull << 63);
@@ -70,10 +70,7 @@ static size_t usable(void *p, const char *who)
     return mem_big_size(p, who);
 }
 
-size_t mem_usable_size(void *p)
-{
-    return p ? usable(p, "mem_usable_size") : 0;
-}
+size_t mem_usable_size(void *p) { return p ? usable(p, "mem_usable_size") : 0; }
 
 void *mem_calloc(size_t count, size_t size)
 {
@@ -103,17 +100,14 @@ void *mem_realloc(void *p, size_t n)
     }
     void *q = mem_alloc(n);
     if (!q)
-        return NULL;  // p is untouched and still the caller's
+        return NULL; // p is untouched and still the caller's
     sys_memcpy(q, p, n < have ? n : have);
     mem_free(p);
     return q;
 }
 // [end: mem-realloc]
 
-void mem_thread_exit(void)
-{
-    mem_cache_thread_exit();
-}
+void mem_thread_exit(void) { mem_cache_thread_exit(); }
 
 void mem_stats(struct mem_stats *out)
 {

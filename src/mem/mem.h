@@ -50,19 +50,19 @@ void mem_thread_exit(void);
 // A snapshot of the allocator's counters. Exact when no other thread is
 // allocating; otherwise each field is a recent value.
 struct mem_stats {
-    size_t in_use;        // bytes in blocks the program holds (usable sizes, small and big)
-    size_t cached;        // bytes in free blocks parked in thread caches
-    size_t heap_size;     // bytes of the arena (HEAP_SIZE), 0 if it could not be mapped
-    size_t heap_carved;   // arena bytes ever lent to a size class (the touched part; never shrinks)
-    size_t heap_used;     // arena bytes lent to size classes now
-    size_t heap_high;     // high-water mark of heap_used
-    size_t big_bytes;     // bytes mapped for big blocks now
-    size_t big_high;      // high-water mark of big_bytes
-    size_t big_blocks;    // big blocks alive
-    uint64_t allocs;      // successful allocations (alloc, calloc, and realloc when it moved)
-    uint64_t frees;       // blocks freed
-    uint64_t failed;      // allocations that returned NULL
-    uint64_t central;     // trips of thread caches to the central lists (refills and flushes)
+    size_t in_use;      // bytes in blocks the program holds (usable sizes, small and big)
+    size_t cached;      // bytes in free blocks parked in thread caches
+    size_t heap_size;   // bytes of the arena (HEAP_SIZE), 0 if it could not be mapped
+    size_t heap_carved; // arena bytes ever lent to a size class (the touched part; never shrinks)
+    size_t heap_used;   // arena bytes lent to size classes now
+    size_t heap_high;   // high-water mark of heap_used
+    size_t big_bytes;   // bytes mapped for big blocks now
+    size_t big_high;    // high-water mark of big_bytes
+    size_t big_blocks;  // big blocks alive
+    uint64_t allocs;    // successful allocations (alloc, calloc, and realloc when it moved)
+    uint64_t frees;     // blocks freed
+    uint64_t failed;    // allocations that returned NULL
+    uint64_t central;   // trips of thread caches to the central lists (refills and flushes)
 };
 void mem_stats(struct mem_stats *out);
 

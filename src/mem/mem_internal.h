@@ -21,12 +21,12 @@ _Static_assert(MEM_BIG_LIMIT >= MEM_CHUNK_SIZE, "MEM_BIG_LIMIT must hold at leas
 _Static_assert(MEM_CACHE_BYTES >= 2 * MEM_CHUNK_SIZE && MEM_CACHE_BYTES >= 2 * MEM_CACHE_BATCH_BYTES,
                "MEM_CACHE_BYTES must be at least twice MEM_CHUNK_SIZE and MEM_CACHE_BATCH_BYTES");
 
-#define MEM_ALIGN        16                               // every block starts on a 16-byte boundary
-#define MEM_MAX_SMALL    MEM_CHUNK_SIZE                    // largest size class; bigger requests are big blocks
-#define MEM_NCHUNKS      (HEAP_SIZE / MEM_CHUNK_SIZE)
-#define MEM_MAX_CLASSES  64                               // enough for any MEM_CHUNK_SIZE the asserts allow
-#define MEM_NO_CLASS     0xff                             // mem_chunk_class[] of a chunk no class holds
-#define MEM_THREAD_SLOT  1                                // sys_thread slot holding the thread's cache
+#define MEM_ALIGN       16             // every block starts on a 16-byte boundary
+#define MEM_MAX_SMALL   MEM_CHUNK_SIZE // largest size class; bigger requests are big blocks
+#define MEM_NCHUNKS     (HEAP_SIZE / MEM_CHUNK_SIZE)
+#define MEM_MAX_CLASSES 64   // enough for any MEM_CHUNK_SIZE the asserts allow
+#define MEM_NO_CLASS    0xff // mem_chunk_class[] of a chunk no class holds
+#define MEM_THREAD_SLOT 1    // sys_thread slot holding the thread's cache
 
 // ---- free blocks ------------------------------------------------------------------
 // [snippet: mem-free-block]
@@ -46,8 +46,8 @@ static inline uintptr_t mem_mark_of(const void *b) { return mem_key ^ (uintptr_t
 
 // ---- size classes (size_class.c) -----------------------------------------------------
 extern unsigned mem_nclasses;
-extern uint32_t mem_class_size[MEM_MAX_CLASSES];   // block size of each class, ascending
-extern uint16_t mem_class_batch[MEM_MAX_CLASSES];  // blocks a cache moves to/from the centre at once
+extern uint32_t mem_class_size[MEM_MAX_CLASSES];  // block size of each class, ascending
+extern uint16_t mem_class_batch[MEM_MAX_CLASSES]; // blocks a cache moves to/from the centre at once
 extern uint8_t mem_class_by16[1024 / 16 + 1];
 extern uint8_t mem_class_by128[MEM_MAX_SMALL / 128 + 1];
 
@@ -72,9 +72,9 @@ static inline unsigned mem_class_of(size_t n)
 // chunk is a span of that class: blocks are cut from its start as needed
 // (carved), and blocks coming back wait on its own free list.
 struct mem_span {
-    struct mem_free_block *free;  // blocks given back, ready for reuse
-    uint32_t carved;              // blocks cut from the chunk so far
-    uint32_t live;                // blocks out of the span: in thread caches or in use
+    struct mem_free_block *free; // blocks given back, ready for reuse
+    uint32_t carved;             // blocks cut from the chunk so far
+    uint32_t live;               // blocks out of the span: in thread caches or in use
     uint8_t cls;
     bool listed;                  // on its class's list of spans with a block to give
     struct mem_span *prev, *next; // that list; for a free chunk, the free-chunk list
@@ -82,7 +82,7 @@ struct mem_span {
 // [end: mem-span]
 
 extern char *mem_arena;
-extern size_t mem_arena_size;  // HEAP_SIZE once mapped, 0 before or if mmap failed
+extern size_t mem_arena_size; // HEAP_SIZE once mapped, 0 before or if mmap failed
 extern struct mem_span mem_spans[MEM_NCHUNKS];
 extern uint8_t mem_chunk_class[MEM_NCHUNKS];
 

@@ -41,20 +41,20 @@ unsigned mem_central_take(unsigned c, struct mem_free_block **out, unsigned want
         if (!s) {
             s = mem_chunk_take(c);
             if (!s)
-                break;  // arena full: hand out what we have, maybe nothing
+                break; // arena full: hand out what we have, maybe nothing
             list_add(s);
         }
         struct mem_free_block *b = s->free;
         if (b) {
-            s->free = b->next;  // a block given back earlier: it is marked already
+            s->free = b->next; // a block given back earlier: it is marked already
         } else {
             b = (struct mem_free_block *)(mem_span_base(s) + (size_t)s->carved++ * size);
-            b->mark = mem_mark_of(b);  // a fresh block: mark it free like the rest
+            b->mark = mem_mark_of(b); // a fresh block: mark it free like the rest
         }
         s->live++;
         if (!s->free && s->carved == per_chunk)
-            list_remove(s);  // nothing left to give; a block coming back relists it
-        *tail = b;  // appended: a fresh span is handed out in address order
+            list_remove(s); // nothing left to give; a block coming back relists it
+        *tail = b;          // appended: a fresh span is handed out in address order
         tail = &b->next;
         got++;
     }

@@ -31,7 +31,7 @@ static int acceptor_main(void *arg)
             atomic_add_relaxed(&a->backoffs, 1);
             sys_sleep_ns(NET_EMFILE_BACKOFF_MS * NS_PER_MS);
         } else if (fd == -EINVAL || fd == -EBADF) {
-            break;  // the listening socket was shut down: we are stopping
+            break; // the listening socket was shut down: we are stopping
         }
         // EINTR, ECONNABORTED (peer gave up while queued), ...: just go on.
     }

@@ -21,7 +21,7 @@ int net_parse_ipv4(const char *s, uint32_t *addr_be)
     }
     if (*s)
         return -1;
-    sys_memcpy(addr_be, parts, 4);  // the bytes in order are network byte order
+    sys_memcpy(addr_be, parts, 4); // the bytes in order are network byte order
     return 0;
 }
 

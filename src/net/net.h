@@ -32,7 +32,7 @@ typedef int (*net_accept_fn)(int fd, void *arg);
 struct net_acceptor {
     int listen_fd;
     net_accept_fn on_accept;
-    void (*on_refused)(int fd);  // e.g. write a 503; must not block
+    void (*on_refused)(int fd); // e.g. write a 503; must not block
     void *arg;
     struct sys_thread *thread;
     uint32_t stopping;

@@ -54,7 +54,7 @@ void net_send_init(struct net_send *s, const void *buf, size_t len)
 void net_send_add(struct net_send *s, const void *buf, size_t len)
 {
     if (s->iovcnt == NET_SEND_MAX_IOV)
-        __builtin_trap();  // a programming error, not an input error
+        __builtin_trap(); // a programming error, not an input error
     s->iov[s->iovcnt++] = (struct iovec){(void *)buf, len};
     s->total += len;
 }
@@ -82,11 +82,11 @@ poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sc
                              : sys_sendmsg(io->fd, &m, MSG_NOSIGNAL);
         if (n == -EINTR)
             continue;
-        if (n == -EAGAIN) {  // socket buffer full: wait for room, keep our place
-            return wait_ready(io, EX_WRITABLE, result, cx);  // keep our place
+        if (n == -EAGAIN) { // socket buffer full: wait for room, keep our place
+            return wait_ready(io, EX_WRITABLE, result, cx); // keep our place
         }
         if (n < 0) {
-            *result = n;  // EPIPE, ECONNRESET: the peer is gone
+            *result = n; // EPIPE, ECONNRESET: the peer is gone
             return READY;
         }
         s->sent += (size_t)n;

@@ -29,7 +29,10 @@ struct sched_cx {
 // [end: poll-result]
 
 static inline uint64_t waker_pack(struct waker w) { return (uint64_t)w.gen << 32 | w.slot; }
-static inline struct waker waker_unpack(uint64_t v) { return (struct waker){(uint32_t)v, (uint32_t)(v >> 32)}; }
+static inline struct waker waker_unpack(uint64_t v)
+{
+    return (struct waker){(uint32_t)v, (uint32_t)(v >> 32)};
+}
 
 // [snippet: async-macros]
 // Resume points, Duff's-device style. A future's state struct has an
@@ -49,41 +52,41 @@ static inline struct waker waker_unpack(uint64_t v) { return (struct waker){(uin
 //   - locals do not survive an AWAIT: keep such values in the state struct;
 //   - at most one AWAIT per source line (the line number is the label);
 //   - no AWAIT inside a nested switch.
-#define ASYNC_BEGIN(st) \
+#define ASYNC_BEGIN(st)     \
     switch ((st)->resume) { \
     case 0:
 
-#define AWAIT(st, poll_expr) \
-    do { \
-        (st)->resume = __LINE__; \
-        /* fall through */ \
-    case __LINE__: \
+#define AWAIT(st, poll_expr)        \
+    do {                            \
+        (st)->resume = __LINE__;    \
+        /* fall through */          \
+    case __LINE__:                  \
         if ((poll_expr) == PENDING) \
-            return PENDING; \
+            return PENDING;         \
     } while (0)
 
 // Give other tasks a turn: wake ourselves, return PENDING, resume after.
-#define YIELD(st, cx) \
-    do { \
+#define YIELD(st, cx)            \
+    do {                         \
         (st)->resume = __LINE__; \
         sched_wake((cx)->waker); \
-        return PENDING; \
-    case __LINE__:; \
+        return PENDING;          \
+    case __LINE__:;              \
     } while (0)
 
 // Finish early from inside the body.
-#define ASYNC_RETURN(st) \
-    do { \
+#define ASYNC_RETURN(st)   \
+    do {                   \
         (st)->resume = -1; \
-        return READY; \
+        return READY;      \
     } while (0)
 
-#define ASYNC_END(st) \
-    default: \
-        break; \
-    } \
-    (st)->resume = -1; \
-    return READY
+#define ASYNC_END(st)      \
+    default:               \
+        break;             \
+        }                  \
+        (st)->resume = -1; \
+        return READY
 // [end: async-macros]
 
 #endif

@@ -35,7 +35,7 @@ bool sched_ready_queue_push(struct ready_queue *q, uint32_t v)
                 return true;
             }
         } else if (diff < 0) {
-            return false;  // the cell still holds last lap's value: full
+            return false; // the cell still holds last lap's value: full
         } else {
             pos = atomic_load_relaxed(&q->tail);
         }

@@ -6,15 +6,15 @@
 #include <stdint.h>
 
 struct ready_cell {
-    uint64_t seq;    // which lap of the ring this cell is ready for
+    uint64_t seq; // which lap of the ring this cell is ready for
     uint32_t value;
 };
 
 struct ready_queue {
     struct ready_cell *cells;
     uint64_t mask;                              // capacity - 1 (capacity is a power of two)
-    uint64_t tail __attribute__((aligned(64)));  // next position to fill
-    uint64_t head __attribute__((aligned(64)));  // next position to take
+    uint64_t tail __attribute__((aligned(64))); // next position to fill
+    uint64_t head __attribute__((aligned(64))); // next position to take
 };
 
 // cells has room for capacity (a power of two) entries.

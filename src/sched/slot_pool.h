@@ -5,8 +5,8 @@
 #include <stdint.h>
 
 struct slot_pool {
-    uint64_t head;      // tag << 32 | (index + 1); low half 0 = empty
-    uint32_t *next;     // next[i]: the index+1 below slot i in the stack
+    uint64_t head;  // tag << 32 | (index + 1); low half 0 = empty
+    uint32_t *next; // next[i]: the index+1 below slot i in the stack
     uint32_t capacity;
 };
 

@@ -11,11 +11,11 @@
 #define QUEUE_CAPACITY (1u << (32 - __builtin_clz(SCHED_MAX_TASK_SLOTS - 1)))
 
 struct task {
-    uint64_t word;  // gen << 32 | enum task_state
+    uint64_t word; // gen << 32 | enum task_state
     sched_poll_fn poll;
     void *state;
     void (*drop)(void *);
-} __attribute__((aligned(64)));  // one cache line each: no false sharing between workers
+} __attribute__((aligned(64))); // one cache line each: no false sharing between workers
 
 static struct task tasks[SCHED_MAX_TASK_SLOTS];
 static uint32_t pool_next[SCHED_MAX_TASK_SLOTS];
@@ -29,8 +29,8 @@ static uint32_t live;
 static uint64_t stat_spawned, stat_completed, stat_stale, stat_spawn_fail;
 
 #define WORD(gen, state) ((uint64_t)(gen) << 32 | (state))
-#define GEN(word) ((uint32_t)((word) >> 32))
-#define STATE(word) ((uint32_t)(word))
+#define GEN(word)        ((uint32_t)((word) >> 32))
+#define STATE(word)      ((uint32_t)(word))
 // [end: task-table]
 
 int sched_init(uint32_t max_tasks)
@@ -40,7 +40,7 @@ int sched_init(uint32_t max_tasks)
     task_limit = max_tasks;
     sched_slot_pool_init(&pool, pool_next, max_tasks);
     sched_ready_queue_init(&queue, queue_cells, QUEUE_CAPACITY);
-    for (uint32_t i = 0; i < max_tasks; i++)  // keep generations: old wakers stay stale
+    for (uint32_t i = 0; i < max_tasks; i++) // keep generations: old wakers stay stale
         atomic_store_relaxed(&tasks[i].word, WORD(GEN(tasks[i].word), TASK_FREE));
     return 0;
 }
@@ -76,7 +76,7 @@ static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct w
     atomic_add_relaxed(&stat_spawned, 1);
     if (out)
         *out = (struct waker){(uint32_t)slot, gen};
-    atomic_store_release(&t->word, WORD(gen, first));  // publishes poll/state/drop
+    atomic_store_release(&t->word, WORD(gen, first)); // publishes poll/state/drop
     if (first == TASK_SCHEDULED)
         enqueue((uint32_t)slot);
     return 0;
@@ -100,7 +100,7 @@ bool sched_wake(struct waker w)
     struct task *t = &tasks[w.slot];
     uint64_t word = atomic_load_acquire(&t->word);
     for (;;) {
-        if (GEN(word) != w.gen) {  // the task this waker named is gone
+        if (GEN(word) != w.gen) { // the task this waker named is gone
             atomic_add_relaxed(&stat_stale, 1);
             return false;
         }
@@ -110,12 +110,12 @@ bool sched_wake(struct waker w)
                 enqueue(w.slot);
                 return true;
             }
-            break;  // lost a race; `word` now holds the current value: retry
+            break; // lost a race; `word` now holds the current value: retry
         case TASK_RUNNING:
             if (atomic_cas(&t->word, &word, WORD(w.gen, TASK_NOTIFIED)))
-                return false;  // the worker polling it will queue it again
+                return false; // the worker polling it will queue it again
             break;
-        default:  // SCHEDULED or NOTIFIED: it will run anyway. FREE: gone.
+        default: // SCHEDULED or NOTIFIED: it will run anyway. FREE: gone.
             return false;
         }
     }
@@ -155,7 +155,7 @@ int sched_run_one(void)
     }
     word = WORD(gen, TASK_RUNNING);
     if (atomic_cas(&t->word, &word, WORD(gen, TASK_IDLE)))
-        return 1;  // parked until a waker fires
+        return 1; // parked until a waker fires
     // The CAS failed, so a wake arrived during the poll (NOTIFIED): run again.
     atomic_store_release(&t->word, WORD(gen, TASK_SCHEDULED));
     enqueue(slot);

@@ -6,7 +6,7 @@
 
 #include "sys/sys.h"
 
-#define NS_PER_MS 1000000ul
+#define NS_PER_MS  1000000ul
 #define NS_PER_SEC 1000000000ul
 
 // [snippet: now-ns]

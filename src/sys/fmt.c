@@ -74,7 +74,7 @@ int sys_w_flush(struct sys_writer *w)
 void sys_w_mem(struct sys_writer *w, const void *p, size_t n)
 {
     const char *s = p;
-    if (w->fd < 0) {  // string builder: keep room for the NUL
+    if (w->fd < 0) { // string builder: keep room for the NUL
         size_t room = w->cap ? w->cap - 1 - w->len : 0;
         if (n > room) {
             n = room;
@@ -120,7 +120,7 @@ void sys_w_hex(struct sys_writer *w, uint64_t v)
 
 static void w_padded(struct sys_writer *w, const char *s, size_t n, int width, char pad)
 {
-    if (pad == '0' && n && s[0] == '-' && (int)n < width) {  // sign goes before zero padding
+    if (pad == '0' && n && s[0] == '-' && (int)n < width) { // sign goes before zero padding
         sys_w_char(w, '-');
         s++, n--, width--;
     }
@@ -195,7 +195,7 @@ void sys_w_vprintf(struct sys_writer *w, const char *fmt, va_list ap)
         case '%':
             sys_w_char(w, '%');
             break;
-        default:  // unknown: copy the directive as written
+        default: // unknown: copy the directive as written
             sys_w_mem(w, pct, (size_t)(spec - pct) + (*spec ? 1 : 0));
             break;
         }

@@ -24,8 +24,8 @@ struct sys_writer {
     int fd;
     char *buf;
     size_t cap, len;
-    bool truncated;  // string builder ran out of room
-    int error;       // first write error (-errno), sticky
+    bool truncated; // string builder ran out of room
+    int error;      // first write error (-errno), sticky
 };
 
 void sys_writer_init(struct sys_writer *w, int fd, char *buf, size_t cap);

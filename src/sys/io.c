@@ -45,13 +45,29 @@ const char *sys_errno_name(long e)
         int code;
         const char *name;
     } names[] = {
-        {EPERM, "EPERM"}, {ENOENT, "ENOENT"}, {EINTR, "EINTR"}, {EBADF, "EBADF"},
-        {EAGAIN, "EAGAIN"}, {ENOMEM, "ENOMEM"}, {EACCES, "EACCES"}, {EFAULT, "EFAULT"},
-        {EEXIST, "EEXIST"}, {EINVAL, "EINVAL"}, {ENFILE, "ENFILE"}, {EMFILE, "EMFILE"},
-        {EPIPE, "EPIPE"}, {ENOSYS, "ENOSYS"}, {ENOTSOCK, "ENOTSOCK"}, {EADDRINUSE, "EADDRINUSE"},
-        {EADDRNOTAVAIL, "EADDRNOTAVAIL"}, {ECONNABORTED, "ECONNABORTED"},
-        {ECONNRESET, "ECONNRESET"}, {ENOTCONN, "ENOTCONN"}, {ETIMEDOUT, "ETIMEDOUT"},
-        {ECONNREFUSED, "ECONNREFUSED"}, {EINPROGRESS, "EINPROGRESS"},
+        {EPERM, "EPERM"},
+        {ENOENT, "ENOENT"},
+        {EINTR, "EINTR"},
+        {EBADF, "EBADF"},
+        {EAGAIN, "EAGAIN"},
+        {ENOMEM, "ENOMEM"},
+        {EACCES, "EACCES"},
+        {EFAULT, "EFAULT"},
+        {EEXIST, "EEXIST"},
+        {EINVAL, "EINVAL"},
+        {ENFILE, "ENFILE"},
+        {EMFILE, "EMFILE"},
+        {EPIPE, "EPIPE"},
+        {ENOSYS, "ENOSYS"},
+        {ENOTSOCK, "ENOTSOCK"},
+        {EADDRINUSE, "EADDRINUSE"},
+        {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+        {ECONNABORTED, "ECONNABORTED"},
+        {ECONNRESET, "ECONNRESET"},
+        {ENOTCONN, "ENOTCONN"},
+        {ETIMEDOUT, "ETIMEDOUT"},
+        {ECONNREFUSED, "ECONNREFUSED"},
+        {EINPROGRESS, "EINPROGRESS"},
     };
     if (e < 0)
         e = -e;

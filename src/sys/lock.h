@@ -15,14 +15,17 @@
 struct sys_mutex {
     uint32_t state;
 };
-#define SYS_MUTEX_INIT {0}
+#define SYS_MUTEX_INIT \
+    {                  \
+        0              \
+    }
 
 static inline void sys_mutex_lock(struct sys_mutex *m)
 {
     uint32_t c = 0;
     if (atomic_cas(&m->state, &c, 1))
         return;
-    for (int spin = 0; spin < 100; spin++) {  // short critical sections: spin a little first
+    for (int spin = 0; spin < 100; spin++) { // short critical sections: spin a little first
         sys_cpu_relax();
         c = 0;
         if (atomic_load_relaxed(&m->state) == 0 && atomic_cas(&m->state, &c, 1))

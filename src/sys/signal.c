@@ -13,7 +13,7 @@ void sys_signal_restorer(void);
 // compiled prologue would move rsp off the signal frame rt_sigreturn reads.
 __attribute__((naked)) void sys_signal_restorer(void)
 {
-    __asm__ volatile("mov $15, %eax\n\t"  // NR_rt_sigreturn
+    __asm__ volatile("mov $15, %eax\n\t" // NR_rt_sigreturn
                      "syscall\n\t"
                      "hlt\n\t");
 }

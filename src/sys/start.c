@@ -27,9 +27,9 @@ __attribute__((naked, noreturn)) void _start(void);
 // the original rsp to C and calls it exactly as a compiler would.
 __attribute__((naked, noreturn)) void _start(void)
 {
-    __asm__ volatile("xor %ebp, %ebp\n\t"  // mark the outermost frame for debuggers
-                     "mov %rsp, %rdi\n\t"  // first argument: pointer to argc
-                     "and $-16, %rsp\n\t"  // already aligned by the ABI; cheap insurance
+    __asm__ volatile("xor %ebp, %ebp\n\t" // mark the outermost frame for debuggers
+                     "mov %rsp, %rdi\n\t" // first argument: pointer to argc
+                     "and $-16, %rsp\n\t" // already aligned by the ABI; cheap insurance
                      "call sys_start_c\n\t"
                      "hlt\n\t");
 }
@@ -47,7 +47,7 @@ void sys_start_c(long *sp)
     sys_argc = argc;
     sys_argv = argv;
     sys_envp = envp;
-    sys_thread_init_main();  // %fs must point at a thread block before any code asks for it
+    sys_thread_init_main(); // %fs must point at a thread block before any code asks for it
     sys_exit_group(main(argc, argv, envp));
 }
 // [end: start]

@@ -18,7 +18,7 @@ void *sys_memcpy(void *dst, const void *src, size_t n)
 
 void *sys_memmove(void *dst, const void *src, size_t n)
 {
-    if ((uintptr_t)dst - (uintptr_t)src >= n)  // no harmful overlap: forward copy is safe
+    if ((uintptr_t)dst - (uintptr_t)src >= n) // no harmful overlap: forward copy is safe
         return sys_memcpy(dst, src, n);
     // dst overlaps the tail of src: copy backwards with the direction flag set.
     char *d = (char *)dst + n - 1;

@@ -1,4 +1,5 @@
-// string.h: memory and string helpers; memcpy/memmove/memset/memcmp exist because compilers emit calls to them.
+// string.h: memory and string helpers; memcpy/memmove/memset/memcmp exist because compilers emit calls to
+// them.
 #ifndef SYS_STRING_H
 #define SYS_STRING_H
 

@@ -21,10 +21,22 @@
 
 // ---- files --------------------------------------------------------------------
 static inline ssize_t sys_read(int fd, void *buf, size_t n) { return syscall3(NR_read, fd, SC(buf), SC(n)); }
-static inline ssize_t sys_write(int fd, const void *buf, size_t n) { return syscall3(NR_write, fd, SC(buf), SC(n)); }
-static inline ssize_t sys_writev(int fd, const struct iovec *iov, int cnt) { return syscall3(NR_writev, fd, SC(iov), cnt); }
-static inline int sys_openat(int dirfd, const char *path, int flags, int mode) { return (int)syscall4(NR_openat, dirfd, SC(path), flags, mode); }
-static inline int sys_open(const char *path, int flags, int mode) { return sys_openat(AT_FDCWD, path, flags, mode); }
+static inline ssize_t sys_write(int fd, const void *buf, size_t n)
+{
+    return syscall3(NR_write, fd, SC(buf), SC(n));
+}
+static inline ssize_t sys_writev(int fd, const struct iovec *iov, int cnt)
+{
+    return syscall3(NR_writev, fd, SC(iov), cnt);
+}
+static inline int sys_openat(int dirfd, const char *path, int flags, int mode)
+{
+    return (int)syscall4(NR_openat, dirfd, SC(path), flags, mode);
+}
+static inline int sys_open(const char *path, int flags, int mode)
+{
+    return sys_openat(AT_FDCWD, path, flags, mode);
+}
 static inline int sys_close(int fd) { return (int)syscall1(NR_close, fd); }
 static inline long sys_lseek(int fd, long off, int whence) { return syscall3(NR_lseek, fd, off, whence); }
 static inline int sys_pipe2(int fds[2], int flags) { return (int)syscall2(NR_pipe2, SC(fds), flags); }
@@ -39,8 +51,14 @@ static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd
     return (void *)syscall6(NR_mmap, SC(addr), SC(len), prot, flags, fd, off);
 }
 static inline int sys_munmap(void *addr, size_t len) { return (int)syscall2(NR_munmap, SC(addr), SC(len)); }
-static inline int sys_mprotect(void *addr, size_t len, int prot) { return (int)syscall3(NR_mprotect, SC(addr), SC(len), prot); }
-static inline int sys_madvise(void *addr, size_t len, int advice) { return (int)syscall3(NR_madvise, SC(addr), SC(len), advice); }
+static inline int sys_mprotect(void *addr, size_t len, int prot)
+{
+    return (int)syscall3(NR_mprotect, SC(addr), SC(len), prot);
+}
+static inline int sys_madvise(void *addr, size_t len, int advice)
+{
+    return (int)syscall3(NR_madvise, SC(addr), SC(len), advice);
+}
 
 // ---- processes and threads --------------------------------------------------------
 // [snippet: exit-thread-group]
@@ -61,13 +79,31 @@ static inline int sys_getpid(void) { return (int)syscall0(NR_getpid); }
 static inline int sys_gettid(void) { return (int)syscall0(NR_gettid); }
 static inline int sys_tgkill(int tgid, int tid, int sig) { return (int)syscall3(NR_tgkill, tgid, tid, sig); }
 static inline int sys_kill(int pid, int sig) { return (int)syscall2(NR_kill, pid, sig); }
-static inline int sys_wait4(int pid, int *status, int options, void *rusage) { return (int)syscall4(NR_wait4, pid, SC(status), options, SC(rusage)); }
-static inline int sys_execve(const char *path, char *const argv[], char *const envp[]) { return (int)syscall3(NR_execve, SC(path), SC(argv), SC(envp)); }
+static inline int sys_wait4(int pid, int *status, int options, void *rusage)
+{
+    return (int)syscall4(NR_wait4, pid, SC(status), options, SC(rusage));
+}
+static inline int sys_execve(const char *path, char *const argv[], char *const envp[])
+{
+    return (int)syscall3(NR_execve, SC(path), SC(argv), SC(envp));
+}
 static inline int sys_sched_yield(void) { return (int)syscall0(NR_sched_yield); }
-static inline int sys_sched_getaffinity(int pid, size_t size, void *mask) { return (int)syscall3(NR_sched_getaffinity, pid, SC(size), SC(mask)); }
-static inline int sys_arch_prctl(int code, unsigned long addr) { return (int)syscall2(NR_arch_prctl, code, SC(addr)); }
-static inline int sys_prlimit(int pid, int res, const struct rlimit *nw, struct rlimit *old) { return (int)syscall4(NR_prlimit64, pid, res, SC(nw), SC(old)); }
-static inline long sys_getrandom(void *buf, size_t n, unsigned flags) { return syscall3(NR_getrandom, SC(buf), SC(n), flags); }
+static inline int sys_sched_getaffinity(int pid, size_t size, void *mask)
+{
+    return (int)syscall3(NR_sched_getaffinity, pid, SC(size), SC(mask));
+}
+static inline int sys_arch_prctl(int code, unsigned long addr)
+{
+    return (int)syscall2(NR_arch_prctl, code, SC(addr));
+}
+static inline int sys_prlimit(int pid, int res, const struct rlimit *nw, struct rlimit *old)
+{
+    return (int)syscall4(NR_prlimit64, pid, res, SC(nw), SC(old));
+}
+static inline long sys_getrandom(void *buf, size_t n, unsigned flags)
+{
+    return syscall3(NR_getrandom, SC(buf), SC(n), flags);
+}
 
 // fork as clone(SIGCHLD) with no shared VM: the child gets a copy of the
 // address space, so it may keep running C code on its copy of the stack.
@@ -90,8 +126,14 @@ static inline int sys_futex_wake(const uint32_t *addr, int n)
 // [end: futex-wrappers]
 
 // ---- time ---------------------------------------------------------------------
-static inline int sys_clock_gettime(int clock, struct timespec *ts) { return (int)syscall2(NR_clock_gettime, clock, SC(ts)); }
-static inline int sys_nanosleep(const struct timespec *req, struct timespec *rem) { return (int)syscall2(NR_nanosleep, SC(req), SC(rem)); }
+static inline int sys_clock_gettime(int clock, struct timespec *ts)
+{
+    return (int)syscall2(NR_clock_gettime, clock, SC(ts));
+}
+static inline int sys_nanosleep(const struct timespec *req, struct timespec *rem)
+{
+    return (int)syscall2(NR_nanosleep, SC(req), SC(rem));
+}
 
 // ---- signals --------------------------------------------------------------------
 static inline int sys_rt_sigaction(int sig, const struct kernel_sigaction *act, struct kernel_sigaction *old)
@@ -104,28 +146,68 @@ static inline int sys_rt_sigprocmask(int how, const uint64_t *set, uint64_t *old
 }
 
 // ---- sockets --------------------------------------------------------------------
-static inline int sys_socket(int domain, int type, int proto) { return (int)syscall3(NR_socket, domain, type, proto); }
-static inline int sys_bind(int fd, const void *addr, unsigned len) { return (int)syscall3(NR_bind, fd, SC(addr), len); }
+static inline int sys_socket(int domain, int type, int proto)
+{
+    return (int)syscall3(NR_socket, domain, type, proto);
+}
+static inline int sys_bind(int fd, const void *addr, unsigned len)
+{
+    return (int)syscall3(NR_bind, fd, SC(addr), len);
+}
 static inline int sys_listen(int fd, int backlog) { return (int)syscall2(NR_listen, fd, backlog); }
-static inline int sys_connect(int fd, const void *addr, unsigned len) { return (int)syscall3(NR_connect, fd, SC(addr), len); }
-static inline int sys_accept4(int fd, void *addr, unsigned *len, int flags) { return (int)syscall4(NR_accept4, fd, SC(addr), SC(len), flags); }
-static inline int sys_setsockopt(int fd, int level, int opt, const void *val, unsigned len) { return (int)syscall5(NR_setsockopt, fd, level, opt, SC(val), len); }
-static inline int sys_getsockopt(int fd, int level, int opt, void *val, unsigned *len) { return (int)syscall5(NR_getsockopt, fd, level, opt, SC(val), SC(len)); }
-static inline int sys_getsockname(int fd, void *addr, unsigned *len) { return (int)syscall3(NR_getsockname, fd, SC(addr), SC(len)); }
-static inline ssize_t sys_recv(int fd, void *buf, size_t n, int flags) { return syscall6(NR_recvfrom, fd, SC(buf), SC(n), flags, 0, 0); }
-static inline ssize_t sys_send(int fd, const void *buf, size_t n, int flags) { return syscall6(NR_sendto, fd, SC(buf), SC(n), flags, 0, 0); }
-static inline ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags) { return syscall3(NR_sendmsg, fd, SC(m), flags); }
+static inline int sys_connect(int fd, const void *addr, unsigned len)
+{
+    return (int)syscall3(NR_connect, fd, SC(addr), len);
+}
+static inline int sys_accept4(int fd, void *addr, unsigned *len, int flags)
+{
+    return (int)syscall4(NR_accept4, fd, SC(addr), SC(len), flags);
+}
+static inline int sys_setsockopt(int fd, int level, int opt, const void *val, unsigned len)
+{
+    return (int)syscall5(NR_setsockopt, fd, level, opt, SC(val), len);
+}
+static inline int sys_getsockopt(int fd, int level, int opt, void *val, unsigned *len)
+{
+    return (int)syscall5(NR_getsockopt, fd, level, opt, SC(val), SC(len));
+}
+static inline int sys_getsockname(int fd, void *addr, unsigned *len)
+{
+    return (int)syscall3(NR_getsockname, fd, SC(addr), SC(len));
+}
+static inline ssize_t sys_recv(int fd, void *buf, size_t n, int flags)
+{
+    return syscall6(NR_recvfrom, fd, SC(buf), SC(n), flags, 0, 0);
+}
+static inline ssize_t sys_send(int fd, const void *buf, size_t n, int flags)
+{
+    return syscall6(NR_sendto, fd, SC(buf), SC(n), flags, 0, 0);
+}
+static inline ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
+{
+    return syscall3(NR_sendmsg, fd, SC(m), flags);
+}
 static inline int sys_shutdown(int fd, int how) { return (int)syscall2(NR_shutdown, fd, how); }
 
 // ---- readiness ------------------------------------------------------------------
-static inline int sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *timeout, const uint64_t *sigmask)
+static inline int sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *timeout,
+                            const uint64_t *sigmask)
 {
     return (int)syscall5(NR_ppoll, SC(fds), n, SC(timeout), SC(sigmask), sizeof(uint64_t));
 }
 static inline int sys_epoll_create1(int flags) { return (int)syscall1(NR_epoll_create1, flags); }
-static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev) { return (int)syscall4(NR_epoll_ctl, epfd, op, fd, SC(ev)); }
-static inline int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms) { return (int)syscall4(NR_epoll_wait, epfd, SC(evs), max, timeout_ms); }
-static inline int sys_eventfd2(unsigned initval, int flags) { return (int)syscall2(NR_eventfd2, initval, flags); }
+static inline int sys_epoll_ctl(int epfd, int op, int fd, struct epoll_event *ev)
+{
+    return (int)syscall4(NR_epoll_ctl, epfd, op, fd, SC(ev));
+}
+static inline int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int timeout_ms)
+{
+    return (int)syscall4(NR_epoll_wait, epfd, SC(evs), max, timeout_ms);
+}
+static inline int sys_eventfd2(unsigned initval, int flags)
+{
+    return (int)syscall2(NR_eventfd2, initval, flags);
+}
 
 #undef SC
 

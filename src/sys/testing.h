@@ -19,21 +19,23 @@ static char test_reason[256];
 static inline void test_fail(const char *file, int line, const char *what, long a, long b, int show)
 {
     if (__atomic_exchange_n(&test_case_failed, 1, __ATOMIC_SEQ_CST))
-        return;  // keep the first reason
+        return; // keep the first reason
     if (show)
         sys_snprintf(test_reason, sizeof test_reason, "%s:%d: %s (%ld vs %ld)", file, line, what, a, b);
     else
         sys_snprintf(test_reason, sizeof test_reason, "%s:%d: %s", file, line, what);
 }
 
-#define CHECK(cond) \
-    do { \
-        if (!(cond)) test_fail(__FILE__, __LINE__, #cond, 0, 0, 0); \
+#define CHECK(cond)                                        \
+    do {                                                   \
+        if (!(cond))                                       \
+            test_fail(__FILE__, __LINE__, #cond, 0, 0, 0); \
     } while (0)
-#define CHECK_EQ(a, b) \
-    do { \
-        long check_a_ = (long)(a), check_b_ = (long)(b); \
-        if (check_a_ != check_b_) test_fail(__FILE__, __LINE__, #a " == " #b, check_a_, check_b_, 1); \
+#define CHECK_EQ(a, b)                                                          \
+    do {                                                                        \
+        long check_a_ = (long)(a), check_b_ = (long)(b);                        \
+        if (check_a_ != check_b_)                                               \
+            test_fail(__FILE__, __LINE__, #a " == " #b, check_a_, check_b_, 1); \
     } while (0)
 
 static inline void test_run(const char *name, void (*fn)(void))

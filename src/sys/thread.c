@@ -1,8 +1,8 @@
 // thread.c: clone-based threads; the child starts in asm on its own stack, never on the parent's frame.
+#include "sys/thread.h"
 #include "config.h"
 #include "sys/atomic.h"
 #include "sys/sys.h"
-#include "sys/thread.h"
 
 // [snippet: thread-init-main]
 static struct sys_thread main_thread;
@@ -17,8 +17,8 @@ void sys_thread_init_main(void)
 }
 // [end: thread-init-main]
 
-long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *arg,
-                   int *ptid, void *tls, uint32_t *ctid);
+long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *arg, int *ptid, void *tls,
+                   uint32_t *ctid);
 
 // [snippet: clone-trampoline]
 // sys_clone_raw(fn, stack, flags, arg, ptid, tls, ctid), the musl way.
@@ -32,29 +32,29 @@ long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *ar
 // Registers: rdi=fn rsi=stack rdx=flags rcx=arg r8=ptid r9=tls 8(%rsp)=ctid.
 // clone's own order is (flags, stack, ptid, ctid, tls) in rdi rsi rdx r10 r8.
 #pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-parameter"  // naked: asm reads the registers
-__attribute__((naked)) long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags,
-                                          void *arg, int *ptid, void *tls, uint32_t *ctid)
+#pragma GCC diagnostic ignored "-Wunused-parameter" // naked: asm reads the registers
+__attribute__((naked)) long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *arg,
+                                          int *ptid, void *tls, uint32_t *ctid)
 {
     __asm__ volatile("and $-16, %rsi\n\t"
                      "sub $16, %rsi\n\t"
-                     "mov %rdi, 0(%rsi)\n\t"   // fn  at new_sp[0]
-                     "mov %rcx, 8(%rsi)\n\t"   // arg at new_sp[1]
-                     "mov %rdx, %rdi\n\t"      // flags
-                     "mov %r8, %rdx\n\t"       // ptid
-                     "mov 8(%rsp), %r10\n\t"   // ctid
-                     "mov %r9, %r8\n\t"        // tls
-                     "mov $56, %eax\n\t"       // NR_clone
+                     "mov %rdi, 0(%rsi)\n\t" // fn  at new_sp[0]
+                     "mov %rcx, 8(%rsi)\n\t" // arg at new_sp[1]
+                     "mov %rdx, %rdi\n\t"    // flags
+                     "mov %r8, %rdx\n\t"     // ptid
+                     "mov 8(%rsp), %r10\n\t" // ctid
+                     "mov %r9, %r8\n\t"      // tls
+                     "mov $56, %eax\n\t"     // NR_clone
                      "syscall\n\t"
                      "test %rax, %rax\n\t"
                      "jnz 1f\n\t"
                      // child: rsp = new_sp
                      "xor %ebp, %ebp\n\t"
-                     "pop %rax\n\t"            // fn
-                     "pop %rdi\n\t"            // arg; rsp is 16-aligned again
-                     "call *%rax\n\t"          // callee sees rsp = 8 mod 16, as the ABI wants
+                     "pop %rax\n\t"   // fn
+                     "pop %rdi\n\t"   // arg; rsp is 16-aligned again
+                     "call *%rax\n\t" // callee sees rsp = 8 mod 16, as the ABI wants
                      "mov %eax, %edi\n\t"
-                     "mov $60, %eax\n\t"       // NR_exit: this thread only, not exit_group
+                     "mov $60, %eax\n\t" // NR_exit: this thread only, not exit_group
                      "syscall\n\t"
                      "hlt\n\t"
                      "1: ret\n\t");
@@ -76,8 +76,7 @@ int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size
 {
     size_t block = (sizeof(struct sys_thread) + 63) & ~(size_t)63;
     size_t size = (THREAD_GUARD_SIZE + stack_size + block + PAGE_SIZE - 1) & ~(size_t)(PAGE_SIZE - 1);
-    char *map = sys_mmap(NULL, size, PROT_READ | PROT_WRITE,
-                         MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    char *map = sys_mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
     if (SYS_IS_ERR(map))
         return (int)(long)map;
     // The lowest page becomes the guard: a stack overflow faults right there
@@ -90,8 +89,8 @@ int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size
     struct sys_thread *t = (struct sys_thread *)(map + size - block);
     *t = (struct sys_thread){.self = t, .alive = 1, .fn = fn, .arg = arg, .map = map, .map_size = size};
 
-    unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-                          CLONE_SYSVSEM | CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
+    unsigned long flags = CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                          CLONE_SETTLS | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID;
     long tid = sys_clone_raw(thread_entry, t, flags, t, &t->tid, t, &t->alive);
     if (tid < 0) {
         sys_munmap(map, size);
@@ -112,7 +111,7 @@ int sys_thread_join(struct sys_thread *t)
     while ((v = atomic_load_acquire(&t->alive)) != 0)
         syscall4(NR_futex, (long)&t->alive, FUTEX_WAIT, v, 0);
     int result = t->result;
-    sys_munmap(t->map, t->map_size);  // safe: the kernel no longer uses the stack
+    sys_munmap(t->map, t->map_size); // safe: the kernel no longer uses the stack
     return result;
 }
 // [end: thread-join]

@@ -13,12 +13,12 @@
 // block's address in one instruction (the x86_64 TLS ABI's convention).
 struct sys_thread {
     struct sys_thread *self;
-    int tid;                      // written by the kernel (CLONE_PARENT_SETTID)
-    uint32_t alive;               // CLONE_CHILD_CLEARTID target: 0 once the thread is gone
+    int tid;        // written by the kernel (CLONE_PARENT_SETTID)
+    uint32_t alive; // CLONE_CHILD_CLEARTID target: 0 once the thread is gone
     int (*fn)(void *);
     void *arg;
     int result;
-    void *map;                    // whole mapping: guard page + stack + this block
+    void *map; // whole mapping: guard page + stack + this block
     size_t map_size;
     // Per-thread pointers for later layers: slot[0] the executor (set on its
     // worker threads), slot[1] the allocator's thread cache.

@@ -1,10 +1,10 @@
 // Sec-WebSocket-Key validation and the Sec-WebSocket-Accept value derived from it.
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include "ws/ws_accept.h"
 #include "ws/ws_base64.h"
 #include "ws/ws_sha1.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 bool ws_key_valid(const char *key, size_t len)
 {
@@ -30,6 +30,6 @@ void ws_accept_key(const char *key, size_t key_len, char out[WS_ACCEPT_LEN])
     ws_sha1_update(&s, key, key_len);
     ws_sha1_update(&s, ws_guid, sizeof ws_guid - 1);
     ws_sha1_final(&s, digest);
-    ws_base64_encode(digest, sizeof digest, out);   // 20 bytes -> 28 chars
+    ws_base64_encode(digest, sizeof digest, out); // 20 bytes -> 28 chars
 }
 // [end: ws-accept-key]

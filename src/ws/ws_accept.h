@@ -2,9 +2,9 @@
 #ifndef WS_ACCEPT_H
 #define WS_ACCEPT_H
 
+#include "ws/ws_proto.h"
 #include <stdbool.h>
 #include <stddef.h>
-#include "ws/ws_proto.h"
 
 // True iff key[0..len) is the canonical base64 of exactly 16 bytes
 // (24 characters ending in "=="). The caller strips the header's optional

@@ -1,11 +1,10 @@
 // Base64 encoder and strict (canonical-only) decoder over the RFC 4648 standard alphabet.
+#include "ws/ws_base64.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_base64.h"
 
-static const char alphabet[64] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+static const char alphabet[64] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 size_t ws_base64_encode(const uint8_t *in, size_t n, char *out)
 {

@@ -2,10 +2,10 @@
 #ifndef WS_CLOSE_H
 #define WS_CLOSE_H
 
+#include "ws/ws_proto.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_proto.h"
 
 // True iff a peer may put this status code on the wire: 1000-1003,
 // 1007-1011 (RFC 6455 7.4.1), 1012-1014 (IANA registry) and 3000-4999.

@@ -1,4 +1,5 @@
-// ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close cleanly.
+// ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close
+// cleanly.
 #include "config.h"
 #include "exec/exec.h"
 #include "http/http_log.h"
@@ -17,7 +18,7 @@
 // [snippet: ws-conn-state]
 struct ws_conn {
     int resume;
-    struct ex_io *io;           // the HTTP connection's socket registration
+    struct ex_io *io; // the HTTP connection's socket registration
     // Received bytes: [start, len) not yet consumed.
     uint8_t *in;
     size_t start, len;
@@ -25,7 +26,7 @@ struct ws_conn {
     struct ws_msg msg;
     struct ws_frame frame;
     bool in_frame;
-    uint64_t frame_done;        // payload bytes of this frame consumed (unmask offset)
+    uint64_t frame_done; // payload bytes of this frame consumed (unmask offset)
     // The message being reassembled (grown as frames announce their sizes).
     uint8_t *msg_buf;
     size_t msg_len, msg_cap;
@@ -35,10 +36,10 @@ struct ws_conn {
     size_t out_len;
     struct net_send send;
     ssize_t io_result;
-    uint16_t close_code;        // our close frame's code, once we close
-    bool going_away;            // the server is stopping: close with 1001
-    uint8_t sent_kind;          // the event whose answer is being sent (survives the await)
-    struct ex_timer linger;     // bounds the wait for the peer after our close
+    uint16_t close_code;    // our close frame's code, once we close
+    bool going_away;        // the server is stopping: close with 1001
+    uint8_t sent_kind;      // the event whose answer is being sent (survives the await)
+    struct ex_timer linger; // bounds the wait for the peer after our close
 };
 // [end: ws-conn-state]
 
@@ -65,7 +66,7 @@ static void queue_close(struct ws_conn *w, uint16_t code)
 {
     w->close_code = code ? code : WS_CLOSE_NORMAL;
     uint8_t payload[2] = {(uint8_t)(w->close_code >> 8), (uint8_t)w->close_code};
-    if (code == WS_CLOSE_NO_STATUS)  // the peer's close had no code: so has ours (5.5.1)
+    if (code == WS_CLOSE_NO_STATUS) // the peer's close had no code: so has ours (5.5.1)
         queue_frame(w, WS_OP_CLOSE, payload, 0);
     else
         queue_frame(w, WS_OP_CLOSE, payload, 2);
@@ -118,14 +119,14 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
         ws_unmask(p, k, w->frame.mask, (size_t)w->frame_done);
         int rc = ws_msg_on_payload(&w->msg, p, k);
         if (rc) {
-            w->close_code = (uint16_t)rc;  // e.g. 1007 at the first invalid UTF-8 byte
+            w->close_code = (uint16_t)rc; // e.g. 1007 at the first invalid UTF-8 byte
             return STEP_FAIL;
         }
         if ((w->frame.opcode & 8) == 0) {
             // Grow as bytes arrive, not as headers announce: a header alone
             // must not make us reserve 16 MiB.
             if (!grow_message(w, w->msg_len + k)) {
-                w->close_code = WS_CLOSE_TOO_BIG;  // no memory for it now
+                w->close_code = WS_CLOSE_TOO_BIG; // no memory for it now
                 return STEP_FAIL;
             }
             sys_memcpy(w->msg_buf + w->msg_len, p, k);
@@ -150,7 +151,7 @@ static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
 {
     if (w->start == w->len)
         w->start = w->len = 0;
-    else if (w->len == WS_READ_BUF) {  // keep the unconsumed tail, make room after it
+    else if (w->len == WS_READ_BUF) { // keep the unconsumed tail, make room after it
         sys_memmove(w->in, w->in + w->start, w->len - w->start);
         w->len -= w->start;
         w->start = 0;
@@ -176,13 +177,13 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             // (The check sits inside the AWAIT because a resumed poll jumps
             // straight back into it.)
             AWAIT(w, (w->going_away = ex_stopping() && w->start == w->len && !w->in_frame) ? READY
-                                                                                            : ws_read(w, cx));
+                                                                                           : ws_read(w, cx));
             if (w->going_away) {
                 w->close_code = WS_CLOSE_GOING_AWAY;
                 break;
             }
             if (w->io_result <= 0)
-                ASYNC_RETURN(w);  // the peer vanished without a close frame
+                ASYNC_RETURN(w); // the peer vanished without a close frame
             w->len += (size_t)w->io_result;
             continue;
         }
@@ -194,12 +195,13 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             queue_frame(w, WS_OP_PONG, ev.data, ev.len);
         } else if (ev.kind == WS_EV_CLOSE) {
             w->close_code = ev.close_code;
-            queue_close(w, ev.close_code);  // echo the code, then close TCP (5.5.1)
+            queue_close(w, ev.close_code); // echo the code, then close TCP (5.5.1)
             AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
-            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd, w->close_code);  // not ev: a local, gone after the await
+            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd,
+                     w->close_code); // not ev: a local, gone after the await
             ASYNC_RETURN(w);
         } else {
-            continue;  // a fragment or a pong: nothing to send
+            continue; // a fragment or a pong: nothing to send
         }
         w->sent_kind = (uint8_t)ev.kind;
         AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
@@ -207,8 +209,8 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             ASYNC_RETURN(w);
         http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
         if (w->sent_kind == WS_EV_MESSAGE) {
-            w->msg_len = 0;  // only now: the echo was sent from msg_buf
-            if (w->msg_cap > WS_KEEP_BUF) {  // an idle connection keeps no peak-sized buffer
+            w->msg_len = 0;                 // only now: the echo was sent from msg_buf
+            if (w->msg_cap > WS_KEEP_BUF) { // an idle connection keeps no peak-sized buffer
                 mem_free(w->msg_buf);
                 w->msg_buf = NULL;
                 w->msg_cap = 0;

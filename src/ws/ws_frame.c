@@ -1,8 +1,8 @@
 // Client frame header parsing, server frame header encoding, and payload unmasking.
+#include "ws/ws_frame.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_frame.h"
 
 static int fail(struct ws_frame *f, uint16_t code)
 {
@@ -28,18 +28,18 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
     f->fin = (b0 & 0x80) != 0;
     f->opcode = b0 & 0x0F;
     bool control = (f->opcode & 0x08) != 0;
-    if (b0 & 0x70)                              // RSV1..3: no extensions here
+    if (b0 & 0x70) // RSV1..3: no extensions here
         return fail(f, WS_CLOSE_PROTOCOL);
     if (!opcode_defined(f->opcode))
         return fail(f, WS_CLOSE_PROTOCOL);
-    if (control && !f->fin)                     // control frames are never fragmented
+    if (control && !f->fin) // control frames are never fragmented
         return fail(f, WS_CLOSE_PROTOCOL);
 
     if (len < 2)
         return WS_FRAME_NEED_MORE;
     uint8_t b1 = buf[1];
     f->masked = (b1 & 0x80) != 0;
-    if (!f->masked)                             // every client frame is masked
+    if (!f->masked) // every client frame is masked
         return fail(f, WS_CLOSE_PROTOCOL);
     unsigned len7 = b1 & 0x7F;
     if (control && len7 > WS_CONTROL_MAX)
@@ -50,15 +50,15 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
     if (len7 < 126) {
         plen = len7;
         pos = 2;
-    } else if (len7 == 126) {                   // 16-bit big-endian length
+    } else if (len7 == 126) { // 16-bit big-endian length
         if (len < 4)
             return WS_FRAME_NEED_MORE;
         plen = (uint64_t)buf[2] << 8 | buf[3];
         pos = 4;
-    } else {                                    // 64-bit big-endian length
+    } else { // 64-bit big-endian length
         if (len < 3)
             return WS_FRAME_NEED_MORE;
-        if (buf[2] & 0x80)                      // the MSB must be 0
+        if (buf[2] & 0x80) // the MSB must be 0
             return fail(f, WS_CLOSE_PROTOCOL);
         if (len < 10)
             return WS_FRAME_NEED_MORE;
@@ -67,7 +67,7 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
             plen = plen << 8 | buf[i];
         pos = 10;
     }
-    if (plen > WS_MAX_FRAME)                    // refuse before buffering any of it
+    if (plen > WS_MAX_FRAME) // refuse before buffering any of it
         return fail(f, WS_CLOSE_TOO_BIG);
 
     if (len < pos + 4)
@@ -82,7 +82,7 @@ size_t ws_frame_header_encode(uint8_t out[10], bool fin, unsigned opcode, uint64
 {
     out[0] = (uint8_t)((fin ? 0x80 : 0) | (opcode & 0x0F));
     if (len < 126) {
-        out[1] = (uint8_t)len;                  // mask bit 0: servers never mask
+        out[1] = (uint8_t)len; // mask bit 0: servers never mask
         return 2;
     }
     if (len <= 0xFFFF) {
@@ -111,7 +111,7 @@ void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
 
     size_t i = 0;
     for (; i + 8 <= n; i += 8) {
-        uint64_t w;                             // memcpy: p need not be aligned
+        uint64_t w; // memcpy: p need not be aligned
         __builtin_memcpy(&w, p + i, 8);
         w ^= m;
         __builtin_memcpy(p + i, &w, 8);

@@ -2,22 +2,22 @@
 #ifndef WS_FRAME_H
 #define WS_FRAME_H
 
+#include "ws/ws_limits.h"
+#include "ws/ws_proto.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_limits.h"
-#include "ws/ws_proto.h"
 
 #define WS_FRAME_ERROR     (-1)
 #define WS_FRAME_NEED_MORE (-2)
 
 struct ws_frame {
-    bool     fin;          // last frame of its message
-    uint8_t  opcode;       // WS_OP_*
-    bool     masked;       // always true when parsing succeeds (clients must mask)
-    uint8_t  mask[4];      // masking key
-    uint64_t payload_len;  // payload bytes that follow the header
-    uint16_t close_code;   // on WS_FRAME_ERROR: the code to close with; else 0
+    bool fin;             // last frame of its message
+    uint8_t opcode;       // WS_OP_*
+    bool masked;          // always true when parsing succeeds (clients must mask)
+    uint8_t mask[4];      // masking key
+    uint64_t payload_len; // payload bytes that follow the header
+    uint16_t close_code;  // on WS_FRAME_ERROR: the code to close with; else 0
 };
 
 // Parses the header of a frame sent by a client, from buf[0..len).

@@ -1,11 +1,11 @@
 // ws_handshake.c: the RFC 6455 opening handshake, checked on a parsed HTTP request: 101, 400 or 426.
+#include "ws/ws_handshake.h"
 #include "config.h"
 #include "http/http_date.h"
 #include "http/http_parse.h"
 #include "sys/fmt.h"
 #include "sys/string.h"
 #include "ws/ws_accept.h"
-#include "ws/ws_handshake.h"
 #include "ws/ws_proto.h"
 
 static size_t error_reply(char *out, size_t cap, int status, const char *extra, const char *body)

@@ -9,7 +9,7 @@
 #endif
 
 #ifndef WS_MAX_FRAME
-#define WS_MAX_FRAME WS_MAX_MESSAGE          // largest single frame payload, bytes (more -> close 1009)
+#define WS_MAX_FRAME WS_MAX_MESSAGE // largest single frame payload, bytes (more -> close 1009)
 #endif
 
 #endif

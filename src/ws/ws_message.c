@@ -1,9 +1,9 @@
 // Receive-side message state machine: fragmentation, interleaved control frames, UTF-8, size, close.
+#include "ws/ws_message.h"
+#include "ws/ws_close.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_close.h"
-#include "ws/ws_message.h"
 
 static int fail(struct ws_msg *st, uint16_t code)
 {
@@ -22,9 +22,9 @@ int ws_msg_on_frame(struct ws_msg *st, const struct ws_frame *f)
 {
     if (st->error)
         return st->error;
-    if (st->in_frame)                           // caller skipped on_frame_end
+    if (st->in_frame) // caller skipped on_frame_end
         return fail(st, WS_CLOSE_INTERNAL);
-    if (st->closed)                             // nothing may follow a Close
+    if (st->closed) // nothing may follow a Close
         return fail(st, WS_CLOSE_PROTOCOL);
 
     unsigned op = f->opcode;
@@ -37,10 +37,10 @@ int ws_msg_on_frame(struct ws_msg *st, const struct ws_frame *f)
         st->ctl_len = 0;
     } else {
         if (op == WS_OP_CONT) {
-            if (!st->in_message)                // nothing to continue
+            if (!st->in_message) // nothing to continue
                 return fail(st, WS_CLOSE_PROTOCOL);
         } else if (op == WS_OP_TEXT || op == WS_OP_BINARY) {
-            if (st->in_message)                 // previous message unfinished
+            if (st->in_message) // previous message unfinished
                 return fail(st, WS_CLOSE_PROTOCOL);
             st->in_message = true;
             st->msg_opcode = (uint8_t)op;
@@ -79,7 +79,7 @@ int ws_msg_on_payload(struct ws_msg *st, const uint8_t *data, size_t n)
     }
     st->msg_len += n;
     if (st->msg_opcode == WS_OP_TEXT && !ws_utf8_feed(&st->utf8, data, n, NULL))
-        return fail(st, WS_CLOSE_BAD_DATA);     // fail fast, mid-fragment
+        return fail(st, WS_CLOSE_BAD_DATA); // fail fast, mid-fragment
     return 0;
 }
 
@@ -115,7 +115,7 @@ int ws_msg_on_frame_end(struct ws_msg *st, struct ws_event *ev)
         ev->data = st->ctl;
         ev->len = st->ctl_len;
         return 0;
-    default: {                                  // WS_OP_CLOSE
+    default: { // WS_OP_CLOSE
         uint16_t code = 0;
         int rc = ws_close_payload_check(st->ctl, st->ctl_len, &code);
         if (rc != 0)

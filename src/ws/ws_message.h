@@ -2,49 +2,49 @@
 #ifndef WS_MESSAGE_H
 #define WS_MESSAGE_H
 
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
 #include "ws/ws_frame.h"
 #include "ws/ws_limits.h"
 #include "ws/ws_proto.h"
 #include "ws/ws_utf8.h"
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 // What a finished frame means for the connection.
 enum ws_event_kind {
-    WS_EV_NONE,      // a non-final data fragment was taken in: keep reading
-    WS_EV_MESSAGE,   // a data message is complete (opcode TEXT or BINARY)
-    WS_EV_PING,      // answer with a PONG carrying data[0..len)
-    WS_EV_PONG,      // unsolicited or not, a PONG needs no answer
-    WS_EV_CLOSE,     // the peer closes: echo close_code (if not 1005), then close
+    WS_EV_NONE,    // a non-final data fragment was taken in: keep reading
+    WS_EV_MESSAGE, // a data message is complete (opcode TEXT or BINARY)
+    WS_EV_PING,    // answer with a PONG carrying data[0..len)
+    WS_EV_PONG,    // unsolicited or not, a PONG needs no answer
+    WS_EV_CLOSE,   // the peer closes: echo close_code (if not 1005), then close
 };
 
 struct ws_event {
     enum ws_event_kind kind;
-    uint8_t  opcode;      // MESSAGE: WS_OP_TEXT or WS_OP_BINARY; else the frame's opcode
-    uint16_t close_code;  // CLOSE: the peer's code, WS_CLOSE_NO_STATUS (1005) if none
-    uint64_t msg_len;     // MESSAGE: total payload bytes of the message
-    const uint8_t *data;  // PING/PONG: payload; CLOSE: reason (UTF-8, not NUL-terminated)
-    size_t   len;         //   (points into the state's ctl[]: valid until the next frame)
+    uint8_t opcode;      // MESSAGE: WS_OP_TEXT or WS_OP_BINARY; else the frame's opcode
+    uint16_t close_code; // CLOSE: the peer's code, WS_CLOSE_NO_STATUS (1005) if none
+    uint64_t msg_len;    // MESSAGE: total payload bytes of the message
+    const uint8_t *data; // PING/PONG: payload; CLOSE: reason (UTF-8, not NUL-terminated)
+    size_t len;          //   (points into the state's ctl[]: valid until the next frame)
 };
 
 // Per-connection receive state. Caller-owned storage (160 bytes on x86_64),
 // no allocation. Fields are private except where noted.
 struct ws_msg {
-    uint16_t error;         // sticky close code once any call failed, else 0
-    bool     closed;        // a Close frame was received
-    bool     in_message;    // a data message was started and not yet finished
-    uint8_t  msg_opcode;    // TEXT or BINARY of the open message
-    ws_utf8_state utf8;     // validation state of the open text message
-    uint64_t msg_len;       // readable: payload bytes accepted so far in the open message
+    uint16_t error;     // sticky close code once any call failed, else 0
+    bool closed;        // a Close frame was received
+    bool in_message;    // a data message was started and not yet finished
+    uint8_t msg_opcode; // TEXT or BINARY of the open message
+    ws_utf8_state utf8; // validation state of the open text message
+    uint64_t msg_len;   // readable: payload bytes accepted so far in the open message
 
-    bool     in_frame;      // between ws_msg_on_frame and ws_msg_on_frame_end
-    bool     frame_fin;
-    uint8_t  frame_opcode;
-    uint64_t frame_left;    // readable: payload bytes of this frame still to be fed
+    bool in_frame; // between ws_msg_on_frame and ws_msg_on_frame_end
+    bool frame_fin;
+    uint8_t frame_opcode;
+    uint64_t frame_left; // readable: payload bytes of this frame still to be fed
 
-    uint8_t  ctl_len;
-    uint8_t  ctl[WS_CONTROL_MAX];  // payload of the current control frame
+    uint8_t ctl_len;
+    uint8_t ctl[WS_CONTROL_MAX]; // payload of the current control frame
 };
 
 // Contract. For every frame the caller (which does the I/O) does:

@@ -23,10 +23,10 @@
 #define WS_CLOSE_INTERNAL    1011
 
 // Protocol constants, not tunables.
-#define WS_CONTROL_MAX       125  // control frame payload limit (RFC 6455 5.5)
-#define WS_FRAME_HEADER_MAX  14   // 2 + 8 extended length + 4 mask
-#define WS_KEY_LEN           24   // base64 of the 16-byte Sec-WebSocket-Key nonce
-#define WS_KEY_NONCE_LEN     16
-#define WS_ACCEPT_LEN        28   // base64 of a 20-byte SHA-1 digest
+#define WS_CONTROL_MAX      125 // control frame payload limit (RFC 6455 5.5)
+#define WS_FRAME_HEADER_MAX 14  // 2 + 8 extended length + 4 mask
+#define WS_KEY_LEN          24  // base64 of the 16-byte Sec-WebSocket-Key nonce
+#define WS_KEY_NONCE_LEN    16
+#define WS_ACCEPT_LEN       28 // base64 of a 20-byte SHA-1 digest
 
 #endif

@@ -1,12 +1,9 @@
 // SHA-1 message digest (RFC 3174): 512-bit blocks, 80 rounds over a 16-word rolling schedule.
+#include "ws/ws_sha1.h"
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_sha1.h"
 
-static uint32_t rol32(uint32_t x, unsigned n)
-{
-    return (x << n) | (x >> (32 - n));
-}
+static uint32_t rol32(uint32_t x, unsigned n) { return (x << n) | (x >> (32 - n)); }
 
 static uint32_t load_be32(const uint8_t *p)
 {
@@ -39,13 +36,13 @@ static void compress(uint32_t h[5], const uint8_t *block)
         }
         uint32_t f, k;
         if (t < 20) {
-            f = (b & c) | (~b & d);            // choose
+            f = (b & c) | (~b & d); // choose
             k = 0x5A827999;
         } else if (t < 40) {
-            f = b ^ c ^ d;                     // parity
+            f = b ^ c ^ d; // parity
             k = 0x6ED9EBA1;
         } else if (t < 60) {
-            f = (b & c) | (b & d) | (c & d);   // majority
+            f = (b & c) | (b & d) | (c & d); // majority
             k = 0x8F1BBCDC;
         } else {
             f = b ^ c ^ d;
@@ -80,7 +77,7 @@ void ws_sha1_init(struct ws_sha1 *s)
 void ws_sha1_update(struct ws_sha1 *s, const void *data, size_t n)
 {
     const uint8_t *p = data;
-    if (n == 0)                 // also makes (NULL, 0) harmless
+    if (n == 0) // also makes (NULL, 0) harmless
         return;
     s->total += n;
 

@@ -8,10 +8,10 @@
 #define WS_SHA1_DIGEST_LEN 20
 
 struct ws_sha1 {
-    uint32_t h[5];        // chaining value
-    uint64_t total;       // bytes hashed so far (the padding needs the bit length)
-    uint8_t  block[64];   // partial block not yet compressed
-    size_t   used;        // bytes valid in block, always < 64 between calls
+    uint32_t h[5];     // chaining value
+    uint64_t total;    // bytes hashed so far (the padding needs the bit length)
+    uint8_t block[64]; // partial block not yet compressed
+    size_t used;       // bytes valid in block, always < 64 between calls
 };
 
 void ws_sha1_init(struct ws_sha1 *s);

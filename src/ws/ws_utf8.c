@@ -1,26 +1,26 @@
 // UTF-8 validation as a 9-state DFA over 12 byte classes, with an 8-bytes-at-a-time ASCII path.
+#include "ws/ws_utf8.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-#include "ws/ws_utf8.h"
 
 // Byte classes. The continuation range 80..BF is cut in three because
 // the second byte after E0, ED, F0 and F4 is restricted to a sub-range:
 // that is how overlongs, surrogates and values above U+10FFFF are refused
 // without ever assembling the code point.
 enum {
-    C_ASCII,   // 00..7F
-    C_80_8F,   // continuation
-    C_90_9F,   // continuation
-    C_A0_BF,   // continuation
-    C_BAD,     // C0, C1 (overlong 2-byte), F5..FF (beyond U+10FFFF)
-    C_L2,      // C2..DF  lead of 2
-    C_E0,      // lead of 3, next must be A0..BF (else overlong)
-    C_L3,      // E1..EC, EE, EF  lead of 3
-    C_ED,      // lead of 3, next must be 80..9F (else surrogate D800..DFFF)
-    C_F0,      // lead of 4, next must be 90..BF (else overlong)
-    C_L4,      // F1..F3  lead of 4
-    C_F4,      // lead of 4, next must be 80..8F (else > U+10FFFF)
+    C_ASCII, // 00..7F
+    C_80_8F, // continuation
+    C_90_9F, // continuation
+    C_A0_BF, // continuation
+    C_BAD,   // C0, C1 (overlong 2-byte), F5..FF (beyond U+10FFFF)
+    C_L2,    // C2..DF  lead of 2
+    C_E0,    // lead of 3, next must be A0..BF (else overlong)
+    C_L3,    // E1..EC, EE, EF  lead of 3
+    C_ED,    // lead of 3, next must be 80..9F (else surrogate D800..DFFF)
+    C_F0,    // lead of 4, next must be 90..BF (else overlong)
+    C_L4,    // F1..F3  lead of 4
+    C_F4,    // lead of 4, next must be 80..8F (else > U+10FFFF)
     NCLASS
 };
 
@@ -31,13 +31,13 @@ static const uint8_t byte_class[256] = {
     [0xA0 ... 0xBF] = C_A0_BF,
     [0xC0 ... 0xC1] = C_BAD,
     [0xC2 ... 0xDF] = C_L2,
-    [0xE0]          = C_E0,
+    [0xE0] = C_E0,
     [0xE1 ... 0xEC] = C_L3,
-    [0xED]          = C_ED,
+    [0xED] = C_ED,
     [0xEE ... 0xEF] = C_L3,
-    [0xF0]          = C_F0,
+    [0xF0] = C_F0,
     [0xF1 ... 0xF3] = C_L4,
-    [0xF4]          = C_F4,
+    [0xF4] = C_F4,
     [0xF5 ... 0xFF] = C_BAD,
 };
 
@@ -48,13 +48,13 @@ static const uint8_t byte_class[256] = {
 enum {
     S_OK = WS_UTF8_ACCEPT,
     S_NO = WS_UTF8_REJECT,
-    S_1,        // 1 more continuation, any 80..BF
-    S_2,        // 2 more, any
-    S_3,        // 3 more, any
-    S_E0,       // after E0: A0..BF, then 1 more
-    S_ED,       // after ED: 80..9F, then 1 more
-    S_F0,       // after F0: 90..BF, then 2 more
-    S_F4,       // after F4: 80..8F, then 2 more
+    S_1,  // 1 more continuation, any 80..BF
+    S_2,  // 2 more, any
+    S_3,  // 3 more, any
+    S_E0, // after E0: A0..BF, then 1 more
+    S_ED, // after ED: 80..9F, then 1 more
+    S_F0, // after F0: 90..BF, then 2 more
+    S_F4, // after F4: 80..8F, then 2 more
     NSTATE
 };
 
@@ -62,15 +62,15 @@ enum {
 // entry would silently be 0, which is S_OK, the one wrong default here.
 static const uint8_t next[NSTATE][NCLASS] = {
     //           ASCII  80_8F 90_9F A0_BF BAD   L2    E0    L3    ED    F0    L4    F4
-    [S_OK] = {   S_OK,  S_NO, S_NO, S_NO, S_NO, S_1,  S_E0, S_2,  S_ED, S_F0, S_3,  S_F4 },
-    [S_NO] = {   S_NO,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_1]  = {   S_NO,  S_OK, S_OK, S_OK, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_2]  = {   S_NO,  S_1,  S_1,  S_1,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_3]  = {   S_NO,  S_2,  S_2,  S_2,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_E0] = {   S_NO,  S_NO, S_NO, S_1,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_ED] = {   S_NO,  S_1,  S_1,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_F0] = {   S_NO,  S_NO, S_2,  S_2,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
-    [S_F4] = {   S_NO,  S_2,  S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO },
+    [S_OK] = {S_OK, S_NO, S_NO, S_NO, S_NO, S_1, S_E0, S_2, S_ED, S_F0, S_3, S_F4},
+    [S_NO] = {S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_1] = {S_NO, S_OK, S_OK, S_OK, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_2] = {S_NO, S_1, S_1, S_1, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_3] = {S_NO, S_2, S_2, S_2, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_E0] = {S_NO, S_NO, S_NO, S_1, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_ED] = {S_NO, S_1, S_1, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_F0] = {S_NO, S_NO, S_2, S_2, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
+    [S_F4] = {S_NO, S_2, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO, S_NO},
 };
 // [end: ws-utf8-table]
 
@@ -102,7 +102,7 @@ bool ws_utf8_feed(ws_utf8_state *st, const uint8_t *p, size_t n, size_t *bad)
         }
         // [snippet: ws-utf8-dfa-step]
         s = next[s][byte_class[p[i]]];
-        if (s == S_NO) {                 // fail fast: report the very byte
+        if (s == S_NO) { // fail fast: report the very byte
             *st = S_NO;
             if (bad != NULL)
                 *bad = i;
@@ -115,10 +115,7 @@ bool ws_utf8_feed(ws_utf8_state *st, const uint8_t *p, size_t n, size_t *bad)
     return true;
 }
 
-bool ws_utf8_done(ws_utf8_state st)
-{
-    return st == S_OK;
-}
+bool ws_utf8_done(ws_utf8_state st) { return st == S_OK; }
 
 bool ws_utf8_valid(const uint8_t *p, size_t n)
 {

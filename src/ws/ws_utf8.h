@@ -10,8 +10,8 @@
 // message state and carry a code point split across reads or fragments.
 // Start every message at WS_UTF8_ACCEPT. WS_UTF8_REJECT is sticky.
 typedef uint8_t ws_utf8_state;
-#define WS_UTF8_ACCEPT 0   // on a code point boundary: the text may end here
-#define WS_UTF8_REJECT 1   // not a prefix of any valid UTF-8 text
+#define WS_UTF8_ACCEPT 0 // on a code point boundary: the text may end here
+#define WS_UTF8_REJECT 1 // not a prefix of any valid UTF-8 text
 
 // Advances *st over p[0..n). Returns true if everything seen so far is still
 // a prefix of valid UTF-8. Returns false as soon as one byte makes that

@@ -43,7 +43,7 @@ static poll_t echo_poll(void *state, struct sched_cx *cx)
         if (n == -EAGAIN)
             return ex_io_wait(&e->in, EX_READABLE, cx, NULL);
         if (n <= 0)
-            return READY;  // writer closed: done
+            return READY; // writer closed: done
         for (ssize_t i = 0; i < n; i++)
             if (buf[i] >= 'a' && buf[i] <= 'z')
                 buf[i] = (char)(buf[i] - 32);

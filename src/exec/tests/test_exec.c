@@ -1,4 +1,5 @@
-// test_exec.c: stage-4 tests, run once per reactor backend: pipes across workers, timers, wake paths, idle CPU.
+// test_exec.c: stage-4 tests, run once per reactor backend: pipes across workers, timers, wake paths, idle
+// CPU.
 #include "config.h"
 #include "exec/exec.h"
 #include "sys/atomic.h"
@@ -51,7 +52,7 @@ static poll_t reader_poll(void *state, struct sched_cx *cx)
         } else if (n == -EAGAIN) {
             return ex_io_wait(&r->io, EX_READABLE, cx, NULL);
         } else {
-            r->error = n == 0 ? -EPIPE : n;  // EOF or error ends the read
+            r->error = n == 0 ? -EPIPE : n; // EOF or error ends the read
             break;
         }
     }
@@ -64,8 +65,8 @@ static poll_t reader_poll(void *state, struct sched_cx *cx)
 struct pinger {
     struct ex_io in;
     int out;
-    int serves;    // sends the first ball
-    int out_last;  // also returns the very last ball
+    int serves;   // sends the first ball
+    int out_last; // also returns the very last ball
     uint32_t rounds;
 };
 
@@ -83,7 +84,7 @@ static poll_t pinger_poll(void *state, struct sched_cx *cx)
         if (n == -EAGAIN)
             return ex_io_wait(&p->in, EX_READABLE, cx, NULL);
         if (n != 1)
-            return READY;  // the test checks the count
+            return READY; // the test checks the count
         p->rounds++;
         if (p->rounds < ROUND_TRIPS || p->out_last)
             sys_write(p->out, &c, 1);
@@ -119,7 +120,7 @@ static void pipe_ping_pong_across_workers(void)
 #define LAPS 20000
 struct ring_task {
     struct waker *next;
-    uint32_t *token;  // index of the task holding the token
+    uint32_t *token; // index of the task holding the token
     uint32_t me, runs;
 };
 static struct waker ring_wakers[RING];
@@ -145,15 +146,15 @@ static void tasks_wake_tasks_across_workers(void)
         ring[i] = (struct ring_task){.next = &ring_wakers[(i + 1) % RING], .token = &token, .me = i};
         CHECK_EQ(sched_spawn_idle(ring_poll, &ring[i], NULL, &ring_wakers[i]), 0);
     }
-    sched_wake(ring_wakers[0]);  // from this (non-worker) thread: the first hop
+    sched_wake(ring_wakers[0]); // from this (non-worker) thread: the first hop
     CHECK(finish_executor(30 * NS_PER_SEC));
     for (uint32_t i = 0; i < RING; i++)
         CHECK_EQ(ring[i].runs, LAPS);
 }
 
 // ---- timers -----------------------------------------------------------------------
-#define NTIMERS 1000
-#define LATE_TOLERANCE_MS 100  // generous: CI machines stall; typical lateness is ~1 ms
+#define NTIMERS           1000
+#define LATE_TOLERANCE_MS 100 // generous: CI machines stall; typical lateness is ~1 ms
 struct sleeper {
     int resume;
     struct ex_sleep sleep;
@@ -221,9 +222,9 @@ static void registration_while_poller_sleeps(void)
         CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
         struct reader r = {.io = {.fd = p[0]}, .want = 5};
         start_executor(workers, 0);
-        sys_sleep_ns(50 * NS_PER_MS);  // let the workers go idle: one blocks in the reactor
-        CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);  // from a non-worker thread
-        sys_sleep_ns(50 * NS_PER_MS);  // the task runs, gets EAGAIN and registers
+        sys_sleep_ns(50 * NS_PER_MS); // let the workers go idle: one blocks in the reactor
+        CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0); // from a non-worker thread
+        sys_sleep_ns(50 * NS_PER_MS);                          // the task runs, gets EAGAIN and registers
         uint64_t t0 = sys_now_ns();
         sys_write(p[1], "hello", 5);
         while (!atomic_load_seq(&r.finished) && sys_now_ns() - t0 < 2 * NS_PER_SEC)
@@ -288,7 +289,7 @@ static void idle_executor_uses_no_cpu(void)
     CHECK_EQ(sys_pipe2(p, O_NONBLOCK | O_CLOEXEC), 0);
     struct reader r = {.io = {.fd = p[0]}, .want = 1};
     start_executor(4, 0);
-    CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);  // one task waiting on I/O
+    CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0); // one task waiting on I/O
     sys_sleep_ns(100 * NS_PER_MS);
     uint64_t cpu0 = sys_cpu_ns(), t0 = sys_now_ns();
     sys_sleep_ns(2 * NS_PER_SEC);
@@ -297,7 +298,8 @@ static void idle_executor_uses_no_cpu(void)
     CHECK(finish_executor(2 * NS_PER_SEC));
     // 4 idle workers over 2 s: a spinning worker would burn ~2 s of CPU.
     CHECK(cpu < wall / 100);
-    sys_printf("# %s: idle CPU %lu us over %lu ms (4 workers)\n", ex_backend_name(), cpu / 1000, wall / NS_PER_MS);
+    sys_printf("# %s: idle CPU %lu us over %lu ms (4 workers)\n", ex_backend_name(), cpu / 1000,
+               wall / NS_PER_MS);
     sys_close(p[0]), sys_close(p[1]);
 }
 
@@ -310,7 +312,7 @@ static void hangup_wakes_reader(void)
     start_executor(1, 0);
     CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);
     sys_sleep_ns(30 * NS_PER_MS);
-    sys_close(p[1]);  // writer gone: the reader sees EOF
+    sys_close(p[1]); // writer gone: the reader sees EOF
     CHECK(finish_executor(2 * NS_PER_SEC));
     CHECK_EQ(r.error, -EPIPE);
     sys_close(p[0]);
@@ -327,7 +329,7 @@ static void closed_fd_is_dropped_not_spun_on(void)
     CHECK_EQ(sched_spawn(reader_poll, &r, NULL, NULL), 0);
     sys_sleep_ns(30 * NS_PER_MS);
     uint64_t cpu0 = sys_cpu_ns();
-    sys_close(p[0]);  // closed under the reactor's feet
+    sys_close(p[0]); // closed under the reactor's feet
     sys_close(p[1]);
     CHECK(finish_executor(2 * NS_PER_SEC));
     CHECK_EQ(r.error, -EBADF);
@@ -344,7 +346,7 @@ struct long_sleeper {
 static poll_t long_sleeper_poll(void *state, struct sched_cx *cx)
 {
     struct long_sleeper *s = state;
-    if (ex_stopping()) {  // woken by the shutdown: give up the sleep and finish
+    if (ex_stopping()) { // woken by the shutdown: give up the sleep and finish
         ex_timer_cancel(&s->sleep.timer);
         s->saw_stop = 1;
         return READY;
@@ -387,7 +389,7 @@ int main(void)
     RUN_BOTH(thousand_pipes_all_complete);
     RUN_BOTH(idle_executor_uses_no_cpu);
     RUN_BOTH(hangup_wakes_reader);
-    backend = EX_BACKEND_PPOLL;  // epoll drops a closed fd from its interest list by itself
+    backend = EX_BACKEND_PPOLL; // epoll drops a closed fd from its interest list by itself
     test_run("closed_fd_is_dropped_not_spun_on [ppoll]", closed_fd_is_dropped_not_spun_on);
     RUN_BOTH(shutdown_wakes_tasks_and_joins);
     return test_summary();

@@ -3,12 +3,16 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/http_parse.h"
 #include "http/http_chunked.h"
+#include "http/http_parse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#define CHECK(c)              \
+    do {                      \
+        if (!(c))             \
+            __builtin_trap(); \
+    } while (0)
 
 static int parse(const uint8_t *d, size_t n, struct http_request *r)
 {
@@ -31,12 +35,10 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
 {
     size_t n = (size_t)r;
     CHECK(d[n - 1] == '\n');
-    CHECK(inside(d, n, q->method, q->method_len) && q->method_len >= 1 &&
-          q->method_len <= HTTP_MAX_METHOD);
+    CHECK(inside(d, n, q->method, q->method_len) && q->method_len >= 1 && q->method_len <= HTTP_MAX_METHOD);
     for (size_t i = 0; i < q->method_len; i++)
         CHECK(is_tchar((uint8_t)q->method[i]));
-    CHECK(inside(d, n, q->target, q->target_len) && q->target_len >= 1 &&
-          q->target_len <= HTTP_MAX_URI);
+    CHECK(inside(d, n, q->target, q->target_len) && q->target_len >= 1 && q->target_len <= HTTP_MAX_URI);
     for (size_t i = 0; i < q->target_len; i++)
         CHECK(q->target[i] > 0x20 && q->target[i] < 0x7f);
     CHECK(q->minor_version == 0 || q->minor_version == 1);
@@ -108,8 +110,7 @@ static void check_chunked(const uint8_t *d, size_t n, size_t seg)
     if (ra == 1)
         CHECK(ua == ub && d[ua - 1] == '\n');
     if (ra == -1)
-        CHECK(a.error_status == b.error_status &&
-              (a.error_status == 400 || a.error_status == 413));
+        CHECK(a.error_status == b.error_status && (a.error_status == 400 || a.error_status == 413));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

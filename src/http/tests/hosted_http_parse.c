@@ -6,8 +6,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "http/http_parse.h"
 #include "http/http_chunked.h"
+#include "http/http_parse.h"
 
 /* ---------------------------------------------------------------- reporting */
 
@@ -40,7 +40,7 @@ static const char *why(const char *fmt, ...)
 
 /* Inputs are copied so their last byte sits right before a PROT_NONE page: any read past
    the end faults at once, even where ASan's redzones would not reach. */
-#define GUARD_PAGES 320      /* 1.25 MiB: room for a maximal body */
+#define GUARD_PAGES 320 /* 1.25 MiB: room for a maximal body */
 static unsigned char *guard_base;
 static size_t guard_span;
 
@@ -48,8 +48,7 @@ static void guard_init(void)
 {
     size_t page = (size_t)sysconf(_SC_PAGESIZE);
     guard_span = page * GUARD_PAGES;
-    guard_base = mmap(NULL, guard_span + page, PROT_READ | PROT_WRITE,
-                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    guard_base = mmap(NULL, guard_span + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (guard_base == MAP_FAILED || mprotect(guard_base + guard_span, page, PROT_NONE) != 0) {
         perror("guard page");
         exit(1);
@@ -107,8 +106,7 @@ static void case_status(const char *name, const char *in, int status)
 }
 
 /* For literals with embedded NUL bytes. */
-#define CASE_STATUS_LIT(name, lit, status) \
-    report(name, expect_outcome(lit, sizeof(lit) - 1, -1, status))
+#define CASE_STATUS_LIT(name, lit, status) report(name, expect_outcome(lit, sizeof(lit) - 1, -1, status))
 
 static void case_ok(const char *name, const char *in)
 {
@@ -122,8 +120,8 @@ static bool span_is(const char *p, size_t n, const char *s)
 }
 
 /* A successful parse of in (whole input is the head) with its summary fields checked. */
-static void case_fields(const char *name, const char *in, const char *method, const char *target,
-                        int minor, size_t nh, int64_t cl, bool chunked, bool keep_alive)
+static void case_fields(const char *name, const char *in, const char *method, const char *target, int minor,
+                        size_t nh, int64_t cl, bool chunked, bool keep_alive)
 {
     size_t n = strlen(in);
     const char *w = expect_outcome(in, n, (int)n, 0);
@@ -154,8 +152,7 @@ static const char *header_is(size_t i, const char *name, const char *value)
         return why("no header %zu", i);
     const struct http_header *h = &rq.headers[i];
     if (!span_is(h->name, h->name_len, name) || !span_is(h->value, h->value_len, value))
-        return why("header %zu is '%.*s: %.*s'", i, (int)h->name_len, h->name,
-                   (int)h->value_len, h->value);
+        return why("header %zu is '%.*s: %.*s'", i, (int)h->name_len, h->name, (int)h->value_len, h->value);
     return NULL;
 }
 
@@ -199,10 +196,7 @@ static bool m_tchar(unsigned c)
            (c != 0 && strchr("!#$%&'*+-.^_`|~", (int)c) != NULL);
 }
 
-static bool m_valuechar(unsigned c)
-{
-    return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
+static bool m_valuechar(unsigned c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 
 static void m_lower(char *dst, const unsigned char *src, size_t n)
 {
@@ -341,8 +335,8 @@ static int m_te(const char *v, struct m_fields *f)
     return rc;
 }
 
-static int m_field(struct model *m, const unsigned char *b, size_t no, size_t nl, size_t vo,
-                   size_t vl, int minor, struct m_fields *f)
+static int m_field(struct model *m, const unsigned char *b, size_t no, size_t nl, size_t vo, size_t vl,
+                   int minor, struct m_fields *f)
 {
     char name[HTTP_MAX_HEAD_BYTES + 1], val[HTTP_MAX_HEAD_BYTES + 1];
     m_lower(name, b + no, nl);
@@ -398,8 +392,21 @@ static int m_field(struct model *m, const unsigned char *b, size_t no, size_t nl
     return 0;
 }
 
-enum { M_EMPTY, M_EMPTY_LF, M_METHOD, M_TARGET, M_VERSION, M_RL_END, M_RL_LF, M_LINE,
-       M_END_LF, M_NAME, M_OWS, M_VALUE, M_VALUE_LF };
+enum {
+    M_EMPTY,
+    M_EMPTY_LF,
+    M_METHOD,
+    M_TARGET,
+    M_VERSION,
+    M_RL_END,
+    M_RL_LF,
+    M_LINE,
+    M_END_LF,
+    M_NAME,
+    M_OWS,
+    M_VALUE,
+    M_VALUE_LF
+};
 
 static int m_fail(struct model *m, int status)
 {
@@ -550,7 +557,7 @@ static int model_parse(const unsigned char *b, size_t len, struct model *m)
             break;
         }
         continue;
-finish_at:
+    finish_at:
         if (minor == 1 && f.hosts == 0)
             return m_fail(m, 400);
         if (f.have_te) {
@@ -589,7 +596,7 @@ static const char *differ(const char *buf, size_t n)
         return why("parser status %d, model %d", r.error_status, m.status);
     if (a <= 0)
         return NULL;
-#define OFF(p) ((size_t)((const char *)(p) - buf))
+#define OFF(p) ((size_t)((const char *)(p)-buf))
     if (OFF(r.method) != m.moff || r.method_len != m.mlen)
         return "method span";
     if (OFF(r.target) != m.toff || r.target_len != m.tlen)
@@ -598,20 +605,17 @@ static const char *differ(const char *buf, size_t n)
         return why("minor %d/%d or num_headers %zu/%zu", r.minor_version, m.minor, r.num_headers, m.nh);
     for (size_t i = 0; i < m.nh; i++)
         if (OFF(r.headers[i].name) != m.hn[i] || r.headers[i].name_len != m.hnl[i] ||
-            (r.headers[i].value_len != m.hvl[i] ||
-             (m.hvl[i] && OFF(r.headers[i].value) != m.hv[i])))
+            (r.headers[i].value_len != m.hvl[i] || (m.hvl[i] && OFF(r.headers[i].value) != m.hv[i])))
             return why("header %zu span", i);
     if (r.content_length != m.cl || r.chunked != m.chunked || r.keep_alive != m.keep_alive ||
         r.connection_upgrade != m.conn_upgrade || r.expect_continue != m.expect_continue)
         return why("summary cl %lld/%lld chunked %d/%d keep %d/%d upg %d/%d exp %d/%d",
-                   (long long)r.content_length, (long long)m.cl, r.chunked, m.chunked,
-                   r.keep_alive, m.keep_alive, r.connection_upgrade, m.conn_upgrade,
-                   r.expect_continue, m.expect_continue);
+                   (long long)r.content_length, (long long)m.cl, r.chunked, m.chunked, r.keep_alive,
+                   m.keep_alive, r.connection_upgrade, m.conn_upgrade, r.expect_continue, m.expect_continue);
     if ((r.upgrade == NULL) != (m.upoff < 0) ||
         (r.upgrade && (OFF(r.upgrade) != (size_t)m.upoff || r.upgrade_len != m.uplen)))
         return "upgrade span";
-    if ((r.host == NULL) != (m.hostoff < 0) ||
-        (r.host && r.host_len != m.hostlen) ||
+    if ((r.host == NULL) != (m.hostoff < 0) || (r.host && r.host_len != m.hostlen) ||
         (r.host && r.host_len && OFF(r.host) != (size_t)m.hostoff))
         return "host span";
 #undef OFF
@@ -643,38 +647,84 @@ static void gen_cat(char *b, size_t *n, size_t cap, const char *s)
 
 static const char *gen_eol(void)
 {
-    static const char *eols[] = { "\r\n", "\r\n", "\r\n", "\r\n", "\n", "\r", "\r\r\n" };
+    static const char *eols[] = {"\r\n", "\r\n", "\r\n", "\r\n", "\n", "\r", "\r\r\n"};
     return rnd(20) ? "\r\n" : PICK(eols);
 }
 
 /* A request head from plausible parts, with occasional damage; returns its length. */
 static size_t gen_request(char *b, size_t cap)
 {
-    static const char *methods[] = { "GET", "POST", "HEAD", "PUT", "M-SEARCH", "get", "X!#$",
-                                     "", "G@T", "GET\t", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
-                                     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" };
-    static const char *targets[] = { "/", "/index.html", "/a?b=c&d=%20", "*", "http://h/x",
-                                     "h:443", "", "/a b", "/\x7f", "/\x80", "/\t", "/x\x01" };
-    static const char *versions[] = { "HTTP/1.1", "HTTP/1.1", "HTTP/1.0", "HTTP/2.0", "HTTP/1.2",
-                                      "HTTP/0.9", "http/1.1", "HTTP/1.10", "HTTP/1", "HTTP/a.1",
-                                      "HTTP/1.1 ", "HTTP/3.0" };
-    static const char *names[] = { "Host", "host", "HOST", "Content-Length", "content-length",
-                                   "Transfer-Encoding", "transfer-encoding", "Connection",
-                                   "Upgrade", "Expect", "X-Foo", "User-Agent", "Accept", "X Bad",
-                                   "", "X@Y", "Host ", "Content-Length\t" };
-    static const char *hosts[] = { "example.com", "a:80", "[::1]:8080", "", "a b", "a/b", "[::1",
-                                   "a:b:c", "x.y.z:", "A,B", "h%20" };
-    static const char *cls[] = { "0", "5", "010", "-1", "1e3", "99999999999999999999",
-                                 "9223372036854775807", "9223372036854775808", "1048576",
-                                 "1048577", "5,5", "", "+5", "00000000000000000005" };
-    static const char *tes[] = { "chunked", "Chunked", "gzip, chunked", "chunked, gzip",
-                                 "chunked;a=b", "gzip;q=\"x,y\", chunked", "identity",
-                                 "chunked, chunked", "", " , chunked ,", "gzip", "chunked;",
-                                 "gzip ;a= \"b\\\"c\" , chunked", "\"chunked\"", "gzip;a" };
-    static const char *conns[] = { "close", "keep-alive", "Keep-Alive, Upgrade", "upgrade",
-                                   "foo, close ,bar", "", "CLOSE", ",,keep-alive,,", "keep-alive close" };
-    static const char *vals[] = { "text/html", "  padded  ", "a\tb", "\xc3\xa9t\xc3\xa9", "x\x01y",
-                                  "x\x7fy", "100-continue", "100-Continue", "websocket", "" };
+    static const char *methods[] = {"GET",
+                                    "POST",
+                                    "HEAD",
+                                    "PUT",
+                                    "M-SEARCH",
+                                    "get",
+                                    "X!#$",
+                                    "",
+                                    "G@T",
+                                    "GET\t",
+                                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"};
+    static const char *targets[] = {"/", "/index.html", "/a?b=c&d=%20", "*",     "http://h/x", "h:443",
+                                    "",  "/a b",        "/\x7f",        "/\x80", "/\t",        "/x\x01"};
+    static const char *versions[] = {"HTTP/1.1", "HTTP/1.1", "HTTP/1.0",  "HTTP/2.0",
+                                     "HTTP/1.2", "HTTP/0.9", "http/1.1",  "HTTP/1.10",
+                                     "HTTP/1",   "HTTP/a.1", "HTTP/1.1 ", "HTTP/3.0"};
+    static const char *names[] = {"Host",
+                                  "host",
+                                  "HOST",
+                                  "Content-Length",
+                                  "content-length",
+                                  "Transfer-Encoding",
+                                  "transfer-encoding",
+                                  "Connection",
+                                  "Upgrade",
+                                  "Expect",
+                                  "X-Foo",
+                                  "User-Agent",
+                                  "Accept",
+                                  "X Bad",
+                                  "",
+                                  "X@Y",
+                                  "Host ",
+                                  "Content-Length\t"};
+    static const char *hosts[] = {"example.com", "a:80",  "[::1]:8080", "",    "a b", "a/b",
+                                  "[::1",        "a:b:c", "x.y.z:",     "A,B", "h%20"};
+    static const char *cls[] = {"0",
+                                "5",
+                                "010",
+                                "-1",
+                                "1e3",
+                                "99999999999999999999",
+                                "9223372036854775807",
+                                "9223372036854775808",
+                                "1048576",
+                                "1048577",
+                                "5,5",
+                                "",
+                                "+5",
+                                "00000000000000000005"};
+    static const char *tes[] = {"chunked",
+                                "Chunked",
+                                "gzip, chunked",
+                                "chunked, gzip",
+                                "chunked;a=b",
+                                "gzip;q=\"x,y\", chunked",
+                                "identity",
+                                "chunked, chunked",
+                                "",
+                                " , chunked ,",
+                                "gzip",
+                                "chunked;",
+                                "gzip ;a= \"b\\\"c\" , chunked",
+                                "\"chunked\"",
+                                "gzip;a"};
+    static const char *conns[] = {"close",   "keep-alive",      "Keep-Alive, Upgrade",
+                                  "upgrade", "foo, close ,bar", "",
+                                  "CLOSE",   ",,keep-alive,,",  "keep-alive close"};
+    static const char *vals[] = {"text/html", "  padded  ",   "a\tb",         "\xc3\xa9t\xc3\xa9", "x\x01y",
+                                 "x\x7fy",    "100-continue", "100-Continue", "websocket",         ""};
     size_t n = 0;
     int empties = rnd(8) == 0 ? (int)rnd(11) : 0;
     for (int i = 0; i < empties; i++)
@@ -687,7 +737,7 @@ static size_t gen_request(char *b, size_t cap)
         while (n < cap - 64 && want-- > 1)
             b[n++] = 'u';
     } else if (rnd(6) == 0) {
-        static const char odd[] = { 0x7f, 0x01, 0x00, '\t', (char)0x80, (char)0xff, ' ' };
+        static const char odd[] = {0x7f, 0x01, 0x00, '\t', (char)0x80, (char)0xff, ' '};
         b[n++] = '/';
         for (unsigned j = 8 + rnd(40); j > 0; j--)
             b[n++] = rnd(60) ? (char)('!' + rnd(94)) : PICK(odd);
@@ -701,11 +751,11 @@ static size_t gen_request(char *b, size_t cap)
         gen_cat(b, &n, cap, "Host: example.com\r\n");
     unsigned nh = rnd(50) == 0 ? HTTP_MAX_HEADERS - 2 + rnd(3) : rnd(6);
     for (unsigned i = 0; i < nh; i++) {
-        static const char *good[] = { "Accept", "User-Agent", "X-Foo", "Connection", "Expect",
-                                      "Upgrade", "Content-Length", "Transfer-Encoding" };
+        static const char *good[] = {"Accept", "User-Agent", "X-Foo",          "Connection",
+                                     "Expect", "Upgrade",    "Content-Length", "Transfer-Encoding"};
         const char *name = rnd(3) ? PICK(good) : PICK(names);
         if (rnd(40) == 0)
-            gen_cat(b, &n, cap, rnd(2) ? " " : "\t");       /* obs-fold or leading space */
+            gen_cat(b, &n, cap, rnd(2) ? " " : "\t"); /* obs-fold or leading space */
         gen_cat(b, &n, cap, name);
         gen_cat(b, &n, cap, rnd(40) ? ":" : " :");
         gen_cat(b, &n, cap, rnd(3) ? " " : (rnd(2) ? "" : " \t "));
@@ -721,14 +771,14 @@ static size_t gen_request(char *b, size_t cap)
             v = PICK(conns);
         else
             v = PICK(vals);
-        if (rnd(8) == 0) {                  /* long value, now and then one odd byte in it */
-            static const char odd[] = { 0x7f, 0x01, 0x00, '\t', '\r', (char)0x80, ' ', '\n' };
+        if (rnd(8) == 0) { /* long value, now and then one odd byte in it */
+            static const char odd[] = {0x7f, 0x01, 0x00, '\t', '\r', (char)0x80, ' ', '\n'};
             unsigned l = 8 + rnd(60);
             for (unsigned j = 0; j < l && n < cap - 64; j++)
                 b[n++] = rnd(80) ? (char)('!' + rnd(94)) : PICK(odd);
             v = "";
         }
-        if (rnd(8) == 0 && n < cap - 64) {  /* long target-like junk in a value too */
+        if (rnd(8) == 0 && n < cap - 64) { /* long target-like junk in a value too */
             b[n++] = (char)(0x80 + rnd(128));
         }
         gen_cat(b, &n, cap, v);
@@ -743,12 +793,17 @@ static size_t gen_request(char *b, size_t cap)
     for (unsigned k = rnd(6) == 0 ? rnd(3) + 1 : 0; k > 0 && n > 0; k--) {
         size_t at = rnd((unsigned)n);
         switch (rnd(3)) {
-        case 0: b[at] = (char)rnd(256); break;
-        case 1: memmove(b + at, b + at + 1, n - at - 1); n--; break;
+        case 0:
+            b[at] = (char)rnd(256);
+            break;
+        case 1:
+            memmove(b + at, b + at + 1, n - at - 1);
+            n--;
+            break;
         default:
             if (n + 1 < cap) {
                 memmove(b + at + 1, b + at, n - at);
-                b[at] = (char)PICK(((const char[]){ '\r', '\n', ' ', '\t', ':', ',', 0, 'a', '"' }));
+                b[at] = (char)PICK(((const char[]){'\r', '\n', ' ', '\t', ':', ',', 0, 'a', '"'}));
                 n++;
             }
         }
@@ -782,8 +837,9 @@ static void test_differential(void)
     }
     free(b);
     static char name[128];
-    snprintf(name, sizeof name, "differential vs reference model (%d random heads: %u ok, %u errors, %u incomplete)",
-             N, ok, err, more);
+    snprintf(name, sizeof name,
+             "differential vs reference model (%d random heads: %u ok, %u errors, %u incomplete)", N, ok, err,
+             more);
     if (w == NULL && (ok < N / 20 || err < N / 20))
         w = "generator produced too few successes or errors";
     report(name, w);
@@ -793,76 +849,100 @@ static void test_differential(void)
 
 static void test_valid(void)
 {
-    case_fields("simple GET HTTP/1.1", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n",
-                "GET", "/", 1, 1, -1, false, true);
-    report("simple GET: header span and host", header_is(0, "Host", "example.com") ?:
-           (span_is(rq.host, rq.host_len, "example.com") ? NULL : "host"));
+    case_fields("simple GET HTTP/1.1", "GET / HTTP/1.1\r\nHost: example.com\r\n\r\n", "GET", "/", 1, 1, -1,
+                false, true);
+    report("simple GET: header span and host",
+           header_is(0, "Host", "example.com")
+               ?: (span_is(rq.host, rq.host_len, "example.com") ? NULL : "host"));
     case_fields("HTTP/1.0 without Host", "GET /x HTTP/1.0\r\n\r\n", "GET", "/x", 0, 0, -1, false, false);
-    case_fields("bare LF line endings accepted", "GET / HTTP/1.1\nHost: h\nA: b\n\n",
-                "GET", "/", 1, 2, -1, false, true);
-    case_fields("mixed CRLF and LF", "GET / HTTP/1.1\r\nHost: h\nA: b\r\n\n",
-                "GET", "/", 1, 2, -1, false, true);
-    case_fields("leading empty lines skipped", "\r\n\n\r\nPOST /p HTTP/1.1\r\nHost: h\r\n\r\n",
-                "POST", "/p", 1, 1, -1, false, true);
+    case_fields("bare LF line endings accepted", "GET / HTTP/1.1\nHost: h\nA: b\n\n", "GET", "/", 1, 2, -1,
+                false, true);
+    case_fields("mixed CRLF and LF", "GET / HTTP/1.1\r\nHost: h\nA: b\r\n\n", "GET", "/", 1, 2, -1, false,
+                true);
+    case_fields("leading empty lines skipped", "\r\n\n\r\nPOST /p HTTP/1.1\r\nHost: h\r\n\r\n", "POST", "/p",
+                1, 1, -1, false, true);
     case_ok("8 leading empty lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n");
-    case_fields("OWS trimmed around value", "GET / HTTP/1.1\r\nHost:h\r\nX-A: \t v a l \t \r\n\r\n",
-                "GET", "/", 1, 2, -1, false, true);
+    case_fields("OWS trimmed around value", "GET / HTTP/1.1\r\nHost:h\r\nX-A: \t v a l \t \r\n\r\n", "GET",
+                "/", 1, 2, -1, false, true);
     report("OWS trimmed: value span", header_is(1, "X-A", "v a l"));
-    case_fields("empty field value", "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:   \r\n\r\n",
-                "GET", "/", 1, 2, -1, false, true);
+    case_fields("empty field value", "GET / HTTP/1.1\r\nHost: h\r\nX-Empty:   \r\n\r\n", "GET", "/", 1, 2, -1,
+                false, true);
     report("empty field value: span", header_is(1, "X-Empty", ""));
     case_ok("obs-text in value accepted", "GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\xff\r\n\r\n");
     case_ok("HTAB inside value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\tb\r\n\r\n");
     case_fields("method is any token", "M-SEARCH!#$%&'*+.^_`|~ * HTTP/1.1\r\nHost: h\r\n\r\n",
                 "M-SEARCH!#$%&'*+.^_`|~", "*", 1, 1, -1, false, true);
-    case_fields("absolute-form target", "GET http://h:8/a?b#c HTTP/1.1\r\nHost: h:8\r\n\r\n",
-                "GET", "http://h:8/a?b#c", 1, 1, -1, false, true);
-    case_fields("authority-form target", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n",
-                "CONNECT", "h:443", 1, 1, -1, false, true);
+    case_fields("absolute-form target", "GET http://h:8/a?b#c HTTP/1.1\r\nHost: h:8\r\n\r\n", "GET",
+                "http://h:8/a?b#c", 1, 1, -1, false, true);
+    case_fields("authority-form target", "CONNECT h:443 HTTP/1.1\r\nHost: h:443\r\n\r\n", "CONNECT", "h:443",
+                1, 1, -1, false, true);
     case_ok("Host with IPv6 literal and port", "GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
     case_ok("Host empty value", "GET / HTTP/1.1\r\nHost:\r\n\r\n");
-    case_ok("Host reg-name with sub-delims and pct", "GET / HTTP/1.1\r\nHost: a-b.c_d~%20!$&'()*+,;=\r\n\r\n");
+    case_ok("Host reg-name with sub-delims and pct",
+            "GET / HTTP/1.1\r\nHost: a-b.c_d~%20!$&'()*+,;=\r\n\r\n");
     case_ok("Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost: h\r\n\r\n");
     case_ok("header name case-insensitive (hOsT)", "GET / HTTP/1.1\r\nhOsT: h\r\n\r\n");
-    case_fields("Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 42\r\n\r\n",
-                "POST", "/", 1, 2, 42, false, true);
-    case_fields("Content-Length duplicates identical", "POST / HTTP/1.1\r\nHost: h\r\n"
-                "Content-Length: 7\r\ncontent-length: 7\r\n\r\n", "POST", "/", 1, 3, 7, false, true);
+    case_fields("Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 42\r\n\r\n", "POST", "/", 1,
+                2, 42, false, true);
+    case_fields("Content-Length duplicates identical",
+                "POST / HTTP/1.1\r\nHost: h\r\n"
+                "Content-Length: 7\r\ncontent-length: 7\r\n\r\n",
+                "POST", "/", 1, 3, 7, false, true);
     case_fields("Content-Length leading zeros", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0012\r\n\r\n",
                 "POST", "/", 1, 2, 12, false, true);
-    case_fields("Content-Length zero", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n",
-                "POST", "/", 1, 2, 0, false, true);
-    case_fields("Content-Length equal to HTTP_MAX_BODY", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n",
-                "POST", "/", 1, 2, HTTP_MAX_BODY, false, true);
-    case_fields("Transfer-Encoding chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n",
-                "POST", "/", 1, 2, -1, true, true);
-    case_fields("Transfer-Encoding case-insensitive", "POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: ChUnKeD\r\n\r\n",
-                "POST", "/", 1, 2, -1, true, true);
-    case_fields("Transfer-Encoding empty list elements", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , ,chunked , \r\n\r\n",
-                "POST", "/", 1, 2, -1, true, true);
-    case_fields("Transfer-Encoding chunked then empty line", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n",
+    case_fields("Content-Length zero", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n", "POST", "/",
+                1, 2, 0, false, true);
+    case_fields("Content-Length equal to HTTP_MAX_BODY",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048576\r\n\r\n", "POST", "/", 1, 2,
+                HTTP_MAX_BODY, false, true);
+    case_fields("Transfer-Encoding chunked",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n", "POST", "/", 1, 2, -1,
+                true, true);
+    case_fields("Transfer-Encoding case-insensitive",
+                "POST / HTTP/1.1\r\nHost: h\r\ntransfer-encoding: ChUnKeD\r\n\r\n", "POST", "/", 1, 2, -1,
+                true, true);
+    case_fields("Transfer-Encoding empty list elements",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: , ,chunked , \r\n\r\n", "POST", "/", 1, 2,
+                -1, true, true);
+    case_fields("Transfer-Encoding chunked then empty line",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding:\r\n\r\n",
                 "POST", "/", 1, 3, -1, true, true);
 }
 
 static void test_keep_alive(void)
 {
-    case_fields("keep-alive: HTTP/1.1 default on", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET", "/", 1, 1, -1, false, true);
-    case_fields("keep-alive: HTTP/1.1 close", "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", "GET", "/", 1, 2, -1, false, false);
-    case_fields("keep-alive: HTTP/1.1 CLOSE in list with OWS", "GET / HTTP/1.1\r\nHost: h\r\nConnection: foo ,\tCLOSE , bar\r\n\r\n", "GET", "/", 1, 2, -1, false, false);
-    case_fields("keep-alive: HTTP/1.1 close on second Connection line", "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", "GET", "/", 1, 3, -1, false, false);
-    case_fields("keep-alive: HTTP/1.1 closed is not close", "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", "GET", "/", 1, 2, -1, false, true);
-    case_fields("keep-alive: HTTP/1.0 default off", "GET / HTTP/1.0\r\n\r\n", "GET", "/", 0, 0, -1, false, false);
-    case_fields("keep-alive: HTTP/1.0 Keep-Alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "GET", "/", 0, 1, -1, false, true);
-    case_fields("keep-alive: HTTP/1.0 keep-alive and close", "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", "GET", "/", 0, 1, -1, false, false);
-    case_fields("keep-alive: HTTP/1.0 'keep-alive close' is one bad token", "GET / HTTP/1.0\r\nConnection: keep-alive close\r\n\r\n", "GET", "/", 0, 1, -1, false, false);
-    const char *ws = "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
-                     "Upgrade: other\r\nExpect: 100-Continue\r\n\r\n";
+    case_fields("keep-alive: HTTP/1.1 default on", "GET / HTTP/1.1\r\nHost: h\r\n\r\n", "GET", "/", 1, 1, -1,
+                false, true);
+    case_fields("keep-alive: HTTP/1.1 close", "GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n", "GET",
+                "/", 1, 2, -1, false, false);
+    case_fields("keep-alive: HTTP/1.1 CLOSE in list with OWS",
+                "GET / HTTP/1.1\r\nHost: h\r\nConnection: foo ,\tCLOSE , bar\r\n\r\n", "GET", "/", 1, 2, -1,
+                false, false);
+    case_fields("keep-alive: HTTP/1.1 close on second Connection line",
+                "GET / HTTP/1.1\r\nHost: h\r\nConnection: keep-alive\r\nConnection: close\r\n\r\n", "GET",
+                "/", 1, 3, -1, false, false);
+    case_fields("keep-alive: HTTP/1.1 closed is not close",
+                "GET / HTTP/1.1\r\nHost: h\r\nConnection: closed\r\n\r\n", "GET", "/", 1, 2, -1, false, true);
+    case_fields("keep-alive: HTTP/1.0 default off", "GET / HTTP/1.0\r\n\r\n", "GET", "/", 0, 0, -1, false,
+                false);
+    case_fields("keep-alive: HTTP/1.0 Keep-Alive", "GET / HTTP/1.0\r\nConnection: Keep-Alive\r\n\r\n", "GET",
+                "/", 0, 1, -1, false, true);
+    case_fields("keep-alive: HTTP/1.0 keep-alive and close",
+                "GET / HTTP/1.0\r\nConnection: keep-alive, close\r\n\r\n", "GET", "/", 0, 1, -1, false,
+                false);
+    case_fields("keep-alive: HTTP/1.0 'keep-alive close' is one bad token",
+                "GET / HTTP/1.0\r\nConnection: keep-alive close\r\n\r\n", "GET", "/", 0, 1, -1, false, false);
+    const char *ws =
+        "GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, Upgrade\r\nUpgrade: websocket\r\n"
+        "Upgrade: other\r\nExpect: 100-Continue\r\n\r\n";
     case_fields("Connection upgrade with Upgrade header", ws, "GET", "/ws", 1, 5, -1, false, true);
     report("Connection upgrade: flags and first Upgrade value",
-           !rq.connection_upgrade ? "connection_upgrade not set"
+           !rq.connection_upgrade                              ? "connection_upgrade not set"
            : !span_is(rq.upgrade, rq.upgrade_len, "websocket") ? "upgrade value"
-           : !rq.expect_continue ? "expect_continue not set" : NULL);
-    case_fields("no Connection upgrade token", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n", "GET", "/", 1, 2, -1, false, true);
+           : !rq.expect_continue                               ? "expect_continue not set"
+                                                               : NULL);
+    case_fields("no Connection upgrade token", "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\n\r\n",
+                "GET", "/", 1, 2, -1, false, true);
     report("no Connection upgrade token: flag clear", rq.connection_upgrade ? "set" : NULL);
 }
 
@@ -871,7 +951,8 @@ static void test_errors(void)
     /* 400: request-line syntax */
     case_status("400 bare CR in request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", 400);
     case_status("400 bare CR in empty leading line", "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
-    case_status("400 9 leading empty lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n", 400);
+    case_status("400 9 leading empty lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n",
+                400);
     case_status("400 empty method", " / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 non-token byte in method", "G(T / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 two spaces after method", "GET  / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
@@ -911,34 +992,60 @@ static void test_errors(void)
     case_status("400 Host with unclosed IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400);
     case_status("400 Host with bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400);
     /* 400: Content-Length */
-    case_status("400 Content-Length non-digit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1a\r\n\r\n", 400);
-    case_status("400 Content-Length negative", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n", 400);
-    case_status("400 Content-Length plus sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n", 400);
+    case_status("400 Content-Length non-digit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1a\r\n\r\n",
+                400);
+    case_status("400 Content-Length negative", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
+                400);
+    case_status("400 Content-Length plus sign", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n",
+                400);
     case_status("400 Content-Length empty", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: \r\n\r\n", 400);
-    case_status("400 Content-Length comma list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n", 400);
-    case_status("400 Content-Length inner space", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n", 400);
-    case_status("400 Content-Length differing duplicates", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400);
-    case_status("400 Content-Length overflow (20 digits)", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
-    case_status("400 Content-Length INT64_MAX+1", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n", 400);
+    case_status("400 Content-Length comma list", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5, 5\r\n\r\n",
+                400);
+    case_status("400 Content-Length inner space", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1 2\r\n\r\n",
+                400);
+    case_status("400 Content-Length differing duplicates",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n", 400);
+    case_status("400 Content-Length overflow (20 digits)",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
+    case_status("400 Content-Length INT64_MAX+1",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n", 400);
     /* 400: Transfer-Encoding */
-    case_status("400 Transfer-Encoding and Content-Length", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
-    case_status("400 Content-Length and Transfer-Encoding", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding final coding gzip", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding chunked, gzip", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding chunked then gzip line", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding chunked twice", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding chunked with parameter", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding empty", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n", 400);
-    case_status("400 Transfer-Encoding quoted", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
-    case_status("400 Transfer-Encoding unterminated quoted parameter", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;a=\"b, chunked\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding and Content-Length",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
+    case_status("400 Content-Length and Transfer-Encoding",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding final coding gzip",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding chunked, gzip",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, gzip\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding chunked then gzip line",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: gzip\r\n\r\n",
+                400);
+    case_status("400 Transfer-Encoding chunked twice",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked, chunked\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding chunked with parameter",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked;x=1\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding empty", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \r\n\r\n",
+                400);
+    case_status("400 Transfer-Encoding quoted",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: \"chunked\"\r\n\r\n", 400);
+    case_status("400 Transfer-Encoding in HTTP/1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n",
+                400);
+    case_status("400 Transfer-Encoding unterminated quoted parameter",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;a=\"b, chunked\r\n\r\n", 400);
     /* 413 */
-    case_status("413 Content-Length above HTTP_MAX_BODY", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", 413);
-    case_status("413 Content-Length INT64_MAX", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", 413);
+    case_status("413 Content-Length above HTTP_MAX_BODY",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", 413);
+    case_status("413 Content-Length INT64_MAX",
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", 413);
     /* 501 */
-    case_status("501 Transfer-Encoding gzip, chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
-    case_status("501 Transfer-Encoding gzip with quoted parameter, chunked", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;q=\"a,\\\"b\" , chunked\r\n\r\n", 501);
-    case_status("501 Transfer-Encoding over two lines", "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n", 501);
+    case_status("501 Transfer-Encoding gzip, chunked",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
+    case_status("501 Transfer-Encoding gzip with quoted parameter, chunked",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;q=\"a,\\\"b\" , chunked\r\n\r\n", 501);
+    case_status("501 Transfer-Encoding over two lines",
+                "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
+                501);
     /* 505 */
     case_status("505 HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
     case_status("505 HTTP/1.2", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505);
@@ -951,8 +1058,8 @@ static void test_errors(void)
    lane of the eight-byte fast path as well as in the byte-wise tail. */
 static void test_bad_byte_positions(void)
 {
-    static const unsigned char value_bad[] = { 0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f };
-    static const unsigned char target_bad[] = { 0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff };
+    static const unsigned char value_bad[] = {0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f};
+    static const unsigned char target_bad[] = {0x00, 0x09, 0x1f, 0x7f, 0x80, 0xff};
     char buf[256];
     const char *w = NULL;
     for (size_t k = 0; k < sizeof value_bad && w == NULL; k++) {
@@ -1035,7 +1142,8 @@ static void test_limits(void)
     report("431 extra field refused at its first byte",
            parse_guarded(b, strlen(b), &rq) == -1 && rq.error_status == 431 ? NULL : "not detected");
     cut[0] = 0;
-    report("HTTP_MAX_HEADERS fields, incomplete: -2", parse_guarded(b, strlen(b), &rq) == -2 ? NULL : "not -2");
+    report("HTTP_MAX_HEADERS fields, incomplete: -2",
+           parse_guarded(b, strlen(b), &rq) == -2 ? NULL : "not -2");
 
     /* head size: pad one header so the whole head is exactly HTTP_MAX_HEAD_BYTES */
     const char *pre = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
@@ -1074,7 +1182,8 @@ static void test_pipelining(void)
     }
     report("pipelined heads: first length, then second", w);
 
-    const char *body = "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
+    const char *body =
+        "POST /a HTTP/1.1\r\nHost: h\r\nContent-Length: 5\r\n\r\nhelloGET /b HTTP/1.1\r\nHost: h\r\n\r\n";
     n = strlen(body);
     p = place(body, n);
     r1 = http_parse_request(p, n, &rq);
@@ -1118,7 +1227,7 @@ static void test_reparse_rule(void)
     for (int i = 0; i < 40; i++)
         strcat(b, "X-Some-Header: some value here\r\n");
     strcat(b, "\r\n");
-    const char *inputs[4] = { b, "GET / HTTP/1.1\r\nHost : h\r\n\r\n", NULL, NULL };
+    const char *inputs[4] = {b, "GET / HTTP/1.1\r\nHost : h\r\n\r\n", NULL, NULL};
     char *big = build(20000);
     strcpy(big, "GET /");
     append_rep(big, 'x', 12000);
@@ -1172,29 +1281,37 @@ static void test_reparse_rule(void)
 
 static void test_helpers(void)
 {
-    const char *in = "GET / HTTP/1.1\r\nHost: h\r\nX-Thing: one\r\nx-thing: two\r\nConnection: a, Upgrade ,b\r\n\r\n";
+    const char *in =
+        "GET / HTTP/1.1\r\nHost: h\r\nX-Thing: one\r\nx-thing: two\r\nConnection: a, Upgrade ,b\r\n\r\n";
     parse_guarded(in, strlen(in), &rq);
     const struct http_header *h = http_find_header(&rq, "X-THING", 7);
     report("http_find_header case-insensitive, first match",
            h && span_is(h->value, h->value_len, "one") ? NULL : "wrong header");
     report("http_find_header missing", http_find_header(&rq, "X-Thin", 6) == NULL ? NULL : "found");
     h = http_find_header(&rq, "connection", 10);
-    report("http_list_has_token",
-           h && http_list_has_token(h->value, h->value_len, "upgrade", 7) &&
-           http_list_has_token(h->value, h->value_len, "A", 1) &&
-           !http_list_has_token(h->value, h->value_len, "upgrad", 6) &&
-           !http_list_has_token(h->value, h->value_len, "", 0) ? NULL : "wrong");
+    report("http_list_has_token", h && http_list_has_token(h->value, h->value_len, "upgrade", 7) &&
+                                          http_list_has_token(h->value, h->value_len, "A", 1) &&
+                                          !http_list_has_token(h->value, h->value_len, "upgrad", 6) &&
+                                          !http_list_has_token(h->value, h->value_len, "", 0)
+                                      ? NULL
+                                      : "wrong");
     report("http_list_has_token on empty value", !http_list_has_token("", 0, "x", 1) ? NULL : "wrong");
     report("http_name_eq", http_name_eq("Content-Length", 14, "content-LENGTH", 14) &&
-           !http_name_eq("a", 1, "ab", 2) && !http_name_eq("[", 1, "{", 1) ? NULL : "wrong");
+                                   !http_name_eq("a", 1, "ab", 2) && !http_name_eq("[", 1, "{", 1)
+                               ? NULL
+                               : "wrong");
     report("http_reason_phrase known codes",
            !strcmp(http_reason_phrase(200), "OK") && !strcmp(http_reason_phrase(404), "Not Found") &&
-           !strcmp(http_reason_phrase(431), "Request Header Fields Too Large") &&
-           !strcmp(http_reason_phrase(101), "Switching Protocols") &&
-           !strcmp(http_reason_phrase(505), "HTTP Version Not Supported") ? NULL : "wrong");
-    report("http_reason_phrase unknown codes",
-           !strcmp(http_reason_phrase(299), "Success") && !strcmp(http_reason_phrase(499), "Client Error") &&
-           !strcmp(http_reason_phrase(42), "Unknown") ? NULL : "wrong");
+                   !strcmp(http_reason_phrase(431), "Request Header Fields Too Large") &&
+                   !strcmp(http_reason_phrase(101), "Switching Protocols") &&
+                   !strcmp(http_reason_phrase(505), "HTTP Version Not Supported")
+               ? NULL
+               : "wrong");
+    report("http_reason_phrase unknown codes", !strcmp(http_reason_phrase(299), "Success") &&
+                                                       !strcmp(http_reason_phrase(499), "Client Error") &&
+                                                       !strcmp(http_reason_phrase(42), "Unknown")
+                                                   ? NULL
+                                                   : "wrong");
 }
 
 /* ---------------------------------------------------------------- chunked */
@@ -1212,7 +1329,7 @@ static int chunk_run(const char *in, size_t n, size_t seg, size_t *used, struct 
         size_t c = 99999;
         r = http_chunked_feed(st, place(in + off, take), take, &c);
         if (r == 0 && c != take)
-            return -100;                        /* contract: 0 means everything consumed */
+            return -100; /* contract: 0 means everything consumed */
         *used += c;
         off += take;
     } while (r == 0 && off < n);
@@ -1223,7 +1340,7 @@ static int chunk_run(const char *in, size_t n, size_t seg, size_t *used, struct 
 static void chunk_case(const char *name, const char *in, size_t n, int ret, size_t used, int status)
 {
     const char *w = NULL;
-    static const size_t segs[] = { 0, 1, 3, 7 };
+    static const size_t segs[] = {0, 1, 3, 7};
     for (size_t i = 0; i < 4 && w == NULL; i++) {
         struct http_chunked st;
         size_t u;
@@ -1299,16 +1416,19 @@ static void test_chunked(void)
         struct http_chunked st;
         size_t u;
         int r = chunk_run(b, n, 0, &u, &st);
-        report("chunked: total of exactly HTTP_MAX_BODY", r == 1 && u == n && st.total == HTTP_MAX_BODY ? NULL : why("r=%d", r));
+        report("chunked: total of exactly HTTP_MAX_BODY",
+               r == 1 && u == n && st.total == HTTP_MAX_BODY ? NULL : why("r=%d", r));
         memcpy(b + n - 7, "\r\n1\r\nz\r\n0\r\n\r\n", 13);
         r = chunk_run(b, n + 6, 0, &u, &st);
-        report("chunked: total above HTTP_MAX_BODY is 413", r == -1 && st.error_status == 413 ? NULL : why("r=%d", r));
+        report("chunked: total above HTTP_MAX_BODY is 413",
+               r == -1 && st.error_status == 413 ? NULL : why("r=%d", r));
         r = chunk_run(b, n + 6, 4093, &u, &st);
-        report("chunked: total above HTTP_MAX_BODY is 413 in pieces", r == -1 && st.error_status == 413 ? NULL : why("r=%d", r));
+        report("chunked: total above HTTP_MAX_BODY is 413 in pieces",
+               r == -1 && st.error_status == 413 ? NULL : why("r=%d", r));
     }
     /* metadata budgets */
     memset(b, '0', HTTP_MAX_CHUNK_LINE);
-    strcpy(b + HTTP_MAX_CHUNK_LINE - 2, "\r\n\r\n");     /* line of exactly the limit incl. CRLF */
+    strcpy(b + HTTP_MAX_CHUNK_LINE - 2, "\r\n\r\n"); /* line of exactly the limit incl. CRLF */
     chunk_case("chunked: size line of HTTP_MAX_CHUNK_LINE bytes", b, strlen(b), 1, strlen(b), 0);
     memset(b, '0', HTTP_MAX_CHUNK_LINE + 1);
     strcpy(b + HTTP_MAX_CHUNK_LINE - 1, "\r\n\r\n");

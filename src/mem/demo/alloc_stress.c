@@ -1,4 +1,5 @@
-// alloc_stress.c: stage-2 demo: threads allocate and free server-like sizes for a few seconds; prints ops/s and heap stats.
+// alloc_stress.c: stage-2 demo: threads allocate and free server-like sizes for a few seconds; prints ops/s
+// and heap stats.
 #include "config.h"
 #include "mem/mem.h"
 #include "sys/atomic.h"
@@ -9,12 +10,12 @@
 #include "sys/thread.h"
 
 // About 450 blocks alive at once, 12 KiB on average: a third of the heap.
-#define LIVE_BLOCKS 320
+#define LIVE_BLOCKS  320
 #define SHARED_SLOTS 128
-#define MAX_THREADS 16
+#define MAX_THREADS  16
 
 static uint32_t stop;
-static int own_slots;  // per thread: LIVE_BLOCKS / threads
+static int own_slots; // per thread: LIVE_BLOCKS / threads
 static void *shared[SHARED_SLOTS];
 
 struct worker {
@@ -39,18 +40,28 @@ static size_t server_size(uint64_t *s)
 {
     uint64_t r = next_random(s);
     switch (r % 16) {
-    case 0: case 1: case 2: case 3: case 4: case 5: case 6:
-        return 16 + (r >> 8) % 496;        // state structs, headers, small strings
-    case 7: case 8: case 9:
+    case 0:
+    case 1:
+    case 2:
+    case 3:
+    case 4:
+    case 5:
+    case 6:
+        return 16 + (r >> 8) % 496; // state structs, headers, small strings
+    case 7:
+    case 8:
+    case 9:
         return 4096;
-    case 10: case 11:
+    case 10:
+    case 11:
         return 16384;
     case 12:
         return 65536;
-    case 13: case 14:
-        return 1 + (r >> 8) % 65536;       // anything up to the largest class
+    case 13:
+    case 14:
+        return 1 + (r >> 8) % 65536; // anything up to the largest class
     default:
-        return (r >> 8) % 1000 == 0 ? 256 * 1024 : 300;  // rarely a big block
+        return (r >> 8) % 1000 == 0 ? 256 * 1024 : 300; // rarely a big block
     }
 }
 
@@ -67,9 +78,9 @@ static int work(void *arg)
                 w->failed++;
                 continue;
             }
-            *(volatile uint64_t *)p = r;  // touch it, as a user would
+            *(volatile uint64_t *)p = r; // touch it, as a user would
             void *old;
-            if (r % 8 == 0)  // one block in eight dies on another thread
+            if (r % 8 == 0) // one block in eight dies on another thread
                 old = atomic_exchange(&shared[(r >> 16) % SHARED_SLOTS], p);
             else {
                 old = own[(r >> 16) % (unsigned)own_slots];
@@ -81,7 +92,7 @@ static int work(void *arg)
     }
     for (int i = 0; i < own_slots; i++)
         mem_free(own[i]);
-    mem_thread_exit();  // the contract: give the cache back before returning
+    mem_thread_exit(); // the contract: give the cache back before returning
     w->ops = ops;
     return 0;
 }
@@ -90,8 +101,10 @@ static void print_stats(const char *when)
 {
     struct mem_stats st;
     mem_stats(&st);
-    sys_printf("  %s: in use %zu KiB, cached %zu KiB; heap used %zu KiB, high-water %zu KiB, carved %zu of %zu KiB;\n"
-               "    big blocks %zu (%zu KiB, high-water %zu KiB); allocs %lu, frees %lu, failed %lu, central trips %lu\n",
+    sys_printf("  %s: in use %zu KiB, cached %zu KiB; heap used %zu KiB, high-water %zu KiB, carved %zu of "
+               "%zu KiB;\n"
+               "    big blocks %zu (%zu KiB, high-water %zu KiB); allocs %lu, frees %lu, failed %lu, central "
+               "trips %lu\n",
                when, st.in_use / 1024, st.cached / 1024, st.heap_used / 1024, st.heap_high / 1024,
                st.heap_carved / 1024, st.heap_size / 1024, st.big_blocks, st.big_bytes / 1024,
                st.big_high / 1024, (unsigned long)st.allocs, (unsigned long)st.frees,

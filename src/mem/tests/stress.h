@@ -27,15 +27,12 @@ static inline size_t random_size(uint64_t *s, unsigned big_one_in)
     uint64_t r = rng_next(s);
     if (big_one_in && r % big_one_in == 0)
         return 64 * 1024 + 1 + (size_t)(rng_next(s) % (960 * 1024));
-    unsigned bits = 1 + (unsigned)((r >> 8) % 16);          // 1 .. 16
-    size_t lo = (size_t)1 << (bits - 1), span = lo;          // [2^(b-1), 2^b)
+    unsigned bits = 1 + (unsigned)((r >> 8) % 16);  // 1 .. 16
+    size_t lo = (size_t)1 << (bits - 1), span = lo; // [2^(b-1), 2^b)
     return lo + (size_t)(rng_next(s) % span);
 }
 
-static inline uint64_t pattern_word(uint64_t tag, size_t i)
-{
-    return (tag + i) * 0x9e3779b97f4a7c15ull;
-}
+static inline uint64_t pattern_word(uint64_t tag, size_t i) { return (tag + i) * 0x9e3779b97f4a7c15ull; }
 
 // Fills the block's first n bytes, rounded up to whole words (the usable
 // size is a multiple of 16, so that stays inside the block): word 0 is the

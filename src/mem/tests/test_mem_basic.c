@@ -1,4 +1,5 @@
-// test_mem_basic.c: stage-2 tests of the allocator on one thread: classes, alignment, reuse, calloc, realloc, big blocks.
+// test_mem_basic.c: stage-2 tests of the allocator on one thread: classes, alignment, reuse, calloc, realloc,
+// big blocks.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/mem_internal.h"
@@ -32,7 +33,7 @@ static void classes_cover_every_size(void)
     for (size_t n = 0; n <= MEM_MAX_SMALL; n++) {
         unsigned c = mem_class_of(n);
         if (c >= mem_nclasses || mem_class_size[c] < n || (c > 0 && mem_class_size[c - 1] >= n)) {
-            CHECK_EQ(n, -1);  // report the first bad size
+            CHECK_EQ(n, -1); // report the first bad size
             break;
         }
     }
@@ -52,7 +53,7 @@ static void blocks_aligned_and_usable(void)
             return;
         CHECK_EQ((uintptr_t)p % 16, 0);
         CHECK(mem_usable_size(p) >= size);
-        sys_memset(p, 0xa5, mem_usable_size(p));  // the whole usable size is ours
+        sys_memset(p, 0xa5, mem_usable_size(p)); // the whole usable size is ours
         keep[n] = p;
     }
     for (size_t i = 0; i < n; i++)
@@ -102,7 +103,7 @@ static void calloc_zeroes_and_checks_overflow(void)
     void *dirty = mem_alloc(3000);
     sys_memset(dirty, 0xff, 3000);
     mem_free(dirty);
-    unsigned char *p = mem_calloc(30, 100);  // same class: likely the dirty block again
+    unsigned char *p = mem_calloc(30, 100); // same class: likely the dirty block again
     CHECK(p != NULL);
     for (int i = 0; p && i < 3000; i++)
         if (p[i]) {
@@ -140,7 +141,7 @@ static bool bytes_are(const unsigned char *p, size_t n, unsigned seed)
 static void realloc_keeps_contents(void)
 {
     static const size_t steps[] = {10, 100, 5000, 60000, 70000, 300000, 2000000, 200000, 3000, 20, 1};
-    unsigned char *p = mem_realloc(NULL, 1);  // NULL acts as alloc
+    unsigned char *p = mem_realloc(NULL, 1); // NULL acts as alloc
     CHECK(p != NULL);
     if (!p)
         return;
@@ -198,7 +199,7 @@ static void all_chunks_come_back(void)
     uint64_t s = 99;
     for (int i = 0; i < 5000; i++) {
         s = s * 6364136223846793005ull + 1442695040888963407ull;
-        keep[i] = mem_alloc((size_t)(s >> 33) % 4000);  // about 10 MB in all
+        keep[i] = mem_alloc((size_t)(s >> 33) % 4000); // about 10 MB in all
         CHECK(keep[i] != NULL);
     }
     struct mem_stats st;
@@ -214,7 +215,7 @@ static void all_chunks_come_back(void)
     CHECK_EQ(st.cached, 0);
     CHECK_EQ(st.allocs, st.frees);
     CHECK(st.heap_high > 0 && st.heap_high <= HEAP_SIZE);
-    void *p = mem_alloc(100);  // and the thread may go on allocating
+    void *p = mem_alloc(100); // and the thread may go on allocating
     CHECK(p != NULL);
     mem_free(p);
     mem_thread_exit();

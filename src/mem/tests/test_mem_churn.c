@@ -1,4 +1,5 @@
-// test_mem_churn.c: stage-2 test: millions of mixed-size operations across threads keep the heap's high-water mark flat.
+// test_mem_churn.c: stage-2 test: millions of mixed-size operations across threads keep the heap's high-water
+// mark flat.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/tests/stress.h"
@@ -11,9 +12,9 @@
 // The workloads below are sized for the default heap; smaller heaps run out.
 _Static_assert(HEAP_SIZE >= (16ul << 20), "the stage-2 tests need HEAP_SIZE of at least 16 MB");
 
-#define NTHREADS 4
-#define SLOTS 512
-#define TOTAL_OPS 2000000   // alloc+free pairs, all threads together
+#define NTHREADS   4
+#define SLOTS      512
+#define TOTAL_OPS  2000000 // alloc+free pairs, all threads together
 #define WARMUP_OPS (TOTAL_OPS / 10)
 
 static struct shared_slot slots[SLOTS];

@@ -1,4 +1,5 @@
-// test_mem_exhaust.c: stage-2 tests of running out: NULL (never a crash), and memory usable again after freeing.
+// test_mem_exhaust.c: stage-2 tests of running out: NULL (never a crash), and memory usable again after
+// freeing.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/mem_internal.h"
@@ -46,8 +47,8 @@ static void small_exhaustion_is_null_then_recovers(void)
     CHECK_EQ(count, (size_t)MEM_NCHUNKS * (MEM_CHUNK_SIZE / mem_class_size[mem_class_of(48)]));
     CHECK_EQ(b.heap_used, HEAP_SIZE);
     CHECK_EQ(b.failed - a.failed, 1);
-    CHECK(mem_alloc(48) == NULL);     // still full, still no crash
-    CHECK(mem_alloc(4096) == NULL);   // and for other classes too
+    CHECK(mem_alloc(48) == NULL);   // still full, still no crash
+    CHECK(mem_alloc(4096) == NULL); // and for other classes too
     CHECK(mem_calloc(10, 10) == NULL);
     free_chain(chain);
     void *p = mem_alloc(48);
@@ -79,15 +80,15 @@ static void big_exhaustion_is_null_then_recovers(void)
     struct mem_stats a, b;
     mem_stats(&a);
     size_t count;
-    void *chain = fill(1 << 20, &count);   // 1 MiB: exactly 256 pages, no rounding
+    void *chain = fill(1 << 20, &count); // 1 MiB: exactly 256 pages, no rounding
     mem_stats(&b);
     CHECK_EQ(count, MEM_BIG_LIMIT >> 20);
     CHECK_EQ(b.big_bytes, MEM_BIG_LIMIT);
     CHECK_EQ(b.failed - a.failed, 1);
     CHECK(mem_alloc(MEM_CHUNK_SIZE + 1) == NULL);
-    CHECK(mem_alloc((size_t)-1) == NULL);            // absurd sizes are NULL too
+    CHECK(mem_alloc((size_t)-1) == NULL); // absurd sizes are NULL too
     CHECK(mem_alloc((size_t)-1 - 4095) == NULL);
-    void *small = mem_alloc(100);                    // the heap is separate and fine
+    void *small = mem_alloc(100); // the heap is separate and fine
     CHECK(small != NULL);
     mem_free(small);
     free_chain(chain);
@@ -111,7 +112,7 @@ static int fill_free_and_exit(void *arg)
 static void thread_exit_hands_heap_on(void)
 {
     struct sys_thread *t;
-    mem_thread_exit();  // the main thread's cache too: now nobody holds a chunk
+    mem_thread_exit(); // the main thread's cache too: now nobody holds a chunk
     CHECK_EQ(sys_thread_spawn(&t, fill_free_and_exit, (void *)200, THREAD_STACK_SIZE), 0);
     CHECK_EQ(sys_thread_join(t), MEM_NCHUNKS * (MEM_CHUNK_SIZE / mem_class_size[mem_class_of(200)]));
     CHECK_EQ(sys_thread_spawn(&t, fill_free_and_exit, (void *)16384, THREAD_STACK_SIZE), 0);
@@ -127,11 +128,11 @@ static void failed_realloc_keeps_block(void)
         return;
     sys_memcpy(p, "still here", 11);
     size_t count;
-    void *chain = fill(MEM_CHUNK_SIZE, &count);  // the rest of the heap
-    size_t grow = MEM_CHUNK_SIZE / 2 + 16;       // needs a chunk of its own
+    void *chain = fill(MEM_CHUNK_SIZE, &count); // the rest of the heap
+    size_t grow = MEM_CHUNK_SIZE / 2 + 16;      // needs a chunk of its own
     CHECK(mem_realloc(p, grow) == NULL);
     CHECK(sys_memcmp(p, "still here", 11) == 0);
-    char *q = mem_realloc(p, 101);               // same class: no memory needed
+    char *q = mem_realloc(p, 101); // same class: no memory needed
     CHECK(q == p);
     free_chain(chain);
     q = mem_realloc(p, grow);

@@ -1,4 +1,5 @@
-// test_mem_faults.c: stage-2 tests that misuse (double free, foreign and interior pointers) ends in a clear panic.
+// test_mem_faults.c: stage-2 tests that misuse (double free, foreign and interior pointers) ends in a clear
+// panic.
 #include "config.h"
 #include "mem/mem.h"
 #include "sys/string.h"
@@ -17,7 +18,7 @@ static int run_child(void (*fn)(void), char *msg, size_t cap)
     if (pid == 0) {
         sys_dup2(fds[1], STDERR_FILENO);
         fn();
-        sys_exit_group(0);  // reaching here means the misuse went unnoticed
+        sys_exit_group(0); // reaching here means the misuse went unnoticed
     }
     sys_close(fds[1]);
     size_t len = 0;
@@ -63,10 +64,10 @@ static void free_twice(void)
 
 static void free_twice_across_flush(void)
 {
-    void *keep = mem_alloc(64);  // keeps the span alive
+    void *keep = mem_alloc(64); // keeps the span alive
     void *p = mem_alloc(64);
     mem_free(p);
-    mem_thread_exit();           // p is now on the central lists, not in a cache
+    mem_thread_exit(); // p is now on the central lists, not in a cache
     mem_free(p);
     mem_free(keep);
 }
@@ -75,7 +76,7 @@ static void free_twice_whole_span_gone(void)
 {
     void *p = mem_alloc(3000);
     mem_free(p);
-    mem_thread_exit();           // its chunk went back to the arena
+    mem_thread_exit(); // its chunk went back to the arena
     mem_free(p);
 }
 
@@ -88,7 +89,7 @@ static void free_interior(void)
 static void free_stack_address(void)
 {
     char local[64] __attribute__((aligned(16)));
-    mem_alloc(1);  // the allocator is set up: the pointer is really foreign
+    mem_alloc(1); // the allocator is set up: the pointer is really foreign
     mem_free(local);
 }
 
@@ -114,19 +115,22 @@ static void usable_size_of_freed_big(void)
 
 static void double_free_panics(void) { expect_panic(free_twice, "double free"); }
 static void double_free_after_flush_panics(void) { expect_panic(free_twice_across_flush, "double free"); }
-static void double_free_of_released_chunk_panics(void) { expect_panic(free_twice_whole_span_gone, "not a live block"); }
+static void double_free_of_released_chunk_panics(void)
+{
+    expect_panic(free_twice_whole_span_gone, "not a live block");
+}
 static void interior_pointer_panics(void) { expect_panic(free_interior, "inside a block"); }
 static void foreign_pointer_panics(void) { expect_panic(free_stack_address, "not a live block"); }
 static void misaligned_pointer_panics(void) { expect_panic(free_misaligned, "not aligned"); }
 static void big_double_free_panics(void) { expect_panic(free_big_twice, "not a live block"); }
-static void big_usable_size_after_free_panics(void) { expect_panic(usable_size_of_freed_big, "not a live block"); }
+static void big_usable_size_after_free_panics(void)
+{
+    expect_panic(usable_size_of_freed_big, "not a live block");
+}
 
 // The harness itself: a child that does nothing wrong exits 0, so the checks
 // above are not passing for some unrelated reason.
-static void nothing_wrong(void)
-{
-    mem_free(mem_alloc(64));
-}
+static void nothing_wrong(void) { mem_free(mem_alloc(64)); }
 
 static void correct_use_does_not_panic(void)
 {

@@ -1,4 +1,5 @@
-// test_mem_threads.c: stage-2 tests of the allocator under many threads: no overlap, no corruption, no stranding.
+// test_mem_threads.c: stage-2 tests of the allocator under many threads: no overlap, no corruption, no
+// stranding.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/tests/stress.h"
@@ -12,7 +13,7 @@ _Static_assert(HEAP_SIZE >= (16ul << 20), "the stage-2 tests need HEAP_SIZE of a
 
 #define NTHREADS 8
 
-static uint32_t go;  // threads spin until the main thread sets it, to start together
+static uint32_t go; // threads spin until the main thread sets it, to start together
 
 static void wait_for_go(void)
 {
@@ -57,15 +58,15 @@ static void first_use_from_many_threads(void)
             CHECK(first_blocks[i] != first_blocks[j]);
     }
     for (int i = 0; i < NTHREADS; i++)
-        mem_free(first_blocks[i]);  // freed by another thread than the allocating one
+        mem_free(first_blocks[i]); // freed by another thread than the allocating one
     struct mem_stats st;
     mem_stats(&st);
     CHECK_EQ(st.in_use, 0);
 }
 
 // ---- random sizes, own and shared blocks, full patterns ------------------------------
-#define OWN_SLOTS 96
-#define SHARED_SLOTS 256
+#define OWN_SLOTS      96
+#define SHARED_SLOTS   256
 #define OPS_PER_THREAD 12000
 
 static struct shared_slot shared[SHARED_SLOTS];
@@ -143,7 +144,7 @@ static void eight_threads_random_sizes(void)
     mem_stats(&st);
     CHECK_EQ(st.in_use, 0);
     CHECK_EQ(st.cached, 0);
-    CHECK_EQ(st.heap_used, 0);   // every chunk came back to the arena
+    CHECK_EQ(st.heap_used, 0); // every chunk came back to the arena
     CHECK_EQ(st.big_blocks, 0);
     CHECK_EQ(st.allocs, st.frees);
     CHECK_EQ(st.failed, 0);
@@ -174,7 +175,7 @@ static void thread_exit_leaves_nothing_cached(void)
     size_t stranded = st.cached;
     sys_thread_join(spawn(fill_cache_and_leave, (void *)1));
     mem_stats(&st);
-    CHECK_EQ(st.cached, stranded);  // the proper exit added nothing
+    CHECK_EQ(st.cached, stranded); // the proper exit added nothing
     CHECK_EQ(st.in_use, 0);
 }
 

@@ -28,7 +28,7 @@ static poll_t echo_poll(void *state, struct sched_cx *cx)
         // every task once, and this poll then sees ex_stopping().
         AWAIT(c, ex_stopping() ? (c->got = 0, READY) : net_recv(&c->io, c->buf, sizeof c->buf, &c->got, cx));
         if (c->got <= 0)
-            break;  // end of stream (the peer half-closed) or an error
+            break; // end of stream (the peer half-closed) or an error
         net_send_init(&c->send, c->buf, (size_t)c->got);
         AWAIT(c, net_send(&c->io, &c->send, &c->sent, cx));
         if (c->sent < 0)
@@ -64,7 +64,7 @@ static int on_accept(int fd, void *arg)
     }
     // First poll when data arrives: no wake-up, no syscall wasted before.
     if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
-        sched_wake(w);  // could not register: let the task find out itself
+        sched_wake(w); // could not register: let the task find out itself
     return 0;
 }
 // [end: echo-accept]

@@ -46,14 +46,15 @@ static void accepted_sockets_inherit_nodelay(void)
     int l = net_listen(lo, 0, 16);
     int port = net_local_port(l);
     int c = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
     CHECK_EQ(sys_connect(c, &sa, sizeof sa), 0);
     int s = sys_accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     CHECK(s >= 0);
     int v = 0;
     unsigned len = sizeof v;
     CHECK_EQ(sys_getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
-    CHECK(v != 0);  // the claim net_listen's comment makes
+    CHECK(v != 0); // the claim net_listen's comment makes
     sys_close(s), sys_close(c), sys_close(l);
 }
 
@@ -83,7 +84,8 @@ static void partial_sends_resume(void)
     int c = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     int small = 4096;
     sys_setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
     CHECK_EQ(sys_connect(c, &sa, sizeof sa), 0);
     int s = sys_accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     sys_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
@@ -92,7 +94,7 @@ static void partial_sends_resume(void)
         data[i] = (uint8_t)(i * 31 + (i >> 12));
     struct big_send b = {.io = {.fd = s}};
     net_send_init(&b.send, data, sizeof data / 2);
-    net_send_add(&b.send, data + sizeof data / 2, sizeof data / 2);  // two iovecs
+    net_send_add(&b.send, data + sizeof data / 2, sizeof data / 2); // two iovecs
     struct ex_config cfg = {.workers = 1, .backend = EX_BACKEND_EPOLL};
     CHECK_EQ(ex_init(&cfg), 0);
     CHECK_EQ(ex_start(), 0);
@@ -114,7 +116,7 @@ static void partial_sends_resume(void)
     ex_shutdown();
     CHECK_EQ(ex_join(), 0);
     CHECK_EQ(b.result, (ssize_t)sizeof data);
-    CHECK(b.pendings > 0);  // it really had to wait
+    CHECK(b.pendings > 0); // it really had to wait
     sys_close(s), sys_close(c), sys_close(l);
 }
 

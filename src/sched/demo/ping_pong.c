@@ -11,7 +11,7 @@
 
 struct player {
     const char *name;
-    uint32_t *token;       // whose turn: 0 = ping, 1 = pong
+    uint32_t *token; // whose turn: 0 = ping, 1 = pong
     uint32_t me;
     struct waker *other;
     uint64_t hits;
@@ -60,7 +60,7 @@ int main(void)
     atomic_store_seq(&stop, 1);
     sys_thread_join(t[0]);
     sys_thread_join(t[1]);
-    sys_printf("%s hit %lu, %s hit %lu: %lu hand-offs in %lu ms (%lu ns each) on 2 threads\n",
-               ping.name, ping.hits, pong.name, pong.hits, 2ul * ROUNDS, ns / NS_PER_MS, ns / (2 * ROUNDS));
+    sys_printf("%s hit %lu, %s hit %lu: %lu hand-offs in %lu ms (%lu ns each) on 2 threads\n", ping.name,
+               ping.hits, pong.name, pong.hits, 2ul * ROUNDS, ns / NS_PER_MS, ns / (2 * ROUNDS));
     return 0;
 }

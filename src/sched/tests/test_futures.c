@@ -54,7 +54,7 @@ static void await_resumes_where_it_left_off(void)
     while (sched_run_one())
         polls++;
     CHECK_EQ(sched_live(), 0);
-    CHECK_EQ(polls, 1 + 2 + 3);  // first run, 2 pendings of the first await, 1 per loop await
+    CHECK_EQ(polls, 1 + 2 + 3); // first run, 2 pendings of the first await, 1 per loop await
     int want[] = {1, 2, 10, 11, 12};
     CHECK_EQ(st.n, 5);
     for (int i = 0; i < 5; i++)
@@ -65,7 +65,7 @@ static void await_resumes_where_it_left_off(void)
 struct yielder {
     int resume;
     int i, limit;
-    int *clock;      // shared step counter: when did we finish?
+    int *clock; // shared step counter: when did we finish?
     int finished_at;
 };
 
@@ -95,7 +95,7 @@ static void self_waking_task_does_not_starve_others(void)
     struct yielder hog = {.limit = 100000, .clock = &clock};
     struct yielder shorts[3];
     CHECK_EQ(sched_spawn(yielder_poll, &hog, NULL, NULL), 0);
-    CHECK_EQ(sched_run_one(), 1);  // the hog is running and re-queued before the others exist
+    CHECK_EQ(sched_run_one(), 1); // the hog is running and re-queued before the others exist
     for (int i = 0; i < 3; i++) {
         shorts[i] = (struct yielder){.limit = 100, .clock = &clock};
         CHECK_EQ(sched_spawn(yielder_poll, &shorts[i], NULL, NULL), 0);
@@ -104,7 +104,7 @@ static void self_waking_task_does_not_starve_others(void)
         ;
     for (int i = 0; i < 3; i++) {
         CHECK(shorts[i].finished_at > 0);
-        CHECK(shorts[i].finished_at <= 4 * 100 + 4);  // round-robin bound
+        CHECK(shorts[i].finished_at <= 4 * 100 + 4); // round-robin bound
     }
     CHECK_EQ(hog.finished_at, 100000 + 300);
 }

@@ -23,7 +23,7 @@ static struct sys_thread *start(int (*fn)(void *), void *arg)
 #define POOL_N 64
 static struct slot_pool test_pool;
 static uint32_t test_pool_next[POOL_N];
-static uint32_t owner[POOL_N];  // 1 while some thread holds the slot
+static uint32_t owner[POOL_N]; // 1 while some thread holds the slot
 
 static int pool_churn(void *arg)
 {
@@ -32,7 +32,7 @@ static int pool_churn(void *arg)
         int64_t s = sched_slot_pool_pop(&test_pool);
         if (s < 0)
             continue;
-        if (atomic_exchange(&owner[s], 1) != 0)  // someone else holds it: ABA struck
+        if (atomic_exchange(&owner[s], 1) != 0) // someone else holds it: ABA struck
             CHECK(!"slot handed out twice");
         atomic_store_seq(&owner[s], 0);
         sched_slot_pool_push(&test_pool, (uint32_t)s);
@@ -48,7 +48,7 @@ static void slot_pool_never_hands_out_twice(void)
         t[i] = start(pool_churn, NULL);
     for (int i = 0; i < 4; i++)
         sys_thread_join(t[i]);
-    int n = 0;  // every slot is back exactly once
+    int n = 0; // every slot is back exactly once
     uint8_t seen[POOL_N] = {0};
     for (int64_t s; (s = sched_slot_pool_pop(&test_pool)) >= 0; n++) {
         CHECK(!seen[s]);
@@ -69,7 +69,7 @@ static void ready_queue_is_fifo_and_bounded(void)
     CHECK(!sched_ready_queue_pop(&q, &v));
     for (uint32_t i = 0; i < Q_CAP; i++)
         CHECK(sched_ready_queue_push(&q, i));
-    CHECK(!sched_ready_queue_push(&q, 999));  // full
+    CHECK(!sched_ready_queue_push(&q, 999)); // full
     for (uint32_t i = 0; i < Q_CAP; i++)
         CHECK(sched_ready_queue_pop(&q, &v) && v == i);
     CHECK(!sched_ready_queue_pop(&q, &v));
@@ -126,13 +126,13 @@ static void ready_queue_mpmc_each_value_once(void)
 // task's token count, then wake it. A task's poll takes all tokens present and
 // finishes once it has seen all W*M. A lost wake-up leaves a task waiting with
 // tokens it never collects (the test times out); a double poll trips in_poll.
-#define K_TASKS 64
+#define K_TASKS  64
 #define W_WAKERS 2
-#define M_WAKES 5000
-#define RUNNERS 2
+#define M_WAKES  5000
+#define RUNNERS  2
 
 struct counting_task {
-    uint32_t tokens;    // delivered, not yet collected
+    uint32_t tokens; // delivered, not yet collected
     uint32_t collected;
     uint32_t in_poll;
     uint32_t polls;
@@ -228,7 +228,7 @@ static poll_t finish_second_time(void *state, struct sched_cx *cx)
 
 static void stale_waker_does_nothing(void)
 {
-    CHECK_EQ(sched_init(1), 0);  // one slot: the second task must reuse it
+    CHECK_EQ(sched_init(1), 0); // one slot: the second task must reuse it
     struct waker old, fresh;
     int fresh_polls = 0;
     simple_polls = 0;
@@ -238,17 +238,17 @@ static void stale_waker_does_nothing(void)
     CHECK_EQ(sched_spawn_idle(finish_second_time, &fresh_polls, NULL, &fresh), 0);
     CHECK_EQ(fresh.slot, old.slot);
     CHECK(fresh.gen != old.gen);
-    CHECK(!sched_wake(old));       // stale: must not schedule the new task
-    CHECK_EQ(sched_run_one(), 0);  // nothing was queued
+    CHECK(!sched_wake(old));      // stale: must not schedule the new task
+    CHECK_EQ(sched_run_one(), 0); // nothing was queued
     CHECK(sched_wake(fresh));
-    CHECK(!sched_wake(fresh));  // already scheduled: queued once only
+    CHECK(!sched_wake(fresh)); // already scheduled: queued once only
     CHECK_EQ(sched_run_one(), 1);
     CHECK_EQ(sched_run_one(), 0);
     CHECK_EQ(simple_polls, 2);
     CHECK(sched_wake(fresh));
-    CHECK_EQ(sched_run_one(), 1);  // second poll: READY, slot freed
+    CHECK_EQ(sched_run_one(), 1); // second poll: READY, slot freed
     CHECK_EQ(sched_live(), 0);
-    CHECK(!sched_wake(fresh));     // finished: its waker is stale now
+    CHECK(!sched_wake(fresh)); // finished: its waker is stale now
     struct sched_stats st;
     sched_get_stats(&st);
     CHECK(st.stale_wakes >= 1);
@@ -261,15 +261,15 @@ static void slots_run_out_cleanly(void)
     struct waker wa, wb;
     CHECK_EQ(sched_spawn_idle(finish_second_time, &a, NULL, &wa), 0);
     CHECK_EQ(sched_spawn_idle(finish_second_time, &b, NULL, &wb), 0);
-    CHECK_EQ(sched_spawn(finish_at_once, NULL, NULL, NULL), -EAGAIN);  // full: refused, not blocked
-    CHECK_EQ(sched_init(4), -EINVAL);  // cannot resize under live tasks
+    CHECK_EQ(sched_spawn(finish_at_once, NULL, NULL, NULL), -EAGAIN); // full: refused, not blocked
+    CHECK_EQ(sched_init(4), -EINVAL);                                 // cannot resize under live tasks
     for (int i = 0; i < 2; i++) {
         sched_wake(wa), sched_wake(wb);
         while (sched_run_one())
             ;
     }
     CHECK_EQ(sched_live(), 0);
-    CHECK_EQ(sched_spawn(finish_at_once, NULL, NULL, NULL), 0);  // slots came back
+    CHECK_EQ(sched_spawn(finish_at_once, NULL, NULL, NULL), 0); // slots came back
     CHECK_EQ(sched_run_one(), 1);
 }
 
@@ -282,9 +282,9 @@ static poll_t wake_self_during_poll(void *state, struct sched_cx *cx)
     struct self_waker *s = state;
     s->polls++;
     if (s->polls == 1) {
-        CHECK(!sched_wake(cx->waker));  // RUNNING -> NOTIFIED: not queued now...
-        CHECK(!sched_wake(cx->waker));  // ...and a second wake adds nothing
-        return PENDING;                 // ...but queued when we return
+        CHECK(!sched_wake(cx->waker)); // RUNNING -> NOTIFIED: not queued now...
+        CHECK(!sched_wake(cx->waker)); // ...and a second wake adds nothing
+        return PENDING;                // ...but queued when we return
     }
     return READY;
 }

@@ -67,10 +67,10 @@ static void formatting_matches_snprintf(void)
         uint64_t u = next() >> (next() % 64);
         int64_t s = (int64_t)next() >> (next() % 64);
         int w = (int)(next() % 12);
-        snprintf(want, sizeof want, "%lu %ld %lx %0*lu %*d|%s", (unsigned long)u, (long)s,
-                 (unsigned long)u, w, (unsigned long)u, w, (int)s, "x");
-        sys_snprintf(got, sizeof got, "%lu %ld %lx %0*lu %*d|%s", (unsigned long)u, (long)s,
-                     (unsigned long)u, w, (unsigned long)u, w, (int)s, "x");
+        snprintf(want, sizeof want, "%lu %ld %lx %0*lu %*d|%s", (unsigned long)u, (long)s, (unsigned long)u,
+                 w, (unsigned long)u, w, (int)s, "x");
+        sys_snprintf(got, sizeof got, "%lu %ld %lx %0*lu %*d|%s", (unsigned long)u, (long)s, (unsigned long)u,
+                     w, (unsigned long)u, w, (int)s, "x");
         if (strcmp(want, got) != 0)
             ok = 0, fprintf(stderr, "want '%s' got '%s'\n", want, got);
     }

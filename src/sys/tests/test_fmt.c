@@ -52,7 +52,7 @@ static void writer_flushes_to_fd(void)
     CHECK_EQ(sys_pipe2(fds, O_CLOEXEC), 0);
     char small[8];
     struct sys_writer w;
-    sys_writer_init(&w, fds[1], small, sizeof small);  // smaller than the output: forces flushes
+    sys_writer_init(&w, fds[1], small, sizeof small); // smaller than the output: forces flushes
     sys_w_str(&w, "count=");
     sys_w_u64(&w, 1234567);
     sys_w_char(&w, ' ');
@@ -86,9 +86,9 @@ static void string_helpers(void)
     CHECK(sys_memeq_nocase("WebSocket", "websocket", 9));
     CHECK(!sys_memeq_nocase("Upgrade", "Upgradf", 7));
     char buf[16] = "abcdefghij";
-    sys_memmove(buf + 2, buf, 8);  // overlapping, forward direction
+    sys_memmove(buf + 2, buf, 8); // overlapping, forward direction
     CHECK(sys_memcmp(buf, "ababcdefgh", 10) == 0);
-    sys_memmove(buf, buf + 2, 8);  // overlapping, backward direction
+    sys_memmove(buf, buf + 2, 8); // overlapping, backward direction
     CHECK(sys_memcmp(buf, "abcdefghgh", 10) == 0);
     CHECK(sys_streq(sys_errno_name(-EAGAIN), "EAGAIN"));
     CHECK(sys_streq(sys_errno_name(12345), "E?"));

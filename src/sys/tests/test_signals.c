@@ -26,7 +26,7 @@ static void tgkill_runs_handler_and_returns(void)
     CHECK_EQ(sys_tgkill(sys_getpid(), sys_gettid(), SIGUSR1), 0);
     CHECK_EQ(handler_calls, 1);
     CHECK_EQ(handled_sig, SIGUSR1);
-    CHECK_EQ(before, 0x1234567890);  // registers and stack intact after sigreturn
+    CHECK_EQ(before, 0x1234567890); // registers and stack intact after sigreturn
     for (int i = 0; i < 100; i++)
         sys_tgkill(sys_getpid(), sys_gettid(), SIGUSR1);
     CHECK_EQ(handler_calls, 101);
@@ -39,7 +39,7 @@ static void sigpipe_ignored_gives_epipe(void)
     int fds[2];
     CHECK_EQ(sys_pipe2(fds, O_CLOEXEC), 0);
     sys_close(fds[0]);
-    CHECK_EQ(sys_write(fds[1], "x", 1), -EPIPE);  // without SIG_IGN this would kill us
+    CHECK_EQ(sys_write(fds[1], "x", 1), -EPIPE); // without SIG_IGN this would kill us
     sys_close(fds[1]);
 }
 
@@ -51,7 +51,7 @@ static void blocked_signal_stays_pending(void)
     CHECK_EQ(sys_rt_sigprocmask(SIG_BLOCK, &set, &old), 0);
     sys_tgkill(sys_getpid(), sys_gettid(), SIGUSR2);
     CHECK_EQ(handler_calls, 0);
-    CHECK_EQ(sys_rt_sigprocmask(SIG_SETMASK, &old, NULL), 0);  // delivery happens on unblock
+    CHECK_EQ(sys_rt_sigprocmask(SIG_SETMASK, &old, NULL), 0); // delivery happens on unblock
     CHECK_EQ(handler_calls, 1);
     sys_signal_default(SIGUSR2);
 }
@@ -75,9 +75,9 @@ static void exit_group_vs_exit(void)
     if (pid == 0) {
         struct sys_thread *t;
         sys_thread_spawn(&t, exit_only_thread, NULL, THREAD_STACK_SIZE);
-        sys_thread_join(t);  // we are still here: exit ended only that thread
+        sys_thread_join(t); // we are still here: exit ended only that thread
         sys_thread_spawn(&t, exit_whole_process, NULL, THREAD_STACK_SIZE);
-        sys_sleep_ns(10 * NS_PER_SEC);  // killed long before this ends
+        sys_sleep_ns(10 * NS_PER_SEC); // killed long before this ends
         sys_exit_group(1);
     }
     uint64_t start = sys_now_ns();

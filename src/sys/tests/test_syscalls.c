@@ -19,7 +19,7 @@ static void pipe_round_trip(void)
     CHECK_EQ(sys_read(fds[0], buf, sizeof buf), sizeof msg);
     CHECK(sys_memcmp(buf, msg, sizeof msg) == 0);
     sys_close(fds[1]);
-    CHECK_EQ(sys_read(fds[0], buf, sizeof buf), 0);  // EOF once the writer is gone
+    CHECK_EQ(sys_read(fds[0], buf, sizeof buf), 0); // EOF once the writer is gone
     sys_close(fds[0]);
 }
 
@@ -63,7 +63,7 @@ static void mmap_munmap(void)
     if (SYS_IS_ERR(p))
         return;
     CHECK(((uintptr_t)p & (PAGE_SIZE - 1)) == 0);
-    CHECK(p[12345] == 0);  // anonymous memory starts zeroed
+    CHECK(p[12345] == 0); // anonymous memory starts zeroed
     sys_memset(p, 0xAB, len);
     CHECK(p[len - 1] == 0xAB);
     CHECK_EQ(sys_munmap(p, len), 0);
@@ -78,10 +78,10 @@ static void guard_page_faults(void)
     char *p = sys_mmap(NULL, 2 * PAGE_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     CHECK(!SYS_IS_ERR(p));
     CHECK_EQ(sys_mprotect(p + PAGE_SIZE, PAGE_SIZE, PROT_NONE), 0);
-    p[PAGE_SIZE - 1] = 1;  // the page below the guard is fine
+    p[PAGE_SIZE - 1] = 1; // the page below the guard is fine
     int pid = sys_fork();
     if (pid == 0) {
-        *(volatile char *)(p + PAGE_SIZE) = 1;  // must fault
+        *(volatile char *)(p + PAGE_SIZE) = 1; // must fault
         sys_exit_group(0);
     }
     CHECK(pid > 0);
@@ -109,7 +109,7 @@ static void monotonic_clock_and_sleep(void)
     sys_sleep_ns(20 * NS_PER_MS);
     uint64_t b = sys_now_ns();
     CHECK(b >= a + 20 * NS_PER_MS);
-    CHECK(b < a + 2 * NS_PER_SEC);  // generous: shared machines stall
+    CHECK(b < a + 2 * NS_PER_SEC); // generous: shared machines stall
 }
 
 static void stack_aligned_at_main(void)
@@ -140,10 +140,9 @@ static void argv_and_envp_reach_main(void)
 
 static int argv_probe(int argc, char **argv)
 {
-    int ok = argc == 3 && sys_streq(argv[0], "probe") && sys_streq(argv[2], "two words") &&
-             argv[3] == NULL && sys_streq(sys_getenv("PROBE_A"), "1") &&
-             sys_streq(sys_getenv("PROBE_B"), "hello=world") && sys_getenv("PROBE") == NULL &&
-             sys_getauxval(AT_PAGESZ) == PAGE_SIZE;
+    int ok = argc == 3 && sys_streq(argv[0], "probe") && sys_streq(argv[2], "two words") && argv[3] == NULL &&
+             sys_streq(sys_getenv("PROBE_A"), "1") && sys_streq(sys_getenv("PROBE_B"), "hello=world") &&
+             sys_getenv("PROBE") == NULL && sys_getauxval(AT_PAGESZ) == PAGE_SIZE;
     return ok ? 0 : 1;
 }
 

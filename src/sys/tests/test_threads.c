@@ -8,7 +8,7 @@
 #include "sys/thread.h"
 
 #define NTHREADS 8
-#define NINCS 100000
+#define NINCS    100000
 
 static uint64_t counter;
 
@@ -42,7 +42,7 @@ static int report_self(void *arg)
     struct tls_probe *p = arg;
     p->frame = (uintptr_t)__builtin_frame_address(0);
     p->seen_self = sys_thread_self();
-    p->seen_self->slot[0] = arg;  // write our own slot; others must not see it
+    p->seen_self->slot[0] = arg; // write our own slot; others must not see it
     p->tid = sys_gettid();
     return p->seen_self->slot[0] == arg;
 }
@@ -60,7 +60,7 @@ static void tls_differs_per_thread(void)
         for (int j = 0; j < i; j++)
             CHECK(probes[i].tid != probes[j].tid);
     }
-    CHECK(sys_thread_self()->slot[0] == NULL);  // the main thread's slot is untouched
+    CHECK(sys_thread_self()->slot[0] == NULL); // the main thread's slot is untouched
     CHECK_EQ(sys_thread_self()->tid, sys_gettid());
 }
 
@@ -108,7 +108,7 @@ static void futex_hand_off(void)
 static void futex_wait_checks_value(void)
 {
     uint32_t word = 5;
-    CHECK_EQ(sys_futex_wait(&word, 4, NULL), -EAGAIN);  // value differs: no sleep
+    CHECK_EQ(sys_futex_wait(&word, 4, NULL), -EAGAIN); // value differs: no sleep
     struct timespec ts = {0, 10 * 1000 * 1000};
     CHECK_EQ(sys_futex_wait(&word, 5, &ts), -ETIMEDOUT);
 }
@@ -121,7 +121,7 @@ static int locked_increment(void *arg)
     (void)arg;
     for (int i = 0; i < 20000; i++) {
         sys_mutex_lock(&mutex);
-        plain_counter++;  // not atomic: only the mutex keeps this exact
+        plain_counter++; // not atomic: only the mutex keeps this exact
         sys_mutex_unlock(&mutex);
     }
     return 0;
@@ -178,7 +178,7 @@ static int recurse(int depth)
 static int overflow_stack(void *arg)
 {
     (void)arg;
-    return recurse(1 << 20);  // far deeper than a 64 KiB stack
+    return recurse(1 << 20); // far deeper than a 64 KiB stack
 }
 
 // A thread that overflows its stack hits the guard page and dies of SIGSEGV

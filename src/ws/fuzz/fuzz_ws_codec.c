@@ -1,12 +1,12 @@
 // libFuzzer target: base64 canonical round trips, SHA-1 split invariance, handshake key check.
+#include "ws/ws_accept.h"
+#include "ws/ws_base64.h"
+#include "ws/ws_sha1.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_accept.h"
-#include "ws/ws_base64.h"
-#include "ws/ws_sha1.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -20,7 +20,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     if (ws_base64_decode(enc, en, dec, size) != (ptrdiff_t)size || memcmp(dec, data, size) != 0)
         abort();
-    if (size > 0 && ws_base64_decode(enc, en, dec, size - 1) != -1)    // one byte short of room
+    if (size > 0 && ws_base64_decode(enc, en, dec, size - 1) != -1) // one byte short of room
         abort();
 
     // Arbitrary text -> bytes: strictness means whatever is accepted is the

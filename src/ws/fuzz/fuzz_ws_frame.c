@@ -1,12 +1,12 @@
 // libFuzzer target: frame parser and message machine on arbitrary client byte streams, with invariants.
+#include "ws/tests/ws_drive.h"
+#include "ws/ws_frame.h"
+#include "ws/ws_message.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_frame.h"
-#include "ws/ws_message.h"
-#include "ws/tests/ws_drive.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -43,7 +43,7 @@ static void check_header(const uint8_t *p, size_t n)
             back.fin != full.fin || back.opcode != full.opcode)
             abort();
     } else if (r != WS_FRAME_NEED_MORE || lim == WS_FRAME_HEADER_MAX) {
-        abort();                    // 14 bytes always decide
+        abort(); // 14 bytes always decide
     }
 
     // Fail fast and no surprises: every prefix either needs more bytes or
@@ -97,7 +97,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     // Errors are sticky.
     if (d1.error != 0) {
-        struct ws_frame f = { .fin = true, .opcode = WS_OP_PING, .masked = true };
+        struct ws_frame f = {.fin = true, .opcode = WS_OP_PING, .masked = true};
         struct ws_event ev;
         if (d1.error_where != 1 &&
             (ws_msg_on_frame(&d1.st, &f) != d1.error || ws_msg_on_frame_end(&d1.st, &ev) != d1.error))

@@ -1,10 +1,10 @@
 // libFuzzer target: the UTF-8 validator fed in random chunks agrees with one call and with a reference model.
+#include "ws/tests/ws_utf8_model.h"
+#include "ws/ws_utf8.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
-#include "ws/ws_utf8.h"
-#include "ws/tests/ws_utf8_model.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

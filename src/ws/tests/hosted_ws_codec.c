@@ -1,12 +1,12 @@
 // Hosted tests: SHA-1 (RFC 3174 vectors), base64 (RFC 4648 vectors, strict decode), handshake accept key.
+#include "ws/ws_accept.h"
+#include "ws/ws_base64.h"
+#include "ws/ws_sha1.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_accept.h"
-#include "ws/ws_base64.h"
-#include "ws/ws_sha1.h"
 
 #include "ws_test_case.h"
 
@@ -33,12 +33,10 @@ static void sha1_vector(const char *name, const char *text, long repeat, const c
 static void test_sha1_vectors(void)
 {
     // RFC 3174 section 7.3 test cases.
-    sha1_vector("sha1 rfc3174 test1 abc", "abc", 1,
-                "a9993e364706816aba3e25717850c26c9cd0d89d");
+    sha1_vector("sha1 rfc3174 test1 abc", "abc", 1, "a9993e364706816aba3e25717850c26c9cd0d89d");
     sha1_vector("sha1 rfc3174 test2 448-bit", "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", 1,
                 "84983e441c3bd26ebaae4aa1f95129e5e54670f1");
-    sha1_vector("sha1 rfc3174 test3 million a", "a", 1000000,
-                "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
+    sha1_vector("sha1 rfc3174 test3 million a", "a", 1000000, "34aa973cd4c4daa4f61eeb2bdbad27316534016f");
     sha1_vector("sha1 rfc3174 test4 640 bytes",
                 "0123456701234567012345670123456701234567012345670123456701234567", 10,
                 "dea356a2cddd90c7a7ecedc5ebb563934f460452");
@@ -53,7 +51,8 @@ static void test_sha1_vectors(void)
     char got[41];
     ws_sha1(big, 1000000, d);
     hex(d, 20, got);
-    CASE("sha1 million a one-shot", strcmp(got, "34aa973cd4c4daa4f61eeb2bdbad27316534016f") == 0, "got %s", got);
+    CASE("sha1 million a one-shot", strcmp(got, "34aa973cd4c4daa4f61eeb2bdbad27316534016f") == 0, "got %s",
+         got);
     free(big);
 }
 
@@ -65,7 +64,7 @@ static void test_sha1_splits(void)
     for (size_t i = 0; i < sizeof buf; i++)
         buf[i] = (uint8_t)(i * 131 + 7);
     int bad = 0;
-    size_t lens[] = { 0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 200 };
+    size_t lens[] = {0, 1, 55, 56, 57, 63, 64, 65, 119, 120, 127, 128, 129, 200};
     for (size_t li = 0; li < sizeof lens / sizeof lens[0]; li++) {
         size_t n = lens[li];
         uint8_t want[20], got[20];
@@ -88,14 +87,21 @@ static void test_sha1_splits(void)
     CASE("sha1 every split point equals one-shot", bad == 0, "%d mismatches", bad);
 }
 
-struct b64vec { const char *raw, *enc; };
+struct b64vec {
+    const char *raw, *enc;
+};
 
 static void test_base64_vectors(void)
 {
     // RFC 4648 section 10.
     static const struct b64vec v[] = {
-        { "", "" }, { "f", "Zg==" }, { "fo", "Zm8=" }, { "foo", "Zm9v" },
-        { "foob", "Zm9vYg==" }, { "fooba", "Zm9vYmE=" }, { "foobar", "Zm9vYmFy" },
+        {"", ""},
+        {"f", "Zg=="},
+        {"fo", "Zm8="},
+        {"foo", "Zm9v"},
+        {"foob", "Zm9vYg=="},
+        {"fooba", "Zm9vYmE="},
+        {"foobar", "Zm9vYmFy"},
     };
     for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
         char name[64], enc[16];
@@ -118,18 +124,17 @@ static void test_base64_vectors(void)
     ptrdiff_t dn = ws_base64_decode(enc, en, back, sizeof back);
     CASE("base64 round trip of all byte values", dn == 256 && memcmp(all, back, 256) == 0, "got %td", dn);
     // The RFC 4648 section 9 illustration: 0x14fb9c03d97e -> FPucA9l+.
-    static const uint8_t ill[] = { 0x14, 0xfb, 0x9c, 0x03, 0xd9, 0x7e };
+    static const uint8_t ill[] = {0x14, 0xfb, 0x9c, 0x03, 0xd9, 0x7e};
     en = ws_base64_encode(ill, sizeof ill, enc);
-    CASE("base64 rfc4648 illustration uses + and /", en == 8 && memcmp(enc, "FPucA9l+", 8) == 0,
-         "got %.*s", (int)en, enc);
+    CASE("base64 rfc4648 illustration uses + and /", en == 8 && memcmp(enc, "FPucA9l+", 8) == 0, "got %.*s",
+         (int)en, enc);
 }
 
 static void test_base64_strict(void)
 {
     static const char *bad[] = {
-        "Zg=", "Zg", "Z", "Zm9vY", "Z===", "====", "=Zg=", "Zg==Zg==", "Zm9v====",
-        "Z=g=", "Zh==", "Zm9=", "Zm9-", "Zm9_", "Zm9v\n", " Zm9v", "Zm9v ", "Zm 9",
-        "Zm9\x80", "Zg=A", "Z\0==",
+        "Zg=",  "Zg",   "Z",    "Zm9vY",  "Z===",  "====",  "=Zg=", "Zg==Zg==", "Zm9v====", "Z=g=",  "Zh==",
+        "Zm9=", "Zm9-", "Zm9_", "Zm9v\n", " Zm9v", "Zm9v ", "Zm 9", "Zm9\x80",  "Zg=A",     "Z\0==",
     };
     static const size_t badlen[] = {
         3, 2, 1, 5, 4, 4, 4, 8, 8, 4, 4, 4, 4, 4, 5, 5, 5, 4, 4, 4, 4,
@@ -145,7 +150,8 @@ static void test_base64_strict(void)
     CASE("base64 decode refuses a too small output", ws_base64_decode("Zm9v", 4, small, 2) == -1, "accepted");
     CASE("base64 decode exact-fit output", ws_base64_decode("Zm8=", 4, small, 2) == 2, "refused");
     CASE("base64 decode NULL out measures", ws_base64_decode("Zm9vYmE=", 8, NULL, 0) == 5, "wrong length");
-    CASE("base64 decode NULL out still validates", ws_base64_decode("Zm9vYmF=", 8, NULL, 0) == -1, "accepted");
+    CASE("base64 decode NULL out still validates", ws_base64_decode("Zm9vYmF=", 8, NULL, 0) == -1,
+         "accepted");
 }
 
 static void test_accept(void)
@@ -163,7 +169,8 @@ static void test_accept(void)
     snprintf(cat, sizeof cat, "%s258EAFA5-E914-47DA-95CA-C5AB0DC85B11", key);
     ws_sha1(cat, strlen(cat), d);
     hex(d, 20, h);
-    CASE("accept key rfc6455 example digest", strcmp(h, "b37a4f2cc0624f1690f64606cf385945b2bec4ea") == 0, "got %s", h);
+    CASE("accept key rfc6455 example digest", strcmp(h, "b37a4f2cc0624f1690f64606cf385945b2bec4ea") == 0,
+         "got %s", h);
     CASE("key valid rfc6455 example", ws_key_valid(key, 24), "rejected");
     CASE("key valid all-zero nonce", ws_key_valid("AAAAAAAAAAAAAAAAAAAAAA==", 24), "rejected");
     CASE("key invalid 18-byte nonce", !ws_key_valid("AAAAAAAAAAAAAAAAAAAAAAAA", 24), "accepted");

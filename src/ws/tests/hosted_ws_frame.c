@@ -1,4 +1,7 @@
 // Hosted tests: frame header parser rules, every split point, guard-page bounds, encoder, unmask.
+#include "ws/tests/ws_drive.h"
+#include "ws/ws_frame.h"
+#include "ws/ws_utf8.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -6,9 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
-#include "ws/ws_frame.h"
-#include "ws/ws_utf8.h"
-#include "ws/tests/ws_drive.h"
 
 #include "ws_test_case.h"
 
@@ -26,7 +26,7 @@ static void expect(const char *name, const uint8_t *h, size_t n, int want, int c
 static void test_rfc_examples(void)
 {
     // RFC 6455 5.7: a single-frame masked text message containing "Hello".
-    uint8_t m[] = { 0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    uint8_t m[] = {0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
     struct ws_frame f;
     int r = ws_frame_parse(m, sizeof m, &f);
     bool ok = r == 6 && f.fin && f.opcode == WS_OP_TEXT && f.masked && f.payload_len == 5 &&
@@ -38,7 +38,7 @@ static void test_rfc_examples(void)
 
     // The same example's unmasked frame is what a server sends, and a
     // server must refuse it from a client.
-    static const uint8_t u[] = { 0x81, 0x05, 'H', 'e', 'l', 'l', 'o' };
+    static const uint8_t u[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
     expect("parse rfc6455 unmasked Hello refused 1002", u, sizeof u, WS_FRAME_ERROR, 1002);
     uint8_t out[10];
     size_t n = ws_frame_header_encode(out, true, WS_OP_TEXT, 5);
@@ -55,7 +55,7 @@ static void test_rfc_examples(void)
     CASE("encode rfc6455 64KiB binary",
          n == 10 && memcmp(out, "\x82\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10) == 0, "n=%zu", n);
     // RFC 6455 5.7 masked pong "Hello".
-    static const uint8_t pong[] = { 0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58 };
+    static const uint8_t pong[] = {0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58};
     r = ws_frame_parse(pong, sizeof pong, &f);
     CASE("parse rfc6455 masked pong", r == 6 && f.opcode == WS_OP_PONG && f.payload_len == 5, "r=%d", r);
 }
@@ -84,10 +84,10 @@ static void test_rules(void)
         expect(name, h, 6, defined ? 6 : WS_FRAME_ERROR, 1002);
     }
     // Control frames: FIN=0 refused, 125 bytes fine, 126 and 127 length forms refused.
-    static const unsigned ctl[] = { WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG };
+    static const unsigned ctl[] = {WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG};
     for (int i = 0; i < 3; i++) {
         memset(h, 0, sizeof h);
-        h[0] = (uint8_t)ctl[i];                          // FIN=0
+        h[0] = (uint8_t)ctl[i]; // FIN=0
         h[1] = 0x80;
         snprintf(name, sizeof name, "parse control 0x%X with FIN=0 -> 1002 on first byte", ctl[i]);
         expect(name, h, 1, WS_FRAME_ERROR, 1002);
@@ -105,39 +105,41 @@ static void test_rules(void)
         expect(name, h, 2, WS_FRAME_ERROR, 1002);
     }
     // Data frames with FIN=0 are fine (fragments).
-    static const uint8_t frag[] = { 0x01, 0x80, 1, 2, 3, 4 };
+    static const uint8_t frag[] = {0x01, 0x80, 1, 2, 3, 4};
     expect("parse text fragment FIN=0 accepted", frag, 6, 6, 0);
     // Unmasked.
-    static const uint8_t unm[] = { 0x82, 0x00 };
+    static const uint8_t unm[] = {0x82, 0x00};
     expect("parse unmasked binary -> 1002", unm, 2, WS_FRAME_ERROR, 1002);
-    static const uint8_t unm_ctl[] = { 0x89, 0x00 };
+    static const uint8_t unm_ctl[] = {0x89, 0x00};
     expect("parse unmasked ping -> 1002", unm_ctl, 2, WS_FRAME_ERROR, 1002);
     // Length forms.
-    static const uint8_t l16[] = { 0x82, 0xfe, 0x12, 0x34, 9, 8, 7, 6 };
+    static const uint8_t l16[] = {0x82, 0xfe, 0x12, 0x34, 9, 8, 7, 6};
     struct ws_frame f;
     int r = ws_frame_parse(l16, sizeof l16, &f);
-    CASE("parse 16-bit length", r == 8 && f.payload_len == 0x1234 && memcmp(f.mask, "\x09\x08\x07\x06", 4) == 0,
-         "r=%d len=%llu", r, (unsigned long long)f.payload_len);
-    static const uint8_t l64[] = { 0x82, 0xff, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00, 1, 2, 3, 4 };
+    CASE("parse 16-bit length",
+         r == 8 && f.payload_len == 0x1234 && memcmp(f.mask, "\x09\x08\x07\x06", 4) == 0, "r=%d len=%llu", r,
+         (unsigned long long)f.payload_len);
+    static const uint8_t l64[] = {0x82, 0xff, 0, 0, 0, 0, 0, 0x01, 0x00, 0x00, 1, 2, 3, 4};
     r = ws_frame_parse(l64, sizeof l64, &f);
     CASE("parse 64-bit length", r == 14 && f.payload_len == 0x10000, "r=%d len=%llu", r,
          (unsigned long long)f.payload_len);
-    static const uint8_t nonmin[] = { 0x82, 0xfe, 0x00, 0x05, 1, 2, 3, 4 };
+    static const uint8_t nonmin[] = {0x82, 0xfe, 0x00, 0x05, 1, 2, 3, 4};
     r = ws_frame_parse(nonmin, sizeof nonmin, &f);
     CASE("parse non-minimal 16-bit length accepted", r == 8 && f.payload_len == 5, "r=%d", r);
     // 64-bit with MSB set: refused as soon as the first length byte is there.
-    static const uint8_t msb[] = { 0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4 };
+    static const uint8_t msb[] = {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4};
     expect("parse 64-bit length with MSB set -> 1002", msb, sizeof msb, WS_FRAME_ERROR, 1002);
     expect("parse 64-bit length MSB fails on 3 bytes", msb, 3, WS_FRAME_ERROR, 1002);
-    static const uint8_t huge[] = { 0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4 };
+    static const uint8_t huge[] = {0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4};
     expect("parse 2^63-1 length -> 1009", huge, sizeof huge, WS_FRAME_ERROR, 1009);
     // The frame size limit.
     uint64_t lim = WS_MAX_FRAME;
-    uint8_t big[14] = { 0x82, 0xff };
+    uint8_t big[14] = {0x82, 0xff};
     for (int i = 0; i < 8; i++)
         big[2 + i] = (uint8_t)(lim >> (56 - 8 * i));
     r = ws_frame_parse(big, 14, &f);
-    snprintf(name, sizeof name, "parse payload of exactly WS_MAX_FRAME (%llu) accepted", (unsigned long long)lim);
+    snprintf(name, sizeof name, "parse payload of exactly WS_MAX_FRAME (%llu) accepted",
+             (unsigned long long)lim);
     CASE(name, r == 14 && f.payload_len == lim, "r=%d", r);
     lim++;
     for (int i = 0; i < 8; i++)
@@ -151,19 +153,19 @@ static void test_rules(void)
 static void test_prefixes(void)
 {
     static const uint8_t hs[][14] = {
-        { 0x81, 0x85, 1, 2, 3, 4 },
-        { 0x82, 0xfe, 0x01, 0x00, 1, 2, 3, 4 },
-        { 0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4 },
-        { 0x88, 0x80, 1, 2, 3, 4 },
+        {0x81, 0x85, 1, 2, 3, 4},
+        {0x82, 0xfe, 0x01, 0x00, 1, 2, 3, 4},
+        {0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4},
+        {0x88, 0x80, 1, 2, 3, 4},
     };
-    static const int lens[] = { 6, 8, 14, 6 };
+    static const int lens[] = {6, 8, 14, 6};
     int bad = 0;
     for (int i = 0; i < 4; i++) {
         struct ws_frame f;
         for (int k = 0; k < lens[i]; k++)
             bad += ws_frame_parse(hs[i], (size_t)k, &f) != WS_FRAME_NEED_MORE;
         bad += ws_frame_parse(hs[i], (size_t)lens[i], &f) != lens[i];
-        bad += ws_frame_parse(hs[i], 14, &f) != lens[i];   // trailing payload ignored
+        bad += ws_frame_parse(hs[i], 14, &f) != lens[i]; // trailing payload ignored
     }
     CASE("parse every proper header prefix needs more", bad == 0, "%d wrong", bad);
 }
@@ -171,9 +173,9 @@ static void test_prefixes(void)
 // Encoder: shortest form at each boundary, and parse(encode + mask) round-trips.
 static void test_encoder(void)
 {
-    static const uint64_t lens[] = { 0, 1, 125, 126, 127, 65535, 65536, 0xFFFFFFFFull, 0x100000000ull,
-                                     0x7FFFFFFFFFFFFFFFull };
-    static const size_t want[] = { 2, 2, 2, 4, 4, 4, 10, 10, 10, 10 };
+    static const uint64_t lens[] = {
+        0, 1, 125, 126, 127, 65535, 65536, 0xFFFFFFFFull, 0x100000000ull, 0x7FFFFFFFFFFFFFFFull};
+    static const size_t want[] = {2, 2, 2, 4, 4, 4, 10, 10, 10, 10};
     int bad = 0;
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         uint8_t out[14];
@@ -203,7 +205,7 @@ static void test_encoder(void)
 static void test_unmask(void)
 {
     uint8_t buf[80], want[80];
-    const uint8_t mask[4] = { 0xA1, 0x5C, 0x03, 0xF7 };
+    const uint8_t mask[4] = {0xA1, 0x5C, 0x03, 0xF7};
     int bad = 0;
     for (size_t align = 0; align < 8; align++)
         for (size_t off = 0; off < 8; off++)
@@ -252,7 +254,10 @@ static void test_stream_splits(void)
     n += drive_build(stream + n, true, WS_OP_BINARY, big, 300, 0xcafef00d);
     n += drive_build(stream + n, true, WS_OP_TEXT, "", 0, 0x55aa55aa);
     n += drive_build(stream + n, true, WS_OP_PONG, "", 0, 0x12345678);
-    n += drive_build(stream + n, true, WS_OP_CLOSE, "\x03\xe8" "bye", 5, 0x9abcdef0);
+    n += drive_build(stream + n, true, WS_OP_CLOSE,
+                     "\x03\xe8"
+                     "bye",
+                     5, 0x9abcdef0);
 
     uint8_t copy[2048];
     struct drive d;
@@ -262,7 +267,8 @@ static void test_stream_splits(void)
     char ref[DRIVE_LOG_MAX];
     strcpy(ref, d.log);
     bool sane = strcmp(ref, "N|PI:5:ping!|M1:5:Hello|M2:300:abcdefghijklmnopqrstuvwxyzabcdefghijklmn|M1:0:|"
-                            "PO:0:|C1000:bye|") == 0 && d.broken == NULL;
+                            "PO:0:|C1000:bye|") == 0 &&
+                d.broken == NULL;
     drive_free(&d);
     CASE("stream of 7 frames decodes", sane, "log %s", ref);
 
@@ -301,14 +307,14 @@ static void test_guard_page(void)
     }
     uint8_t *end = base + pg;
     static const uint8_t hs[][14] = {
-        { 0x81, 0x85, 1, 2, 3, 4 },
-        { 0x82, 0xfe, 0x01, 0x00, 1, 2, 3, 4 },
-        { 0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4 },
-        { 0x82, 0xff, 0x80, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4 },
-        { 0x82, 0xff, 0x7f, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4 },
-        { 0xc1, 0x85, 1, 2, 3, 4 },
-        { 0x09, 0x85, 1, 2, 3, 4 },
-        { 0x81, 0x05 },
+        {0x81, 0x85, 1, 2, 3, 4},
+        {0x82, 0xfe, 0x01, 0x00, 1, 2, 3, 4},
+        {0x82, 0xff, 0, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4},
+        {0x82, 0xff, 0x80, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4},
+        {0x82, 0xff, 0x7f, 0, 0, 0, 0, 1, 0, 0, 1, 2, 3, 4},
+        {0xc1, 0x85, 1, 2, 3, 4},
+        {0x09, 0x85, 1, 2, 3, 4},
+        {0x81, 0x05},
     };
     int calls = 0;
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {
@@ -323,7 +329,7 @@ static void test_guard_page(void)
     snprintf(name, sizeof name, "parse never reads past the input (guard page, %d calls)", calls);
     CASE(name, true, "%s", "faulted");
 
-    const uint8_t mask[4] = { 1, 2, 3, 4 };
+    const uint8_t mask[4] = {1, 2, 3, 4};
     for (size_t k = 0; k <= 64; k++)
         for (size_t off = 0; off < 4; off++)
             ws_unmask(end - k, k, mask, off);

@@ -1,13 +1,13 @@
 // Hosted tests: SHA-1 and base64 against an independent implementation on pseudo-random inputs.
 // The reference is OpenSSL's libcrypto (link with -lcrypto) when its headers are
 // installed, else python3's hashlib/base64 fed through a temporary file.
+#include "ws/ws_base64.h"
+#include "ws/ws_sha1.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_base64.h"
-#include "ws/ws_sha1.h"
 
 #if __has_include(<openssl/evp.h>) && !defined(WS_REF_PYTHON)
 #define REF_OPENSSL 1
@@ -21,7 +21,7 @@
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-static uint64_t next_rand(void)       // xorshift64*: deterministic, so failures reproduce
+static uint64_t next_rand(void) // xorshift64*: deterministic, so failures reproduce
 {
     rng ^= rng >> 12;
     rng ^= rng << 25;

@@ -1,25 +1,25 @@
 // Hosted tests: incremental UTF-8 validator against vectors and an arithmetic reference model.
+#include "ws/tests/ws_utf8_model.h"
+#include "ws/ws_utf8.h"
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_utf8.h"
-#include "ws/tests/ws_utf8_model.h"
 
 #include "ws_test_case.h"
 
 // ---- Plumbing ----------------------------------------------------------
 
 struct result {
-    bool ok;        // still a valid prefix
-    bool done;      // and complete
-    size_t bad;     // absolute index of the offending byte when !ok
+    bool ok;    // still a valid prefix
+    bool done;  // and complete
+    size_t bad; // absolute index of the offending byte when !ok
 };
 
 static struct result run_chunks(const uint8_t *p, size_t n, const size_t *cuts, size_t ncuts)
 {
-    struct result r = { true, false, 0 };
+    struct result r = {true, false, 0};
     ws_utf8_state st = WS_UTF8_ACCEPT;
     size_t start = 0;
     for (size_t c = 0; c <= ncuts; c++) {
@@ -51,11 +51,14 @@ struct vec {
     const char *name;
     const char *bytes;
     size_t len;
-    int bad;        // expected fail-fast index, -1 = no invalid byte
-    bool done;      // when bad == -1: complete?
+    int bad;   // expected fail-fast index, -1 = no invalid byte
+    bool done; // when bad == -1: complete?
 };
 
-#define V(name, s, bad, done) { name, s, sizeof(s) - 1, bad, done }
+#define V(name, s, bad, done)             \
+    {                                     \
+        name, s, sizeof(s) - 1, bad, done \
+    }
 
 static const struct vec vecs[] = {
     V("empty", "", -1, true),
@@ -71,7 +74,10 @@ static const struct vec vecs[] = {
     V("U+FFFF largest 3-byte", "\xef\xbf\xbf", -1, true),
     V("U+10000 smallest 4-byte", "\xf0\x90\x80\x80", -1, true),
     V("U+10FFFF largest code point", "\xf4\x8f\xbf\xbf", -1, true),
-    V("emoji among ascii", "ab\xf0\x9f\x98\x80" "cd", -1, true),
+    V("emoji among ascii",
+      "ab\xf0\x9f\x98\x80"
+      "cd",
+      -1, true),
     V("truncated 2-byte", "\xc2", -1, false),
     V("truncated 3-byte after 1", "\xe2", -1, false),
     V("truncated 3-byte after 2", "\xe2\x82", -1, false),
@@ -115,8 +121,8 @@ static void test_vectors(void)
         else
             ok = r.ok && r.done == v->done;
         snprintf(name, sizeof name, "utf8 %s", v->name);
-        CASE(name, ok && agrees(p, v->len, r), "ok=%d done=%d bad=%zu (want bad=%d done=%d)",
-             r.ok, r.done, r.bad, v->bad, v->done);
+        CASE(name, ok && agrees(p, v->len, r), "ok=%d done=%d bad=%zu (want bad=%d done=%d)", r.ok, r.done,
+             r.bad, v->bad, v->done);
         bool one = ws_utf8_valid(p, v->len);
         snprintf(name, sizeof name, "utf8 one-shot %s", v->name);
         CASE(name, one == (v->bad < 0 && v->done), "ws_utf8_valid returned %d", one);
@@ -134,7 +140,7 @@ static void test_splits(void)
         struct result whole = run_chunks(p, n, NULL, 0);
         for (size_t a = 0; a <= n; a++) {
             for (size_t b = a; b <= n; b++) {
-                size_t cuts[2] = { a, b };
+                size_t cuts[2] = {a, b};
                 struct result r = run_chunks(p, n, cuts, 2);
                 runs++;
                 if (r.ok != whole.ok || r.done != whole.done || r.bad != whole.bad)
@@ -158,7 +164,7 @@ static void test_splits(void)
 static void test_carry(void)
 {
     ws_utf8_state st = WS_UTF8_ACCEPT;
-    const uint8_t a[] = { 'x', 0xf0, 0x9f }, b[] = { 0x98, 0x80, 'y' };
+    const uint8_t a[] = {'x', 0xf0, 0x9f}, b[] = {0x98, 0x80, 'y'};
     bool r1 = ws_utf8_feed(&st, a, sizeof a, NULL);
     bool mid = ws_utf8_done(st);
     bool r2 = ws_utf8_feed(&st, b, sizeof b, NULL);
@@ -166,7 +172,7 @@ static void test_carry(void)
          "r1=%d mid=%d r2=%d", r1, mid, r2);
 
     st = WS_UTF8_ACCEPT;
-    const uint8_t c[] = { 0xed }, d[] = { 0xa0 };
+    const uint8_t c[] = {0xed}, d[] = {0xa0};
     size_t where = 99;
     r1 = ws_utf8_feed(&st, c, 1, NULL);
     r2 = ws_utf8_feed(&st, d, 1, &where);
@@ -232,8 +238,8 @@ static void test_exhaustive(void)
 
     bad = 0;
     count = 0;
-    for (unsigned a = 0xc0; a < 0x100; a++) {     // leads only: ASCII leads are covered above
-        for (unsigned b = 0x70; b < 0xd0; b++) {  // around the continuation range
+    for (unsigned a = 0xc0; a < 0x100; a++) {    // leads only: ASCII leads are covered above
+        for (unsigned b = 0x70; b < 0xd0; b++) { // around the continuation range
             for (unsigned c = 0; c < 256; c++) {
                 p[0] = (uint8_t)a;
                 p[1] = (uint8_t)b;
@@ -249,7 +255,7 @@ static void test_exhaustive(void)
     // 4-byte: every lead F0..FF with every second byte, continuation-ish tails.
     bad = 0;
     count = 0;
-    static const uint8_t tails[] = { 0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xe0, 0xff };
+    static const uint8_t tails[] = {0x00, 0x41, 0x7f, 0x80, 0x8f, 0x90, 0x9f, 0xa0, 0xbf, 0xc0, 0xe0, 0xff};
     for (unsigned a = 0xf0; a < 0x100; a++)
         for (unsigned b = 0; b < 256; b++)
             for (size_t c = 0; c < sizeof tails; c++)
@@ -288,15 +294,27 @@ static void test_random(void)
             uint64_t r = next_rand();
             uint32_t cp;
             switch (r % 6) {
-            case 0: cp = (uint32_t)(r >> 8) % 0x80; break;
-            case 1: cp = 0x80 + (uint32_t)(r >> 8) % 0x780; break;
-            case 2: cp = 0x800 + (uint32_t)(r >> 8) % 0xF800; break;
-            case 3: cp = 0x10000 + (uint32_t)(r >> 8) % 0x100000; break;
-            case 4: cp = 0xFFFFFFFF; break;                        // raw random byte
-            default: cp = (uint32_t)(r >> 8) % 0x80; break;
+            case 0:
+                cp = (uint32_t)(r >> 8) % 0x80;
+                break;
+            case 1:
+                cp = 0x80 + (uint32_t)(r >> 8) % 0x780;
+                break;
+            case 2:
+                cp = 0x800 + (uint32_t)(r >> 8) % 0xF800;
+                break;
+            case 3:
+                cp = 0x10000 + (uint32_t)(r >> 8) % 0x100000;
+                break;
+            case 4:
+                cp = 0xFFFFFFFF;
+                break; // raw random byte
+            default:
+                cp = (uint32_t)(r >> 8) % 0x80;
+                break;
             }
             if (cp >= 0xD800 && cp <= 0xDFFF && (r & 0x100000000ull) == 0)
-                cp = 'x';                                          // keep most text valid
+                cp = 'x'; // keep most text valid
             if (cp == 0xFFFFFFFF) {
                 buf[n++] = (uint8_t)(r >> 40);
             } else if (cp < 0x80) {
@@ -316,12 +334,12 @@ static void test_random(void)
             }
         }
         if (next_rand() % 4 == 0)
-            n -= n > 0 ? next_rand() % (n < 3 ? n : 3) : 0;        // sometimes truncate
+            n -= n > 0 ? next_rand() % (n < 3 ? n : 3) : 0; // sometimes truncate
         size_t cuts[8];
         size_t ncuts = next_rand() % 8;
         for (size_t c = 0; c < ncuts; c++)
             cuts[c] = n ? next_rand() % (n + 1) : 0;
-        for (size_t x = 1; x < ncuts; x++)                         // sort the cut points
+        for (size_t x = 1; x < ncuts; x++) // sort the cut points
             for (size_t y = x; y > 0 && cuts[y - 1] > cuts[y]; y--) {
                 size_t t = cuts[y];
                 cuts[y] = cuts[y - 1];

@@ -1,4 +1,5 @@
-// test_ws_freestanding.c: the WebSocket layer's pure code run freestanding (the hosted tests run it under sanitizers).
+// test_ws_freestanding.c: the WebSocket layer's pure code run freestanding (the hosted tests run it under
+// sanitizers).
 #include "sys/string.h"
 #include "sys/testing.h"
 #include "ws/ws_accept.h"
@@ -49,12 +50,12 @@ static void base64_round_trip(void)
 static void utf8_rejects_and_accepts(void)
 {
     CHECK(ws_utf8_valid((const uint8_t *)"h\xc3\xa9llo \xf0\x9f\x98\x80", 11));
-    CHECK(!ws_utf8_valid((const uint8_t *)"\xc0\xaf", 2));          // overlong
-    CHECK(!ws_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));      // surrogate
-    CHECK(!ws_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4));  // above U+10FFFF
+    CHECK(!ws_utf8_valid((const uint8_t *)"\xc0\xaf", 2));         // overlong
+    CHECK(!ws_utf8_valid((const uint8_t *)"\xed\xa0\x80", 3));     // surrogate
+    CHECK(!ws_utf8_valid((const uint8_t *)"\xf4\x90\x80\x80", 4)); // above U+10FFFF
     ws_utf8_state st = WS_UTF8_ACCEPT;
     size_t bad = 0;
-    CHECK(ws_utf8_feed(&st, (const uint8_t *)"\xe2\x82", 2, &bad));  // split code point: not yet done
+    CHECK(ws_utf8_feed(&st, (const uint8_t *)"\xe2\x82", 2, &bad)); // split code point: not yet done
     CHECK(!ws_utf8_done(st));
     CHECK(ws_utf8_feed(&st, (const uint8_t *)"\xac", 1, &bad));
     CHECK(ws_utf8_done(st));
@@ -92,7 +93,7 @@ static void message_machine_fragments(void)
     CHECK_EQ(ws_msg_on_payload(&st, (const uint8_t *)"abc", 3), 0);
     CHECK_EQ(ws_msg_on_frame_end(&st, &ev), 0);
     CHECK_EQ(ev.kind, WS_EV_NONE);
-    CHECK_EQ(ws_msg_on_frame(&st, &ping), 0);  // a control frame between fragments
+    CHECK_EQ(ws_msg_on_frame(&st, &ping), 0); // a control frame between fragments
     CHECK_EQ(ws_msg_on_payload(&st, (const uint8_t *)"p", 1), 0);
     CHECK_EQ(ws_msg_on_frame_end(&st, &ev), 0);
     CHECK(ev.kind == WS_EV_PING && ev.len == 1 && ev.data[0] == 'p');
@@ -101,7 +102,7 @@ static void message_machine_fragments(void)
     CHECK_EQ(ws_msg_on_frame_end(&st, &ev), 0);
     CHECK(ev.kind == WS_EV_MESSAGE && ev.opcode == WS_OP_TEXT && ev.msg_len == 5);
     struct ws_frame stray = {.fin = true, .opcode = WS_OP_CONT, .masked = true, .payload_len = 0};
-    CHECK_EQ(ws_msg_on_frame(&st, &stray), WS_CLOSE_PROTOCOL);  // continuation with nothing open
+    CHECK_EQ(ws_msg_on_frame(&st, &stray), WS_CLOSE_PROTOCOL); // continuation with nothing open
 }
 
 int main(void)

@@ -3,15 +3,15 @@
 #ifndef WS_DRIVE_H
 #define WS_DRIVE_H
 
+#include "ws/ws_close.h"
+#include "ws/ws_frame.h"
+#include "ws/ws_message.h"
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "ws/ws_frame.h"
-#include "ws/ws_close.h"
-#include "ws/ws_message.h"
 
 // Record of everything the stream produced, as text, so that the same
 // stream delivered in different chunkings can be compared with strcmp.
@@ -19,18 +19,18 @@
 
 struct drive {
     struct ws_msg st;
-    uint8_t  pending[WS_FRAME_HEADER_MAX]; // header bytes seen so far
-    size_t   pending_len;
-    bool     in_payload;
+    uint8_t pending[WS_FRAME_HEADER_MAX]; // header bytes seen so far
+    size_t pending_len;
+    bool in_payload;
     struct ws_frame f;
-    uint64_t off;             // payload bytes of the current frame consumed
-    uint8_t *msg;             // the caller-side message buffer (growable)
-    size_t   msg_len, msg_cap;
-    int      error;           // close code the connection would fail with
-    int      error_where;     // 1 parse, 2 on_frame, 3 on_payload, 4 on_frame_end
-    size_t   nevents;
-    char     log[DRIVE_LOG_MAX];
-    size_t   log_len;
+    uint64_t off; // payload bytes of the current frame consumed
+    uint8_t *msg; // the caller-side message buffer (growable)
+    size_t msg_len, msg_cap;
+    int error;       // close code the connection would fail with
+    int error_where; // 1 parse, 2 on_frame, 3 on_payload, 4 on_frame_end
+    size_t nevents;
+    char log[DRIVE_LOG_MAX];
+    size_t log_len;
     // Invariant violations found by the driver itself (used by the fuzzer).
     const char *broken;
 };
@@ -173,7 +173,7 @@ static inline void drive_feed(struct drive *d, uint8_t *p, size_t n)
         }
         if (h < 6 || h > WS_FRAME_HEADER_MAX || (size_t)h <= d->pending_len)
             d->broken = "header length out of range";
-        size_t used = (size_t)h - d->pending_len;   // bytes of this chunk in the header
+        size_t used = (size_t)h - d->pending_len; // bytes of this chunk in the header
         p += used;
         n -= used;
         d->pending_len = 0;
@@ -195,8 +195,8 @@ static inline size_t drive_build(uint8_t *out, bool fin, unsigned opcode, const 
 {
     size_t h = ws_frame_header_encode(out, fin, opcode, len);
     out[1] |= 0x80;
-    uint8_t mask[4] = { (uint8_t)maskseed, (uint8_t)(maskseed >> 8), (uint8_t)(maskseed >> 16),
-                        (uint8_t)(maskseed >> 24) };
+    uint8_t mask[4] = {(uint8_t)maskseed, (uint8_t)(maskseed >> 8), (uint8_t)(maskseed >> 16),
+                       (uint8_t)(maskseed >> 24)};
     memcpy(out + h, mask, 4);
     if (len)
         memcpy(out + h + 4, payload, len);

@@ -6,16 +6,16 @@
 
 static int failures;
 
-#define CASE(name, cond, ...)                                                   \
-    do {                                                                        \
-        if (cond) {                                                             \
-            printf("[OK] %s\n", name);                                          \
-        } else {                                                                \
-            printf("[FAIL] %s: ", name);                                        \
-            printf(__VA_ARGS__);                                                \
-            printf("\n");                                                       \
-            failures++;                                                         \
-        }                                                                       \
+#define CASE(name, cond, ...)            \
+    do {                                 \
+        if (cond) {                      \
+            printf("[OK] %s\n", name);   \
+        } else {                         \
+            printf("[FAIL] %s: ", name); \
+            printf(__VA_ARGS__);         \
+            printf("\n");                \
+            failures++;                  \
+        }                                \
     } while (0)
 
 #endif

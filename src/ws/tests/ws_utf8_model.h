@@ -14,9 +14,9 @@
 
 static inline bool model_completable(const uint8_t *t, size_t k, size_t len)
 {
-    static const uint32_t min_cp[5] = { 0, 0, 0x80, 0x800, 0x10000 };
-    static const uint32_t max_cp[5] = { 0, 0, 0x7FF, 0xFFFF, 0x10FFFF };
-    static const uint8_t lead_bits[5] = { 0, 0, 5, 4, 3 };
+    static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
+    static const uint32_t max_cp[5] = {0, 0, 0x7FF, 0xFFFF, 0x10FFFF};
+    static const uint8_t lead_bits[5] = {0, 0, 5, 4, 3};
     uint32_t lo = t[0] & ((1u << lead_bits[len]) - 1);
     for (size_t j = 1; j < k; j++) {
         if ((t[j] & 0xC0) != 0x80)
