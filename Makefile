@@ -56,7 +56,7 @@ FUZZ_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/fuzz/%.c,$(B)/fuzz/$(L
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(SERVER)
 
-.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json
+.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json format format-check
 .DEFAULT_GOAL := all
 
 all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
@@ -117,6 +117,19 @@ fuzz: $(FUZZ_BINS)                        ## run every libFuzzer target for FUZZ
 	  $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 $(B)/corpus/$$(basename $$f) 2>&1 \
 	    | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
+
+# ---- one dialect -----------------------------------------------------------
+# Every C file of the project is formatted by .clang-format; `make test` runs
+# the check, so a file that drifts fails the suite instead of a review.
+FORMAT_FILES = $(sort $(shell find src bench chapters/code -name '*.[ch]' 2>/dev/null))
+CLANG_FORMAT ?= clang-format
+
+format:                                   ## reformat every C file in place
+	$(CLANG_FORMAT) -i $(FORMAT_FILES)
+
+format-check:                             ## fail if any C file differs from its clang-format form
+	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
+	@echo "format-check: $(words $(FORMAT_FILES)) files match .clang-format"
 
 # ---- running ---------------------------------------------------------------
 RUN_ARGS ?=

@@ -280,6 +280,13 @@ def main():
                     for layer in LAYERS[:stage]:
                         if layer in layers:
                             run_unit_binaries(results, stage, layer, "tests", None, clang_dir)
+        if want_book:  # whole-tree checks: only on a full run (or `test.py book`)
+            if shutil.which("clang-format"):
+                run_command_test(results, "format: every C file matches .clang-format",
+                                 ["make", "-s", "format-check"])
+            else:
+                results.fail("format: every C file matches .clang-format",
+                             "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
             run_command_test(results, "book: pandoc renders HTML and EPUB", ["make", "-s", "book"])
