@@ -33,6 +33,7 @@
 #define EX_RUN_BATCH         64    // tasks run before the reactor is checked again
 #define EX_EPOLL_EVENTS      256   // events taken per epoll_wait
 #define EX_PPOLL_MAX_FDS     16384 // registrations the ppoll backend can hold
+#define EX_TIMER_FIRE_BATCH  64    // due timers collected under the heap lock, then woken outside it
 #define EX_MAX_TIMERS        65536 // armed timers at once
 #define EX_SHUTDOWN_GRACE_MS 5000  // how long shutdown waits for tasks to finish
 

@@ -1,6 +1,6 @@
 // exec.h: the executor's API: worker threads, I/O readiness, timers, and shutdown.
-#ifndef EXEC_EXEC_H
-#define EXEC_EXEC_H
+#ifndef EXEC_H
+#define EXEC_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -88,6 +88,9 @@ struct ex_timer {
 int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w);
 // Disarms t if armed. Must be called before t's memory goes away.
 void ex_timer_cancel(struct ex_timer *t);
+// True while t is in the timer heap (armed, not yet fired or cancelled).
+// Any thread may ask: the heap moves t's index under its lock at any time.
+bool ex_timer_armed(const struct ex_timer *t);
 // True once t's deadline has passed and it was fired.
 bool ex_timer_fired(const struct ex_timer *t);
 

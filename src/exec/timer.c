@@ -12,9 +12,14 @@
 // index in the heap, so cancelling (a request finished before its timeout,
 // the common case) removes it directly without a search.
 static struct ex_timer *heap[EX_MAX_TIMERS];
+// A connection holds one timer, and a task may sleep while its connection's
+// timer is armed: two per task slot means arming never fails for want of
+// room in a running server (ex_timer_arm's -ENOMEM stays handled anyway).
+_Static_assert(EX_MAX_TIMERS >= 2 * SCHED_MAX_TASK_SLOTS, "EX_MAX_TIMERS below two timers per task slot");
 static uint32_t size;
 static struct sys_mutex lock = SYS_MUTEX_INIT;
 void (*timer_earlier_hook)(uint64_t deadline);
+void (*timer_released_hook)(struct ex_timer *t);
 
 // index is also read without the lock (ex_timer_cancel's fast path), so it
 // is written atomically.
@@ -53,7 +58,11 @@ static void sift_down(uint32_t i)
 
 static void remove_at(uint32_t i)
 {
-    atomic_store_release(&heap[i]->index, -1);
+    struct ex_timer *gone = heap[i];
+    atomic_store_release(&gone->index, -1); // from here on its owner may free it
+    void (*hook)(struct ex_timer *) = timer_released_hook;
+    if (hook)
+        hook(gone);
     struct ex_timer *last = heap[--size];
     if (i == size)
         return;
@@ -87,6 +96,10 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 }
 // [end: timer-arm]
 
+// [snippet: timer-cancel]
+// The fast path reads index without the lock: once it is -1 the heap has let
+// go of t, and the owner may free t the moment this returns. So every store
+// the heap makes to t must come before the store of -1 (see timer_fire_due).
 void ex_timer_cancel(struct ex_timer *t)
 {
     if (atomic_load_acquire(&t->index) < 0)
@@ -96,6 +109,9 @@ void ex_timer_cancel(struct ex_timer *t)
         remove_at((uint32_t)t->index);
     sys_mutex_unlock(&lock);
 }
+// [end: timer-cancel]
+
+bool ex_timer_armed(const struct ex_timer *t) { return atomic_load_acquire(&t->index) >= 0; }
 
 bool ex_timer_fired(const struct ex_timer *t) { return atomic_load_acquire(&t->fired) != 0; }
 
@@ -107,34 +123,30 @@ uint64_t timer_next_deadline(void)
     return d;
 }
 
-uint32_t timer_count(void)
-{
-    sys_mutex_lock(&lock);
-    uint32_t n = size;
-    sys_mutex_unlock(&lock);
-    return n;
-}
-
 // [snippet: timer-fire]
 uint32_t timer_fire_due(uint64_t now)
 {
-    struct waker due[64];
+    struct waker due[EX_TIMER_FIRE_BATCH];
     uint32_t total = 0;
     for (;;) {
         uint32_t n = 0;
         sys_mutex_lock(&lock);
-        while (size && heap[0]->deadline <= now && n < 64) {
+        while (size && heap[0]->deadline <= now && n < EX_TIMER_FIRE_BATCH) {
             struct ex_timer *t = heap[0];
             due[n++] = t->waker;
-            remove_at(0);
+            // fired first, then index = -1 (in remove_at): from that store on,
+            // ex_timer_cancel returns at once and the owner may free t, so it
+            // must be our last touch of t. The other order wrote `fired`
+            // into memory its owner could already have freed.
             atomic_store_release(&t->fired, 1);
+            remove_at(0);
         }
         sys_mutex_unlock(&lock);
         // Wake outside the lock: a woken task may re-arm at once on another worker.
         for (uint32_t i = 0; i < n; i++)
             sched_wake(due[i]);
         total += n;
-        if (n < 64)
+        if (n < EX_TIMER_FIRE_BATCH)
             return total;
     }
 }

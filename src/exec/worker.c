@@ -6,6 +6,8 @@
 #include "mem/mem.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
+#include "sys/errno.h"
+#include "sys/fmt.h"
 #include "sys/string.h"
 #include "sys/sys.h"
 #include "sys/thread.h"
@@ -29,8 +31,9 @@ struct executor {
     uint32_t parked;         // workers sleeping on park_seq
     uint32_t park_seq;       // bumped by every wake of a parked worker
     uint32_t waking;         // a parked worker was woken and has not yet looked for work
-    uint32_t stopping;
-    uint64_t stop_deadline;
+    uint32_t stopping;       // 0 running, 1 stopping (grace period), 2 leave now
+    uint64_t stop_deadline;  // set once, by the ex_shutdown that wins, before stopping
+    uint32_t wait_failures;  // reactor waits failed in a row (see poll_reactor)
     uint64_t now;            // cached clock, refreshed by the poller
     void (*idle_hook)(void); // before a worker blocks, and when it exits
 };
@@ -38,7 +41,7 @@ struct executor {
 
 static struct executor ex;
 
-static bool on_worker_thread(void) { return sys_thread_self()->slot[0] == &ex; }
+static bool on_worker_thread(void) { return sys_thread_self()->slot[SLOT_EXECUTOR] == &ex; }
 
 // Wakes up to n parked workers. The bump makes a worker that is just about
 // to sleep (it read the old park_seq) return from futex_wait at once.
@@ -85,7 +88,15 @@ uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
 // a woken task may arm a timer from ex_now_ns() on another worker at once,
 // and a clock as old as the whole wait would make that timer fire early.
 void ex_clock_refresh(void) { atomic_store_relaxed(&ex.now, sys_now_ns()); }
-bool ex_stopping(void) { return atomic_load_relaxed(&ex.stopping) != 0; }
+bool ex_stopping(void) { return atomic_load_acquire(&ex.stopping) != 0; }
+
+// The grace deadline, or UINT64_MAX while running. stopping is stored after
+// stop_deadline (ex_shutdown) and read here with acquire: who sees it set
+// also sees the deadline, never a stale 0 that would end the grace at once.
+static uint64_t stop_deadline(void)
+{
+    return atomic_load_acquire(&ex.stopping) ? atomic_load_relaxed(&ex.stop_deadline) : UINT64_MAX;
+}
 void ex_set_idle_hook(void (*fn)(void)) { atomic_store_seq(&ex.idle_hook, fn); }
 
 static void run_idle_hook(void)
@@ -123,6 +134,23 @@ bool ex_io_hup_seen(struct sched_cx *cx) { return ex.reactor->hup_seen(cx->waker
 
 void ex_io_forget(struct ex_io *io) { ex.reactor->forget(io); }
 
+// A failed wait returns at once, so retrying in a loop would spin a core.
+// -ENOMEM (the kernel is short of memory) may pass: back off, 1 ms doubling
+// to 128 ms. Anything else (-EBADF, -EINVAL, -EFAULT) means the reactor
+// itself is broken, and no retry can mend it: say so and stop the process.
+static void reactor_failed(int err)
+{
+    if (err != -ENOMEM && err != -EAGAIN) {
+        char msg[96];
+        sys_snprintf(msg, sizeof msg, "%s reactor: wait failed with %s", ex.reactor->name,
+                     sys_errno_name(-err));
+        sys_panic(msg);
+    }
+    uint32_t n = ex.wait_failures < 7 ? ex.wait_failures++ : 7;
+    struct timespec pause = {0, (long)(NS_PER_MS << n)};
+    sys_nanosleep(&pause, NULL);
+}
+
 // [snippet: poll-reactor]
 // The poller's turn: block in the reactor until I/O, a timer or a kick, then
 // fire due timers. `may_block` is false when there may be work already.
@@ -138,8 +166,8 @@ static void poll_reactor(bool may_block)
         atomic_store_seq(&ex.wait_deadline, UINT64_MAX);
         atomic_store_seq(&ex.poller_blocked, 1);
         uint64_t deadline = timer_next_deadline();
-        if (atomic_load_relaxed(&ex.stopping) && ex.stop_deadline < deadline)
-            deadline = ex.stop_deadline;
+        if (stop_deadline() < deadline)
+            deadline = stop_deadline();
         atomic_store_seq(&ex.wait_deadline, deadline);
         // Re-check after announcing ourselves: a task queued before the store
         // was not followed by a kick, so we must not sleep on it.
@@ -152,8 +180,12 @@ static void poll_reactor(bool may_block)
             timeout = deadline > now ? (int64_t)(deadline - now) : 0;
         }
     }
-    ex.reactor->wait(timeout); // refreshes the clock (ex_clock_refresh) before it wakes anyone
+    int r = ex.reactor->wait(timeout); // refreshes the clock (ex_clock_refresh) before it wakes anyone
     atomic_store_seq(&ex.poller_blocked, 0);
+    if (r < 0)
+        reactor_failed(r);
+    else
+        ex.wait_failures = 0;
     timer_fire_due(ex_now_ns());
 }
 // [end: poll-reactor]
@@ -181,7 +213,7 @@ static bool should_exit(void)
     uint32_t s = atomic_load_seq(&ex.stopping);
     if (!s)
         return false;
-    if (sched_live() == 0 || sys_now_ns() >= ex.stop_deadline) {
+    if (sched_live() == 0 || sys_now_ns() >= stop_deadline()) {
         atomic_store_seq(&ex.stopping, 2); // tell everyone: leave now
         return true;
     }
@@ -192,7 +224,7 @@ static bool should_exit(void)
 static int worker_main(void *arg)
 {
     (void)arg;
-    sys_thread_self()->slot[0] = &ex;
+    sys_thread_self()->slot[SLOT_EXECUTOR] = &ex;
     for (;;) {
         int ran = 0;
         while (ran < EX_RUN_BATCH && sched_run_one())
@@ -266,9 +298,13 @@ int ex_start(void)
 // [snippet: ex-shutdown]
 void ex_shutdown(void)
 {
-    if (atomic_load_seq(&ex.stopping))
+    // One caller wins, by a compare-and-swap on the deadline: a signal may
+    // arrive while main is already shutting down, and two winners would each
+    // start the grace period and wake every task again. The deadline is
+    // stored before `stopping`, so whoever sees stopping sees the deadline.
+    uint64_t none = 0;
+    if (!atomic_cas(&ex.stop_deadline, &none, sys_now_ns() + EX_SHUTDOWN_GRACE_MS * NS_PER_MS))
         return;
-    ex.stop_deadline = sys_now_ns() + EX_SHUTDOWN_GRACE_MS * NS_PER_MS;
     atomic_store_seq(&ex.stopping, 1);
     sched_wake_all(); // every task gets one poll in which to notice
     wake_parked(EX_MAX_WORKERS);

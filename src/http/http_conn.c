@@ -316,11 +316,23 @@ static void process_buffer(struct http_conn *c)
 // When it fires and the deadline has since moved on (the usual case for a
 // busy keep-alive connection), it is re-armed once. So a request costs no
 // timer operation at all, and an idle connection one per timeout period.
+//
+// A connection is never left without a timer: if arming fails (the heap is
+// full), the deadline becomes 0, which conn_expired reports as passed, and
+// the connection ends at its next wait instead of waiting unbounded.
+static void conn_arm(struct http_conn *c, struct waker w)
+{
+    if (ex_timer_arm(&c->timer, c->deadline, w) < 0)
+        c->deadline = 0;
+}
+
 static void conn_deadline_at(struct http_conn *c, uint64_t deadline, struct sched_cx *cx)
 {
     c->deadline = deadline;
-    if (c->timer.index < 0 || c->timer.deadline > c->deadline)
-        ex_timer_arm(&c->timer, c->deadline, cx->waker);
+    // The heap moves timer.index from other threads: ask it, do not read it.
+    // timer.deadline is written only by our own arms, so a plain read is fine.
+    if (!ex_timer_armed(&c->timer) || c->timer.deadline > c->deadline)
+        conn_arm(c, cx->waker);
 }
 
 static void conn_deadline(struct http_conn *c, uint64_t ms, struct sched_cx *cx)
@@ -334,8 +346,8 @@ static bool conn_expired(struct http_conn *c, struct sched_cx *cx)
         c->timed_out = true;
         return true;
     }
-    if (c->timer.index < 0) // fired early for an older deadline: re-arm for the current one
-        ex_timer_arm(&c->timer, c->deadline, cx->waker);
+    if (!ex_timer_armed(&c->timer)) // fired early for an older deadline: re-arm for the current one
+        conn_arm(c, cx->waker);
     return false;
 }
 // [end: http-deadline]
@@ -524,9 +536,9 @@ int http_accept(int fd, void *arg)
     // The idle timeout starts now: a client that connects and never sends a
     // byte would otherwise never wake its task, and hold a slot for ever.
     c->deadline = ex_now_ns() + http_settings.idle_timeout_ms * NS_PER_MS;
-    ex_timer_arm(&c->timer, c->deadline, w);
-    if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
-        sched_wake(w); // the task's own read will report the problem
+    conn_arm(c, w);
+    if (c->deadline == 0 || ex_io_watch(&c->io, EX_READABLE, w) < 0)
+        sched_wake(w); // no timer or no watch: the task runs now and its first wait ends it
     return 0;
 }
 // [end: http-accept]

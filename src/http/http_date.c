@@ -52,27 +52,68 @@ void http_date_format(int64_t t, char out[HTTP_DATE_LEN])
 }
 
 // [snippet: http-date-cache]
-// Two buffers: the writer fills the one readers are not told about, then
-// publishes it. A formatting race between two writers is avoided by a
-// try-lock; the loser just uses the published value.
-static char dates[2][HTTP_DATE_LEN];
-static uint32_t published; // index of the buffer readers use
-static uint64_t valid_until_ns;
-static uint32_t formatting;
+// One shared copy, rewritten once a second by whichever thread first sees it
+// expire, read by every response. A seqlock: the writer makes `seq` odd,
+// rewrites the words, makes it even again; a reader copies the words between
+// two reads of `seq` and keeps the copy only if both are the same even value.
+// The date is kept as words read with atomic loads, so a reader racing the
+// writer reads a torn copy, notices, and never uses it (with plain memcpy the
+// race itself would be undefined behaviour).
+//
+// A reader never waits: when the copy is torn, or nothing has been published
+// yet (the first requests after start-up, on several workers at once), it
+// formats the date itself from the wall clock. Either way every Date header
+// is a whole IMF-fixdate.
+#define DATE_WORDS ((HTTP_DATE_LEN + 7) / 8)
+static uint64_t date_words[DATE_WORDS];
+static uint32_t seq;            // even: date_words is whole; 0: never written
+static uint64_t valid_until_ns; // ex_now_ns() at which the published second ends
+static uint32_t formatting;     // try-lock: one writer at a time
+void (*http_date_write_hook)(void);
+
+static uint64_t format_now(char out[HTTP_DATE_LEN])
+{
+    struct timespec ts;
+    sys_clock_gettime(CLOCK_REALTIME, &ts);
+    http_date_format(ts.tv_sec, out);
+    return NS_PER_SEC - (uint64_t)ts.tv_nsec; // until the next wall-clock second
+}
+
+static void publish(uint64_t now)
+{
+    union {
+        char text[DATE_WORDS * 8];
+        uint64_t words[DATE_WORDS];
+    } d = {{0}};
+    uint64_t left = format_now(d.text);
+    uint32_t s = atomic_load_relaxed(&seq);
+    atomic_store_relaxed(&seq, s + 1);
+    atomic_fence_release(); // the odd seq is visible before any new word
+    for (int i = 0; i < DATE_WORDS; i++) {
+        atomic_store_relaxed(&date_words[i], d.words[i]);
+        if (i == DATE_WORDS / 2 && http_date_write_hook)
+            http_date_write_hook(); // a test stalls the writer mid-copy here
+    }
+    atomic_store_release(&seq, s + 2);
+    atomic_store_release(&valid_until_ns, now + left);
+}
 
 void http_date_now(char out[HTTP_DATE_LEN])
 {
     uint64_t now = ex_now_ns();
     if (now >= atomic_load_acquire(&valid_until_ns) && !atomic_exchange(&formatting, 1)) {
-        struct timespec ts;
-        sys_clock_gettime(CLOCK_REALTIME, &ts);
-        uint32_t next = atomic_load_relaxed(&published) ^ 1;
-        http_date_format(ts.tv_sec, dates[next]);
-        atomic_store_release(&published, next);
-        // Valid until the next wall-clock second begins.
-        atomic_store_release(&valid_until_ns, now + (NS_PER_SEC - (uint64_t)ts.tv_nsec));
-        atomic_store_seq(&formatting, 0);
+        publish(now);
+        atomic_store_release(&formatting, 0);
     }
-    sys_memcpy(out, dates[atomic_load_acquire(&published)], HTTP_DATE_LEN);
+    uint64_t words[DATE_WORDS];
+    uint32_t s0 = atomic_load_acquire(&seq);
+    for (int i = 0; i < DATE_WORDS; i++)
+        words[i] = atomic_load_relaxed(&date_words[i]);
+    atomic_fence_acquire(); // the words are read before seq is read again
+    if (s0 == 0 || (s0 & 1) || atomic_load_relaxed(&seq) != s0) {
+        format_now(out); // nothing whole to copy: make our own
+        return;
+    }
+    sys_memcpy(out, words, HTTP_DATE_LEN);
 }
 // [end: http-date-cache]

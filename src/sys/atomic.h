@@ -15,7 +15,9 @@
 // Strong CAS; on failure *expected is updated with the current value.
 #define atomic_cas(p, expected, desired) \
     __atomic_compare_exchange_n((p), (expected), (desired), 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)
-#define atomic_fence() __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define atomic_fence()         __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define atomic_fence_acquire() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define atomic_fence_release() __atomic_thread_fence(__ATOMIC_RELEASE)
 
 // Tells the CPU we are spinning (x86 `pause`): saves power and avoids a
 // memory-order mis-speculation penalty when the awaited store arrives.
