@@ -6,6 +6,8 @@
     python3 test.py sched http       only those stages' tests (built at the highest one)
     python3 test.py browser          only tests tagged "browser" (also: http, ws)
     python3 test.py -k name          only tests whose name contains "name"
+    python3 test.py -k sched/test_sched:slots_run_out_cleanly
+                                     one case of one unit-test binary
 
 Stages: syscalls(1) alloc(2) sched(3) exec(4) net(5) http(6) ws(7).
 Each layer's tests live beside its code:
@@ -107,7 +109,7 @@ class Context:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc is not None and proc.poll() is not None:
-                raise AssertionError(f"process exited early with status {proc.returncode}: "
+                raise AssertionError(f"process exited early ({exit_reason(proc.returncode)}): "
                                      f"{proc.stderr.read().decode(errors='replace')[-500:]}")
             try:
                 with socket.create_connection(("127.0.0.1", port), timeout=0.5):
@@ -147,6 +149,8 @@ def parse_filters(args):
                      f"ch1..ch7 browser book bench -k NAME")
     if not args:
         layers = {l for l in LAYERS if os.path.isdir(os.path.join(ROOT, "src", l))} | {"book", "bench"}
+    elif not layers:  # only -k NAME: look for it in every stage there is
+        layers = {l for l in LAYERS if os.path.isdir(os.path.join(ROOT, "src", l))}
     stage = max([LAYERS.index(l) + 1 for l in layers if l in LAYERS] or [1])
     return stage, layers, tag, name, want_book
 
@@ -162,6 +166,16 @@ def run_make(results, stage, extra=()):
     return True
 
 
+def exit_reason(code):
+    """'exit status 3', or 'killed by SIGILL' for a process a signal ended (returncode -4)."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
 def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
     folder = os.path.join(build_dir or os.path.join(ROOT, "build", f"stage-{stage}"), kind, layer)
     if not os.path.isdir(folder):
@@ -171,11 +185,17 @@ def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
         if "." in exe or not os.access(path, os.X_OK) or os.path.isdir(path):
             continue
         prefix = f"{layer}/{exe}" + ("" if build_dir is None else f" [{os.path.basename(build_dir)}]")
-        if name_filter and name_filter not in prefix:
+        argv = [path]
+        binary_filter, _, case = (name_filter or "").partition(":")
+        if case:  # "layer/binary:case": run just that case (the harness takes case names as arguments)
+            if binary_filter.strip() != f"{layer}/{exe}":
+                continue
+            argv.append(case.strip())
+        elif name_filter and name_filter not in prefix:
             continue
         start = time.monotonic()
         try:
-            r = subprocess.run([path], cwd=ROOT, capture_output=True, text=True, timeout=UNIT_TIMEOUT)
+            r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=UNIT_TIMEOUT)
             out, code = r.stdout, r.returncode
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -200,7 +220,7 @@ def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
             results.fail(f"{prefix}", f"timed out after {UNIT_TIMEOUT:.0f} s ({cases} cases reported)")
         elif code != 0 and failed == 0:
             tail = (r.stderr or "")[-1500:]
-            results.fail(f"{prefix}", f"exit status {code} after {cases} cases, {elapsed:.1f} s: {tail}")
+            results.fail(f"{prefix}", f"{exit_reason(code)} after {cases} cases, {elapsed:.1f} s: {tail}")
         elif cases == 0:
             results.fail(f"{prefix}", "reported no test cases")
 

@@ -54,7 +54,7 @@ void net_send_init(struct net_send *s, const void *buf, size_t len)
 void net_send_add(struct net_send *s, const void *buf, size_t len)
 {
     if (s->iovcnt == NET_SEND_MAX_IOV)
-        __builtin_trap(); // a programming error, not an input error
+        SYS_PANIC("net_send_add: more than NET_SEND_MAX_IOV buffers in one send"); // a programming error
     s->iov[s->iovcnt++] = (struct iovec){(void *)buf, len};
     s->total += len;
 }

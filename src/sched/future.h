@@ -4,6 +4,9 @@
 
 #include <stdint.h>
 
+#include "sys/fmt.h"
+#include "sys/sys.h"
+
 // [snippet: poll-result]
 // What the Rust compiler generates for an `async fn` is a state machine: a
 // struct holding every local that lives across an `.await`, plus a number
@@ -34,6 +37,15 @@ static inline struct waker waker_unpack(uint64_t v)
     return (struct waker){(uint32_t)v, (uint32_t)(v >> 32)};
 }
 
+// A resume value with no case label: a broken rule (see below), never input.
+__attribute__((noreturn)) static inline void async_bad_resume(const char *file, int line, int resume)
+{
+    char msg[160];
+    sys_snprintf(msg, sizeof msg, "resume point %d of the future ending at %s:%d has no label", resume, file,
+                 line);
+    sys_panic(msg);
+}
+
 // [snippet: async-macros]
 // Resume points, Duff's-device style. A future's state struct has an
 // `int resume` field that starts at 0. The body of its poll function is
@@ -47,11 +59,20 @@ static inline struct waker waker_unpack(uint64_t v)
 // and ASYNC_BEGIN is a `switch (st->resume)` whose `case` labels sit inside
 // the AWAITs: returning PENDING records the line, and the next poll jumps
 // straight back into the middle of the AWAIT to poll the child again.
-// Rules that follow from the trick (the compiler catches only the second,
-// as a duplicate case label):
-//   - locals do not survive an AWAIT: keep such values in the state struct;
-//   - at most one AWAIT per source line (the line number is the label);
-//   - no AWAIT inside a nested switch.
+// Rules that follow from the trick, and what catches a broken one:
+//   - locals do not survive an AWAIT: keep such values in the state struct.
+//     gcc's -Wjump-misses-init (on in our build) flags a local whose
+//     initialiser a resume would jump over; a local assigned after its
+//     declaration and read after an AWAIT is caught by nothing: read the
+//     body for it;
+//   - at most one AWAIT per source line (the line number is the label):
+//     the compiler reports a duplicate case label;
+//   - no AWAIT inside a nested switch: its `case` would belong to the inner
+//     switch. That compiles; the first resume then finds no label in the
+//     outer switch and ASYNC_END's default panics, naming the file and line.
+// A finished future (resume -1) polled again stays READY; any other resume
+// value with no label panics the same way, instead of returning READY as if
+// the future had run to its end.
 #define ASYNC_BEGIN(st)     \
     switch ((st)->resume) { \
     case 0:
@@ -81,11 +102,13 @@ static inline struct waker waker_unpack(uint64_t v)
         return READY;      \
     } while (0)
 
-#define ASYNC_END(st)      \
-    default:               \
-        break;             \
-        }                  \
-        (st)->resume = -1; \
+#define ASYNC_END(st)                                       \
+    case -1:                                                \
+        break;                                              \
+    default:                                                \
+        async_bad_resume(__FILE__, __LINE__, (st)->resume); \
+        }                                                   \
+        (st)->resume = -1;                                  \
         return READY
 // [end: async-macros]
 

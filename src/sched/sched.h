@@ -1,6 +1,6 @@
 // sched.h: task slots, the task state machine, wakers and the ready queue: the scheduler's API.
-#ifndef SCHED_SCHED_H
-#define SCHED_SCHED_H
+#ifndef SCHED_H
+#define SCHED_H
 
 #include <stdbool.h>
 #include <stdint.h>

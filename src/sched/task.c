@@ -5,6 +5,7 @@
 #include "sched/slot_pool.h"
 #include "sys/atomic.h"
 #include "sys/errno.h"
+#include "sys/sys.h"
 
 // [snippet: task-table]
 // Room for every slot in the ready queue, rounded up to a power of two.
@@ -52,7 +53,7 @@ static void enqueue(uint32_t slot)
 {
     // Cannot fail: the queue has room for every slot and a task is queued at most once.
     if (!sched_ready_queue_push(&queue, slot))
-        __builtin_trap();
+        SYS_PANIC("ready queue full: a task was queued twice");
     void (*notify)(void) = atomic_load_acquire(&notify_hook);
     if (notify)
         notify();
@@ -133,7 +134,7 @@ int sched_run_one(void)
     uint32_t gen = GEN(word);
     // We dequeued it, so it is SCHEDULED and nobody else may move it on.
     if (STATE(word) != TASK_SCHEDULED || !atomic_cas(&t->word, &word, WORD(gen, TASK_RUNNING)))
-        __builtin_trap();
+        SYS_PANIC("dequeued a task that is not SCHEDULED: the state word was moved by someone else");
 
     struct sched_cx cx = {.waker = {slot, gen}};
     poll_t r = t->poll(t->state, &cx);

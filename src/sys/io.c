@@ -1,4 +1,5 @@
 // io.c: whole-buffer writes, panic, and errno names: the conveniences of the syscall layer's third tier.
+#include "sys/fmt.h"
 #include "sys/sys.h"
 
 // [snippet: write-all]
@@ -38,6 +39,13 @@ void sys_panic(const char *msg)
     sys_exit_group(134);
 }
 // [end: panic]
+
+void sys_panic_at(const char *file, int line, const char *msg)
+{
+    char where[256];
+    sys_snprintf(where, sizeof where, "%s:%d: %s", file, line, msg);
+    sys_panic(where);
+}
 
 const char *sys_errno_name(long e)
 {

@@ -1,6 +1,6 @@
 // sys.h: tier 2 of the syscall layer, one typed wrapper per syscall, each returning -errno on failure.
-#ifndef SYS_SYS_H
-#define SYS_SYS_H
+#ifndef SYS_H
+#define SYS_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -218,6 +218,11 @@ ssize_t sys_write_all(int fd, const void *buf, size_t n);
 ssize_t sys_puts(int fd, const char *s);
 // Prints "panic: msg" to stderr and ends the whole process (exit_group, not exit).
 __attribute__((noreturn)) void sys_panic(const char *msg);
+// The same with the place in front: "panic: file.c:42: msg". For the checks
+// that catch a programming error (a broken invariant, not bad input): the
+// message names the line to read, where a bare trap would say only SIGILL.
+__attribute__((noreturn)) void sys_panic_at(const char *file, int line, const char *msg);
+#define SYS_PANIC(msg) sys_panic_at(__FILE__, __LINE__, (msg))
 // Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int sys_cpu_count(void);
 // Value of auxv entry `type` (AT_PAGESZ ...), or 0 when absent.

@@ -167,9 +167,10 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
 {
     struct ws_conn *w = state;
     struct ws_event ev;
+    enum step s; // assigned, not initialised: a resume must not jump over an initialiser
     ASYNC_BEGIN(w);
     for (;;) {
-        enum step s = step(w, &ev);
+        s = step(w, &ev);
         if (s == STEP_FAIL)
             break;
         if (s == STEP_NEED_MORE) {

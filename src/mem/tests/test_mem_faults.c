@@ -1,58 +1,21 @@
-// test_mem_faults.c: stage-2 tests that misuse (double free, foreign and interior pointers) ends in a clear
-// panic.
+// test_mem_faults.c: stage-2 tests that misuse (double, foreign, interior frees) ends in a clear panic.
 #include "config.h"
 #include "mem/mem.h"
 #include "sys/string.h"
 #include "sys/sys.h"
 #include "sys/testing.h"
 
-// Runs fn in a forked child with stderr captured. Returns the wait status
-// and copies what the child wrote to stderr into msg.
-static int run_child(void (*fn)(void), char *msg, size_t cap)
-{
-    int fds[2];
-    msg[0] = '\0';
-    if (sys_pipe2(fds, O_CLOEXEC) < 0)
-        return -1;
-    int pid = sys_fork();
-    if (pid == 0) {
-        sys_dup2(fds[1], STDERR_FILENO);
-        fn();
-        sys_exit_group(0); // reaching here means the misuse went unnoticed
-    }
-    sys_close(fds[1]);
-    size_t len = 0;
-    ssize_t r;
-    while (len + 1 < cap && (r = sys_read(fds[0], msg + len, cap - 1 - len)) > 0)
-        len += (size_t)r;
-    msg[len] = '\0';
-    sys_close(fds[0]);
-    int status = 0;
-    if (pid < 0 || sys_wait4(pid, &status, 0, NULL) != pid)
-        return -1;
-    return status;
-}
-
-static bool contains(const char *s, const char *part)
-{
-    size_t n = sys_strlen(part);
-    for (; *s; s++)
-        if (sys_memcmp(s, part, n) == 0)
-            return true;
-    return false;
-}
-
 // The child must die by the allocator's panic: exit status 134, a message
 // that starts with "panic: mem_" and names the problem.
 static void expect_panic(void (*fn)(void), const char *what)
 {
     char msg[512];
-    int status = run_child(fn, msg, sizeof msg);
+    int status = test_run_child(fn, msg, sizeof msg);
     CHECK(status != -1);
     CHECK(W_IFEXITED(status));
     CHECK_EQ(W_EXITCODE(status), 134);
-    CHECK(contains(msg, "panic: mem_"));
-    CHECK(contains(msg, what));
+    CHECK(test_contains(msg, "panic: mem_"));
+    CHECK(test_contains(msg, what));
 }
 
 static void free_twice(void)
@@ -135,7 +98,7 @@ static void nothing_wrong(void) { mem_free(mem_alloc(64)); }
 static void correct_use_does_not_panic(void)
 {
     char msg[256];
-    int status = run_child(nothing_wrong, msg, sizeof msg);
+    int status = test_run_child(nothing_wrong, msg, sizeof msg);
     CHECK(W_IFEXITED(status));
     CHECK_EQ(W_EXITCODE(status), 0);
     CHECK_EQ(msg[0], '\0');

@@ -110,9 +110,76 @@ static void self_waking_task_does_not_starve_others(void)
 }
 // [end: starvation-test]
 
+// ---- what the macros catch at run time ---------------------------------------------
+// An AWAIT inside a nested switch: its `case` label belongs to the inner
+// switch. It compiles; the resume must then panic, not return READY.
+struct nested {
+    int resume;
+    int mode;
+    struct countdown sub;
+};
+
+static poll_t nested_poll(void *state, struct sched_cx *cx)
+{
+    struct nested *st = state;
+    ASYNC_BEGIN(st);
+    switch (st->mode) {
+    case 1:
+        st->sub.remaining = 1;
+        AWAIT(st, countdown_poll(&st->sub, cx)); // breaks the rule on purpose
+        break;
+    }
+    ASYNC_END(st);
+}
+
+static void await_in_nested_switch(void)
+{
+    sched_init(SCHED_DEFAULT_TASKS);
+    struct nested st = {.mode = 1};
+    sched_spawn(nested_poll, &st, NULL, NULL);
+    while (sched_run_one())
+        ;
+}
+
+// A resume value no AWAIT ever stored (memory overwritten, a state struct
+// not zeroed): loud, with the place.
+static void unknown_resume_value(void)
+{
+    sched_init(SCHED_DEFAULT_TASKS);
+    struct two_steps st = {.resume = 12345};
+    sched_spawn(two_steps_poll, &st, NULL, NULL);
+    sched_run_one();
+}
+
+static void expect_resume_panic(void (*fn)(void))
+{
+    char msg[512];
+    int status = test_run_child(fn, msg, sizeof msg);
+    CHECK(status != -1);
+    CHECK(W_IFEXITED(status));
+    CHECK_EQ(W_EXITCODE(status), 134);
+    CHECK(test_contains(msg, "panic: resume point"));
+    CHECK(test_contains(msg, "test_futures.c:")); // the future's file and line
+}
+
+static void await_in_nested_switch_panics(void) { expect_resume_panic(await_in_nested_switch); }
+static void unknown_resume_point_panics(void) { expect_resume_panic(unknown_resume_value); }
+
+// A finished future polled again stays finished: READY, no panic.
+static void finished_future_stays_ready(void)
+{
+    struct two_steps st = {.resume = -1};
+    struct sched_cx cx = {.waker = {0, 0}};
+    CHECK_EQ(two_steps_poll(&st, &cx), READY);
+    CHECK_EQ(st.n, 0);
+}
+
 int main(void)
 {
     RUN(await_resumes_where_it_left_off);
     RUN(self_waking_task_does_not_starve_others);
+    RUN(await_in_nested_switch_panics);
+    RUN(unknown_resume_point_panics);
+    RUN(finished_future_stays_ready);
     return test_summary();
 }
