@@ -29,6 +29,10 @@ LDFLAGS_FS  := -nostdlib -static -no-pie -Wl,--gc-sections \
 # clang calls -no-pie "unused" when it already links non-PIE; that is fine.
 ifneq ($(findstring clang,$(CC)),)
 LDFLAGS_FS  += -Wno-unused-command-line-argument
+else
+# gcc only (clang has no such warning): a jump over a local's initialiser,
+# which is what a resume into the middle of an AWAIT body would be.
+CFLAGS_FS   += -Wjump-misses-init
 endif
 CFLAGS_HOST := -std=gnu11 -O1 -g -fno-omit-frame-pointer \
                -fsanitize=address,undefined -fno-sanitize-recover=all \
@@ -52,9 +56,14 @@ TEST_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/tests/$
 DEMO_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/demo/%.c,$(B)/bin/%,$(wildcard src/$(L)/demo/*.c)))
 HOSTED_BINS  := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/hosted/$(L)/%,$(wildcard src/$(L)/tests/hosted_*.c)))
 FUZZ_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/fuzz/%.c,$(B)/fuzz/$(L)/%,$(wildcard src/$(L)/fuzz/fuzz_*.c)))
+# The book's measurement programs (chapters/code/*.c), linked like tests: each
+# is built from the stage its header's build command names (-DSTAGE=N) on.
+chapter_stage = $(patsubst -DSTAGE=%,%,$(firstword $(shell grep -o -- '-DSTAGE=[0-9]' $(1))))
+CHAPTER_BINS := $(foreach f,$(wildcard chapters/code/*.c),\
+                  $(if $(shell test $(call chapter_stage,$(f)) -le $(STAGE) && echo y),$(B)/chapters/$(basename $(notdir $(f)))))
 # The final server exists from stage 6 (HTTP) on; stage 7 adds WebSocket to it.
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
-FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(SERVER)
+FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(CHAPTER_BINS) $(SERVER)
 
 .PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json format format-check
 .DEFAULT_GOAL := all
@@ -99,6 +108,7 @@ endef
 # src/<layer>/tests/test_x.c -> $(B)/tests/<layer>/test_x
 $(foreach L,$(LAYERS),$(eval $(B)/tests/$(L)/%: src/$(L)/tests/%.c $(LIB) scripts/check-freestanding.sh ; $$(link_freestanding)))
 $(foreach L,$(LAYERS),$(eval $(B)/bin/%: src/$(L)/demo/%.c $(LIB) scripts/check-freestanding.sh ; $$(link_freestanding)))
+$(B)/chapters/%: chapters/code/%.c $(LIB) scripts/check-freestanding.sh ; $(link_freestanding)
 $(B)/bin/async-nostd: src/main.c $(LIB) scripts/check-freestanding.sh
 	$(link_freestanding)
 

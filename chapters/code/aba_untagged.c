@@ -1,5 +1,4 @@
-// aba_untagged.c: chapter 3's ABA measurement: a Treiber stack of free slots with an untagged head, against
-// the tagged slot pool.
+// aba_untagged.c: chapter 3's ABA measurement: an untagged Treiber stack against the tagged slot pool.
 //
 // Not part of src/. Four threads each take two slots and give them back, a
 // million times; a slot handed to a thread while another holds it is the ABA

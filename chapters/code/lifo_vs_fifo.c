@@ -1,5 +1,4 @@
-// lifo_vs_fifo.c: chapter 3's measurement: a self-waking hog and three short tasks, run from a LIFO stack and
-// from the FIFO queue.
+// lifo_vs_fifo.c: chapter 3's measurement: a self-waking hog and three short tasks, LIFO against FIFO.
 //
 // Not part of src/. The LIFO half rebuilds the shape of the original's ready
 // structure (a Treiber stack of task indices with an untagged head) just far

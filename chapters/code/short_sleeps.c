@@ -1,5 +1,4 @@
-// short_sleeps.c: chapter 4's measurement: what epoll's millisecond timeout does to a 200 us sleep, next to
-// ppoll's nanoseconds.
+// short_sleeps.c: chapter 4's measurement: 200 us sleeps under epoll's ms timeout and ppoll's ns.
 //
 // Not part of src/. One task sleeps 200 us, 2,000 times in a row, on two
 // workers; the program prints how long a sleep really took, per backend.

@@ -9,8 +9,6 @@
 #include "sys/sys.h"
 #include "sys/thread.h"
 
-#define LOG_SLOT 2 // sys_thread slot: 0 executor, 1 allocator, 2 this log
-
 struct log_buf {
     size_t len;
     char data[HTTP_LOG_BUF];
@@ -32,19 +30,19 @@ bool http_log_enabled(void) { return atomic_load_relaxed(&log_fd) >= 0; }
 static struct log_buf *this_thread_buf(void)
 {
     struct sys_thread *self = sys_thread_self();
-    struct log_buf *b = self->slot[LOG_SLOT];
+    struct log_buf *b = self->slot[SLOT_HTTP_LOG];
     if (!b) {
         b = mem_alloc(sizeof *b);
         if (b)
             b->len = 0;
-        self->slot[LOG_SLOT] = b;
+        self->slot[SLOT_HTTP_LOG] = b;
     }
     return b;
 }
 
 void http_log_flush(void)
 {
-    struct log_buf *b = sys_thread_self()->slot[LOG_SLOT];
+    struct log_buf *b = sys_thread_self()->slot[SLOT_HTTP_LOG];
     int fd = atomic_load_relaxed(&log_fd);
     if (b && b->len && fd >= 0) {
         // O_APPEND makes each write land whole at the end, whichever thread writes.

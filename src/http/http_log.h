@@ -1,6 +1,6 @@
 // http_log.h: the server's log file with the original's tags, buffered per thread so logging stays cheap.
-#ifndef HTTP_HTTP_LOG_H
-#define HTTP_HTTP_LOG_H
+#ifndef HTTP_LOG_H
+#define HTTP_LOG_H
 
 #include <stdbool.h>
 

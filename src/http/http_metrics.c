@@ -8,8 +8,7 @@
 #include "sys/string.h"
 #include "sys/thread.h"
 
-#define METRICS_SLOT 3 // sys_thread slot of this thread's counters
-#define MAX_THREADS  (EX_MAX_WORKERS + 8)
+#define MAX_THREADS (EX_MAX_WORKERS + 8)
 
 static const int statuses[] = {101, 200, 400, 404, 405, 408, 413, 414, 426, 431, 500, 501, 503, 505};
 #define NSTATUS (sizeof statuses / sizeof statuses[0])
@@ -35,11 +34,11 @@ static struct metrics_row overflow_row; // shared by threads beyond MAX_THREADS 
 static struct metrics_row *my_row(void)
 {
     struct sys_thread *self = sys_thread_self();
-    struct metrics_row *r = self->slot[METRICS_SLOT];
+    struct metrics_row *r = self->slot[SLOT_HTTP_METRICS];
     if (!r) {
         uint32_t i = atomic_fetch_add(&rows_used, 1);
         r = i < MAX_THREADS ? &rows[i] : &overflow_row;
-        self->slot[METRICS_SLOT] = r;
+        self->slot[SLOT_HTTP_METRICS] = r;
     }
     return r;
 }

@@ -1,6 +1,6 @@
 // http_metrics.h: live server counters, kept per thread and summed only when /metrics is read.
-#ifndef HTTP_HTTP_METRICS_H
-#define HTTP_HTTP_METRICS_H
+#ifndef HTTP_METRICS_H
+#define HTTP_METRICS_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,6 @@
-// http_server.h: the HTTP/1.1 connection task, its routes, and the upgrade seam the WebSocket layer plugs
-// into.
-#ifndef HTTP_HTTP_SERVER_H
-#define HTTP_HTTP_SERVER_H
+// http_server.h: the HTTP/1.1 connection task, its routes, and the upgrade seam for WebSocket.
+#ifndef HTTP_SERVER_H
+#define HTTP_SERVER_H
 
 #include <stdbool.h>
 #include <stddef.h>

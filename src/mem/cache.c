@@ -6,7 +6,7 @@
 
 // [snippet: mem-cache]
 // One per thread that allocates, found through the thread's block
-// (sys_thread_self()->slot[MEM_THREAD_SLOT]). Only its owner touches the
+// (sys_thread_self()->slot[SLOT_MEM_CACHE]). Only its owner touches the
 // lists. The counters are written only by the owner, with relaxed atomic
 // stores (plain moves on x86), so mem_stats may read them from elsewhere.
 struct mem_cache {
@@ -32,7 +32,7 @@ static inline void bump(uint64_t *counter, uint64_t delta)
     atomic_store_relaxed(counter, *counter + delta);
 }
 
-static inline struct mem_cache *cache_self(void) { return sys_thread_self()->slot[MEM_THREAD_SLOT]; }
+static inline struct mem_cache *cache_self(void) { return sys_thread_self()->slot[SLOT_MEM_CACHE]; }
 
 static struct mem_cache *cache_claim(void)
 {
@@ -47,7 +47,7 @@ static struct mem_cache *cache_claim(void)
         }
     }
     sys_mutex_unlock(&mem_lock);
-    sys_thread_self()->slot[MEM_THREAD_SLOT] = k;
+    sys_thread_self()->slot[SLOT_MEM_CACHE] = k;
     return k;
 }
 
@@ -222,7 +222,7 @@ void mem_cache_thread_exit(void)
     retired.central += k->central;
     k->claimed = false;
     sys_mutex_unlock(&mem_lock);
-    sys_thread_self()->slot[MEM_THREAD_SLOT] = NULL;
+    sys_thread_self()->slot[SLOT_MEM_CACHE] = NULL;
 }
 
 void mem_cache_stats(struct mem_stats *out)

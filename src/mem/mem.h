@@ -1,6 +1,6 @@
 // mem.h: the allocator's public API: size-classed blocks from a bounded mmap'd heap, big blocks from mmap.
-#ifndef MEM_MEM_H
-#define MEM_MEM_H
+#ifndef MEM_H
+#define MEM_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 // mem_internal.h: what the allocator's files share: size classes, the arena's chunks and spans, free blocks.
-#ifndef MEM_MEM_INTERNAL_H
-#define MEM_MEM_INTERNAL_H
+#ifndef MEM_INTERNAL_H
+#define MEM_INTERNAL_H
 
 #include <stdbool.h>
 #include <stddef.h>
@@ -26,7 +26,6 @@ _Static_assert(MEM_CACHE_BYTES >= 2 * MEM_CHUNK_SIZE && MEM_CACHE_BYTES >= 2 * M
 #define MEM_NCHUNKS     (HEAP_SIZE / MEM_CHUNK_SIZE)
 #define MEM_MAX_CLASSES 64   // enough for any MEM_CHUNK_SIZE the asserts allow
 #define MEM_NO_CLASS    0xff // mem_chunk_class[] of a chunk no class holds
-#define MEM_THREAD_SLOT 1    // sys_thread slot holding the thread's cache
 
 // ---- free blocks ------------------------------------------------------------------
 // [snippet: mem-free-block]

@@ -1,6 +1,6 @@
 // net.h: TCP for the executor: listening socket, the acceptor thread, async recv/send futures.
-#ifndef NET_NET_H
-#define NET_NET_H
+#ifndef NET_H
+#define NET_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,5 +1,4 @@
-// parse_result.h: the one result convention of the incremental parsers (HTTP head, chunked body, WebSocket
-// frame).
+// parse_result.h: the one result convention of the incremental parsers (HTTP head, chunks, frames).
 #ifndef SYS_PARSE_RESULT_H
 #define SYS_PARSE_RESULT_H
 

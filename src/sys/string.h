@@ -1,5 +1,4 @@
-// string.h: memory and string helpers; memcpy/memmove/memset/memcmp exist because compilers emit calls to
-// them.
+// string.h: memory and string helpers; mem* exist under their libc names because compilers call them.
 #ifndef SYS_STRING_H
 #define SYS_STRING_H
 

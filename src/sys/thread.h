@@ -5,7 +5,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SYS_THREAD_SLOTS 4
+// [snippet: thread-slots]
+// The per-thread pointers of struct sys_thread, one per layer that keeps
+// something per thread. They are named here, in the lowest layer, so that two
+// layers can never pick the same number by accident.
+enum sys_thread_slot {
+    SLOT_EXECUTOR,     // exec: the executor, set on its worker threads
+    SLOT_MEM_CACHE,    // mem: the thread's allocator cache
+    SLOT_HTTP_LOG,     // http: the thread's log buffer
+    SLOT_HTTP_METRICS, // http: the thread's counters
+    SYS_THREAD_SLOTS
+};
+// [end: thread-slots]
 
 // [snippet: thread-block]
 // One per thread, at the top of its stack mapping; %fs points at it.
@@ -20,8 +31,7 @@ struct sys_thread {
     int result;
     void *map; // whole mapping: guard page + stack + this block
     size_t map_size;
-    // Per-thread pointers for later layers: slot[0] the executor (set on its
-    // worker threads), slot[1] the allocator's thread cache.
+    // Per-thread pointers for later layers, indexed by enum sys_thread_slot.
     void *slot[SYS_THREAD_SLOTS];
 };
 // [end: thread-block]

@@ -1,5 +1,4 @@
-// test_exec.c: stage-4 tests, run once per reactor backend: pipes across workers, timers, wake paths, idle
-// CPU.
+// test_exec.c: stage-4 tests on each backend: pipes across workers, timers, wake paths, idle CPU.
 #include "config.h"
 #include "exec/exec.h"
 #include "sys/atomic.h"

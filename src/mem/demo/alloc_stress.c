@@ -1,5 +1,4 @@
-// alloc_stress.c: stage-2 demo: threads allocate and free server-like sizes for a few seconds; prints ops/s
-// and heap stats.
+// alloc_stress.c: stage-2 demo: threads allocate and free server-like sizes; prints ops/s and heap stats.
 #include "config.h"
 #include "mem/mem.h"
 #include "sys/atomic.h"

@@ -1,5 +1,4 @@
-// test_mem_basic.c: stage-2 tests of the allocator on one thread: classes, alignment, reuse, calloc, realloc,
-// big blocks.
+// test_mem_basic.c: stage-2 tests on one thread: classes, alignment, reuse, calloc, realloc, big blocks.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/mem_internal.h"

@@ -1,5 +1,4 @@
-// test_mem_churn.c: stage-2 test: millions of mixed-size operations across threads keep the heap's high-water
-// mark flat.
+// test_mem_churn.c: stage-2 test: millions of mixed operations across threads keep the heap flat.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/tests/stress.h"

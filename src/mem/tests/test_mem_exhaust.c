@@ -1,5 +1,4 @@
-// test_mem_exhaust.c: stage-2 tests of running out: NULL (never a crash), and memory usable again after
-// freeing.
+// test_mem_exhaust.c: stage-2 tests of running out: NULL, never a crash, and usable again after freeing.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/mem_internal.h"

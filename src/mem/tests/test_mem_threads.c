@@ -1,5 +1,4 @@
-// test_mem_threads.c: stage-2 tests of the allocator under many threads: no overlap, no corruption, no
-// stranding.
+// test_mem_threads.c: stage-2 tests under many threads: no overlap, no corruption, no stranding.
 #include "config.h"
 #include "mem/mem.h"
 #include "mem/tests/stress.h"
