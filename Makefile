@@ -140,8 +140,10 @@ $(foreach L,$(LAYERS),$(eval $(TSAN_B)/$(L)/%: $(TSAN_B)/obj/$(L)/tests/%.o $(ca
 
 tsan-build: $(TSAN_BINS)                  ## build the ThreadSanitizer stress tests of stage $(STAGE)
 tsan: $(TSAN_BINS)                        ## run the ThreadSanitizer stress tests (full counts); any report fails
-	@for t in $^; do s=$$(date +%s%N); sh scripts/tsan-run.sh $$t || { echo "tsan: $$t FAILED"; exit 1; }; \
-	  d=$$(( ($$(date +%s%N) - s) / 100000000 )); echo "tsan: $$t passed in $$((d / 10)).$$((d % 10)) s"; done
+	@bad=0; for t in $^; do s=$$(date +%s%N); sh scripts/tsan-run.sh $$t; rc=$$?; \
+	  d=$$(( ($$(date +%s%N) - s) / 100000000 )); t="$$t $$((d / 10)).$$((d % 10)) s"; \
+	  if [ $$rc -eq 0 ]; then echo "tsan: passed $$t"; else echo "tsan: FAILED (status $$rc) $$t"; bad=1; fi; \
+	  done; exit $$bad
 
 # ---- one dialect -----------------------------------------------------------
 # Every C file of the project is formatted by .clang-format; `make test` runs
