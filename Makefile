@@ -65,7 +65,7 @@ CHAPTER_BINS := $(foreach f,$(wildcard chapters/code/*.c),\
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(CHAPTER_BINS) $(SERVER)
 
-.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json format format-check
+.PHONY: all tests test run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format format-check
 .DEFAULT_GOAL := all
 
 all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
@@ -128,6 +128,33 @@ fuzz: $(FUZZ_BINS)                        ## run every libFuzzer target for FUZZ
 	    | grep -E '^(Done|stat::number_of_executed_units|stat::peak_rss_mb|==[0-9]+==ERROR|SUMMARY)' ; \
 	  test $${PIPESTATUS[0]} -eq 0 || exit 1; done
 
+# ---- ThreadSanitizer build of the cross-thread code -------------------------
+# TSan cannot see our clone() threads or the thread block behind %fs, so the
+# real mem/sched/exec sources are compiled unchanged against a hosted
+# stand-in for src/sys (src/sys/hosted/: pthreads, a __thread pointer, libc's
+# mmap) and src/sys's pure parts. src/<layer>/tests/tsan_x.c becomes
+# build/tsan/<layer>/tsan_x, linked with layers 2..<layer> only.
+TSAN_B        := build/tsan
+CFLAGS_TSAN   := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHOSTED=1 $(WARN)
+TSAN_SYS_SRCS := $(wildcard src/sys/hosted/*.c) src/sys/string.c src/sys/fmt.c
+$(foreach i,1 2 3 4 5 6 7,$(eval TSAN_UPTO_$(word $(i),$(LAYERS_ALL)) := $(wordlist 2,$(i),$(LAYERS_ALL))))
+tsan_objs     = $(patsubst src/%.c,$(TSAN_B)/obj/%.o,$(TSAN_SYS_SRCS) $(foreach M,$(TSAN_UPTO_$(1)),$(wildcard src/$(M)/*.c)))
+TSAN_BINS     := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(TSAN_B)/$(L)/%,$(wildcard src/$(L)/tests/tsan_*.c)))
+
+$(TSAN_B)/obj/%.o: src/%.c
+	@mkdir -p $(@D)
+	@$(if $(Q),echo "  TSAN    $<")
+	$(Q)$(HOSTED_CC) -iquote src $(CFLAGS_TSAN) -MMD -MP -c $< -o $@
+$(foreach L,$(LAYERS),$(eval $(TSAN_B)/$(L)/%: $(TSAN_B)/obj/$(L)/tests/%.o $(call tsan_objs,$(L)) ; \
+	@mkdir -p $$(@D) ; echo "  LD      $$@" ; $$(HOSTED_CC) -fsanitize=thread $$^ -o $$@))
+
+tsan-build: $(TSAN_BINS)                  ## build the ThreadSanitizer stress tests of stage $(STAGE)
+tsan: $(TSAN_BINS)                        ## run the ThreadSanitizer stress tests (full counts); any report fails
+	@bad=0; for t in $^; do s=$$(date +%s%N); sh scripts/tsan-run.sh $$t; rc=$$?; \
+	  d=$$(( ($$(date +%s%N) - s) / 100000000 )); t="$$t $$((d / 10)).$$((d % 10)) s"; \
+	  if [ $$rc -eq 0 ]; then echo "tsan: passed $$t"; else echo "tsan: FAILED (status $$rc) $$t"; bad=1; fi; \
+	  done; exit $$bad
+
 # ---- one dialect -----------------------------------------------------------
 # Every C file of the project is formatted by .clang-format; `make test` runs
 # the check, so a file that drifts fails the suite instead of a review.
@@ -154,7 +181,7 @@ compile_commands.json:                    ## write compile_commands.json for cla
 	@echo "wrote $@"
 
 -include $(wildcard scripts/book/book.mk bench/bench.mk)
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B) $(TSAN_B) -name '*.d' 2>/dev/null)
 
 clean:                                    ## remove build/
 	rm -rf build

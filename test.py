@@ -13,6 +13,7 @@ Stages: syscalls(1) alloc(2) sched(3) exec(4) net(5) http(6) ws(7).
 Each layer's tests live beside its code:
   src/<layer>/tests/test_*.c     freestanding unit tests   -> build/stage-N/tests/<layer>/
   src/<layer>/tests/hosted_*.c   hosted tests (sanitizers)  -> build/stage-N/hosted/<layer>/
+  src/<layer>/tests/tsan_*.c     ThreadSanitizer stress     -> build/tsan/<layer>/ (short run here)
   src/<layer>/tests/test_*.py    black-box tests: functions named test_* taking a Context
 Every test prints one line ([OK], [FAIL] or [SKIP]); the last line is
 "N passed, N failed" and the exit status is non-zero if anything failed.
@@ -176,7 +177,7 @@ def exit_reason(code):
     return f"exit status {code}"
 
 
-def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
+def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None, runner=(), env=None):
     folder = os.path.join(build_dir or os.path.join(ROOT, "build", f"stage-{stage}"), kind, layer)
     if not os.path.isdir(folder):
         return
@@ -195,7 +196,8 @@ def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
             continue
         start = time.monotonic()
         try:
-            r = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=UNIT_TIMEOUT)
+            r = subprocess.run([*runner, *argv], cwd=ROOT, capture_output=True, text=True,
+                               timeout=UNIT_TIMEOUT, env=env)
             out, code = r.stdout, r.returncode
         except subprocess.TimeoutExpired as e:
             out = (e.stdout or b"").decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
@@ -219,7 +221,9 @@ def run_unit_binaries(results, stage, layer, kind, name_filter, build_dir=None):
         if code is None:
             results.fail(f"{prefix}", f"timed out after {UNIT_TIMEOUT:.0f} s ({cases} cases reported)")
         elif code != 0 and failed == 0:
-            tail = (r.stderr or "")[-1500:]
+            err = r.stderr or ""
+            at = err.find("WARNING: ThreadSanitizer")  # a report's first stacks say the most
+            tail = err[at:at + 1500] if at >= 0 else err[-1500:]
             results.fail(f"{prefix}", f"{exit_reason(code)} after {cases} cases, {elapsed:.1f} s: {tail}")
         elif cases == 0:
             results.fail(f"{prefix}", "reported no test cases")
@@ -287,12 +291,19 @@ def main():
             run_command_test(results, f"freestanding: every stage-{stage} binary is static with no libc",
                              ["make", "-s", f"STAGE={stage}", "check-freestanding"])
             ctx = Context(stage, results)
+            # The ThreadSanitizer stress tests (`make tsan`), in their short
+            # version; any TSan report fails the binary (scripts/tsan-run.sh).
+            tsan = tag is None and shutil.which("clang") and run_make(results, stage, ["tsan-build"])
+            tsan_env = dict(os.environ, TSAN_SHORT="1")
             for layer in LAYERS[:stage]:
                 if layer not in layers:
                     continue
                 if tag is None:
                     run_unit_binaries(results, stage, layer, "tests", name_filter)
                     run_unit_binaries(results, stage, layer, "hosted", name_filter)
+                if tsan:
+                    run_unit_binaries(results, stage, layer, "", name_filter, os.path.join(ROOT, "build", "tsan"),
+                                      ["sh", os.path.join(ROOT, "scripts", "tsan-run.sh")], tsan_env)
                 run_blackbox(results, ctx, layer, tag, name_filter)
             if tag is None and shutil.which("clang") and not name_filter:
                 clang_dir = os.path.join(ROOT, "build", f"stage-{stage}-clang")

@@ -46,11 +46,20 @@ static inline int sys_fcntl(int fd, int cmd, long arg) { return (int)syscall3(NR
 
 // ---- memory -------------------------------------------------------------------
 // mmap returns an address or -errno; test with SYS_IS_ERR, not with < 0.
+#ifdef HOSTED
+// Hosted (src/sys/hosted/): through libc, so a sanitizer's interceptors see
+// every mapping come and go and never judge new memory by an old one's past.
+void *sys_hosted_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
+int sys_hosted_munmap(void *addr, size_t len);
+#define sys_mmap   sys_hosted_mmap
+#define sys_munmap sys_hosted_munmap
+#else
 static inline void *sys_mmap(void *addr, size_t len, int prot, int flags, int fd, long off)
 {
     return (void *)syscall6(NR_mmap, SC(addr), SC(len), prot, flags, fd, off);
 }
 static inline int sys_munmap(void *addr, size_t len) { return (int)syscall2(NR_munmap, SC(addr), SC(len)); }
+#endif
 static inline int sys_mprotect(void *addr, size_t len, int prot)
 {
     return (int)syscall3(NR_mprotect, SC(addr), SC(len), prot);
