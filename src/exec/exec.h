@@ -72,15 +72,20 @@ void ex_io_forget(struct ex_io *io);
 // Monotonic nanoseconds, as of the reactor's last wake-up (cheap; no syscall).
 uint64_t ex_now_ns(void);
 
+// A timer's one atomic word is its index: its position in the heap while
+// armed, or what became of it. Leaving the heap is a single release store of
+// EX_TIMER_IDLE or EX_TIMER_FIRED, the heap's last touch of the timer: who
+// reads either value (acquire) may re-arm, re-initialise or free it.
+#define EX_TIMER_IDLE  (-1) // never armed, or cancelled
+#define EX_TIMER_FIRED (-2) // its deadline passed and its waker was woken
 struct ex_timer {
     uint64_t deadline;
     struct waker waker;
-    int32_t index; // position in the timer heap, -1 when not armed
-    uint32_t fired;
+    int32_t index;
 };
-#define EX_TIMER_INIT    \
-    {                    \
-        0, {0, 0}, -1, 0 \
+#define EX_TIMER_INIT            \
+    {                            \
+        0, {0, 0}, EX_TIMER_IDLE \
     }
 
 // Arms (or re-arms) t to wake w at `deadline` (ex_now_ns() clock).

@@ -56,10 +56,12 @@ static void sift_down(uint32_t i)
     place(i, t);
 }
 
-static void remove_at(uint32_t i)
+// Takes heap[i] out and stores `outcome` (EX_TIMER_IDLE or EX_TIMER_FIRED)
+// as its index: one release store, after which its owner may free it.
+static void remove_at(uint32_t i, int32_t outcome)
 {
     struct ex_timer *gone = heap[i];
-    atomic_store_release(&gone->index, -1); // from here on its owner may free it
+    atomic_store_release(&gone->index, outcome); // the last touch: from here on its owner may free it
     void (*hook)(struct ex_timer *) = timer_released_hook;
     if (hook)
         hook(gone);
@@ -77,14 +79,13 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 {
     sys_mutex_lock(&lock);
     if (t->index >= 0)
-        remove_at((uint32_t)t->index);
+        remove_at((uint32_t)t->index, EX_TIMER_IDLE);
     if (size == EX_MAX_TIMERS) {
         sys_mutex_unlock(&lock);
         return -ENOMEM;
     }
     t->deadline = deadline;
     t->waker = w;
-    atomic_store_relaxed(&t->fired, 0);
     place(size++, t);
     sift_up(size - 1);
     bool earliest = heap[0] == t;
@@ -97,23 +98,23 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 // [end: timer-arm]
 
 // [snippet: timer-cancel]
-// The fast path reads index without the lock: once it is -1 the heap has let
-// go of t, and the owner may free t the moment this returns. So every store
-// the heap makes to t must come before the store of -1 (see timer_fire_due).
+// The fast path reads index without the lock: once it is negative the heap
+// has let go of t, and the owner may free t the moment this returns. So the
+// heap stores nothing to t after that index (see remove_at).
 void ex_timer_cancel(struct ex_timer *t)
 {
     if (atomic_load_acquire(&t->index) < 0)
         return; // cheap exit for the common "never armed / already fired" case
     sys_mutex_lock(&lock);
     if (t->index >= 0)
-        remove_at((uint32_t)t->index);
+        remove_at((uint32_t)t->index, EX_TIMER_IDLE);
     sys_mutex_unlock(&lock);
 }
 // [end: timer-cancel]
 
 bool ex_timer_armed(const struct ex_timer *t) { return atomic_load_acquire(&t->index) >= 0; }
 
-bool ex_timer_fired(const struct ex_timer *t) { return atomic_load_acquire(&t->fired) != 0; }
+bool ex_timer_fired(const struct ex_timer *t) { return atomic_load_acquire(&t->index) == EX_TIMER_FIRED; }
 
 uint64_t timer_next_deadline(void)
 {
@@ -134,12 +135,12 @@ uint32_t timer_fire_due(uint64_t now)
         while (size && heap[0]->deadline <= now && n < EX_TIMER_FIRE_BATCH) {
             struct ex_timer *t = heap[0];
             due[n++] = t->waker;
-            // fired first, then index = -1 (in remove_at): from that store on,
-            // ex_timer_cancel returns at once and the owner may free t, so it
-            // must be our last touch of t. The other order wrote `fired`
-            // into memory its owner could already have freed.
-            atomic_store_release(&t->fired, 1);
-            remove_at(0);
+            // "Fired" and "left the heap" are one store. They were two (a
+            // `fired` flag and index = -1), and either order was a use after
+            // free: the owner may free t on seeing either one, cancel's fast
+            // path on the index, a sleep on the flag, while the other store
+            // was still to come.
+            remove_at(0, EX_TIMER_FIRED);
         }
         sys_mutex_unlock(&lock);
         // Wake outside the lock: a woken task may re-arm at once on another worker.

@@ -1,4 +1,4 @@
-// io.c: whole-buffer writes, panic, and errno names: the conveniences of the syscall layer's third tier.
+// io.c: whole-buffer writes and panic: the conveniences of the syscall layer's third tier.
 #include "sys/fmt.h"
 #include "sys/sys.h"
 
@@ -45,42 +45,4 @@ void sys_panic_at(const char *file, int line, const char *msg)
     char where[256];
     sys_snprintf(where, sizeof where, "%s:%d: %s", file, line, msg);
     sys_panic(where);
-}
-
-const char *sys_errno_name(long e)
-{
-    static const struct {
-        int code;
-        const char *name;
-    } names[] = {
-        {EPERM, "EPERM"},
-        {ENOENT, "ENOENT"},
-        {EINTR, "EINTR"},
-        {EBADF, "EBADF"},
-        {EAGAIN, "EAGAIN"},
-        {ENOMEM, "ENOMEM"},
-        {EACCES, "EACCES"},
-        {EFAULT, "EFAULT"},
-        {EEXIST, "EEXIST"},
-        {EINVAL, "EINVAL"},
-        {ENFILE, "ENFILE"},
-        {EMFILE, "EMFILE"},
-        {EPIPE, "EPIPE"},
-        {ENOSYS, "ENOSYS"},
-        {ENOTSOCK, "ENOTSOCK"},
-        {EADDRINUSE, "EADDRINUSE"},
-        {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
-        {ECONNABORTED, "ECONNABORTED"},
-        {ECONNRESET, "ECONNRESET"},
-        {ENOTCONN, "ENOTCONN"},
-        {ETIMEDOUT, "ETIMEDOUT"},
-        {ECONNREFUSED, "ECONNREFUSED"},
-        {EINPROGRESS, "EINPROGRESS"},
-    };
-    if (e < 0)
-        e = -e;
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].code == e)
-            return names[i].name;
-    return "E?";
 }

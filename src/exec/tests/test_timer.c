@@ -50,8 +50,8 @@ static void fired_timer_untouched_after_release(void)
     timer_released_hook = NULL;
     victim = NULL;
     CHECK(released);
-    CHECK(fired_when_released);      // fired was stored before the release ...
-    CHECK(!armed_when_released);     // ... and the index reads -1
+    CHECK(fired_when_released);      // "fired" and "left the heap" are one store ...
+    CHECK(!armed_when_released);     // ... so it reads as both at that moment
     CHECK(all_poison(&t, sizeof t)); // ... and nothing was written after it
     CHECK(ex_timer_armed(&other));
     ex_timer_cancel(&other);

@@ -26,6 +26,7 @@ int sys_hosted_munmap(void *addr, size_t len);
 long sys_write_all(int fd, const void *buf, size_t n);
 long sys_puts(int fd, const char *s);
 __attribute__((noreturn)) void sys_panic(const char *msg);
+__attribute__((noreturn)) void sys_panic_at(const char *file, int line, const char *msg);
 unsigned long sys_getauxval(unsigned long type);
 const char *sys_getenv(const char *name);
 int sys_cpu_count(void);
@@ -123,6 +124,11 @@ long sys_puts(int fd, const char *s)
 void sys_panic(const char *msg)
 {
     fprintf(stderr, "panic: %s\n", msg);
+    abort();
+}
+void sys_panic_at(const char *file, int line, const char *msg)
+{
+    fprintf(stderr, "panic: %s:%d: %s\n", file, line, msg);
     abort();
 }
 
