@@ -48,19 +48,26 @@
 #define NET_EMFILE_BACKOFF_MS 50 // acceptor pause when out of file descriptors
 
 // ---- stage 6: http ---------------------------------------------------------------------
-// Parser limits (src/http/http_parse.h keeps the same values as fallbacks).
-#define HTTP_MAX_HEADERS       64            // header fields per request; one more -> 431
-#define HTTP_MAX_HEAD_BYTES    16384         // request head incl. blank line; more -> 431
+// Parser limits: the request head (src/http/http_parse.c) and the chunked body
+// (src/http/http_chunked.c). A head over a limit gets the status on the right;
+// broken body framing is a 400 whatever its size, since the stream can no
+// longer be split into requests.
+#define HTTP_MAX_HEADERS       64            // header fields per request head; one more -> 431
+#define HTTP_MAX_HEAD_BYTES    16384         // request head incl. the blank line; more -> 431
 #define HTTP_MAX_URI           8192          // request-target bytes; more -> 414
-#define HTTP_MAX_METHOD        32            // method token bytes; more -> 501
-#define HTTP_MAX_EMPTY_LINES   8             // empty lines before a request line; more -> 400
-#define HTTP_MAX_BODY          (1024 * 1024) // request body bytes; more -> 413
-#define HTTP_MAX_CHUNK_LINE    4096          // one chunk-size line; more -> 413
-#define HTTP_MAX_CHUNK_EXT     16384         // chunk extensions per body; more -> 413
-#define HTTP_MAX_TRAILER_BYTES 16384         // trailer section of a chunked body; more -> 413
+#define HTTP_MAX_METHOD        32            // method token bytes; more -> 501 (RFC 9112 3)
+#define HTTP_MAX_EMPTY_LINES   8             // empty lines tolerated before a request-line; more -> 400
+#define HTTP_MAX_BODY          (1024 * 1024) // request body bytes (Content-Length or chunked); more -> 413
+#define HTTP_MAX_CHUNK_LINE    4096          // bytes of one chunk-size line (size + extensions); more -> 400
+#define HTTP_MAX_CHUNK_EXT     16384         // chunk-extension bytes summed over a whole body; more -> 400
+#define HTTP_MAX_TRAILER_BYTES 16384         // bytes of the trailer section of a chunked body; more -> 413
 // Connection handling.
-#define HTTP_READ_BUF          4096  // first read buffer; grows up to the head limit
-#define HTTP_OUT_BUF           4096  // response bytes gathered before one send
+#define HTTP_READ_BUF          4096 // first read buffer; grows up to HTTP_READ_BUF_MAX
+#define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024) // a head at its limit and the start of the next
+#define HTTP_OUT_BUF           4096                         // response bytes gathered before one send
+#define HTTP_COPY_BODY_MAX     2048  // bodies up to this size are copied after their head (one send)
+#define HTTP_METRICS_BUF       4096  // the /metrics text
+#define HTTP_REFUSE_DRAIN      2048  // bytes read (and dropped) from a client refused with 503
 #define HTTP_HEADER_TIMEOUT_MS 10000 // a started request head must complete within this
 #define HTTP_IDLE_TIMEOUT_MS   30000 // keep-alive connection with no request
 #define HTTP_SEND_TIMEOUT_MS   30000 // the most time sending one batch of responses may take

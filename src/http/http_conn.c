@@ -10,10 +10,14 @@
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
+#include "sys/parse_result.h"
 #include "sys/string.h"
 #include "sys/sys.h"
 
-#define OUT_RESERVE 1024 // room a response head needs; below it we flush first
+// Room kept free in `out` before a request is handled; below it we flush
+// first. It holds the longest head respond() writes (HEAD_MAX, checked
+// below) and is the room the upgrade hook gets for its handshake reply.
+#define OUT_RESERVE 1024
 
 static const struct http_upgrade_hook *upgrade_hook;
 
@@ -65,6 +69,39 @@ struct http_conn {
 // ---- responses ---------------------------------------------------------------------------
 
 static const char plaintext_body[] = "Hello, World!";
+static const char body_404[] = "404 Not Found\n";
+static const char body_405[] = "405 Method Not Allowed\n";
+static const char body_426[] = "426 Upgrade Required: this build has no WebSocket stage\n";
+
+static const char ctype_text[] = "text/plain; charset=utf-8";
+static const char ctype_plain[] = "text/plain";
+static const char ctype_html[] = "text/html; charset=utf-8";
+static const char ctype_metrics[] = "text/plain; version=0.0.4; charset=utf-8";
+
+// Extra fields (each starts with CRLF: respond() ends the line before it).
+// Every route answers the same methods (RFC 9110 10.2.1: Allow on 405 and OPTIONS).
+static const char allow_field[] = "\r\nAllow: GET, HEAD, OPTIONS";
+// RFC 9110 15.5.22: a 426 says which protocol to upgrade to.
+static const char upgrade_fields[] = "\r\nUpgrade: websocket\r\nConnection: Upgrade";
+
+// The longest head respond() can write, each piece at its longest: a 3-digit
+// status, the longest reason phrase, the longest Content-Type, a 20-digit
+// Content-Length, the longer Connection field and the longest extra fields.
+#define MAX2(a, b) ((a) > (b) ? (a) : (b))
+#define HEAD_MAX                                                                                          \
+    (sizeof "HTTP/1.1 999 " - 1 + HTTP_REASON_MAX + sizeof "\r\nServer: " HTTP_SERVER_NAME "\r\nDate: " - \
+     1 + HTTP_DATE_LEN + sizeof "\r\nContent-Type: " - 1 + sizeof ctype_metrics - 1 +                     \
+     sizeof "\r\nContent-Length: " - 1 + 20 + sizeof "\r\nConnection: keep-alive" - 1 +                   \
+     MAX2(sizeof allow_field, sizeof upgrade_fields) - 1 + sizeof "\r\n\r\n" - 1)
+_Static_assert(sizeof ctype_text <= sizeof ctype_metrics && sizeof ctype_plain <= sizeof ctype_metrics &&
+                   sizeof ctype_html <= sizeof ctype_metrics,
+               "HEAD_MAX counts ctype_metrics as the longest Content-Type");
+_Static_assert(OUT_RESERVE >= HEAD_MAX, "a response head always fits the reserve");
+_Static_assert(HTTP_OUT_BUF >= OUT_RESERVE,
+               "an empty out buffer has the reserve, or nothing is ever answered");
+_Static_assert(HTTP_READ_BUF <= HTTP_READ_BUF_MAX && HTTP_READ_BUF_MAX >= HTTP_MAX_HEAD_BYTES,
+               "the read buffer grows to hold a head at the limit, so the parser can decide 431");
+_Static_assert(HTTP_READ_BUF_MAX <= __INT_MAX__, "http_chunked_feed takes at most INT_MAX bytes");
 
 static void out_str(struct http_conn *c, const char *s, size_t n)
 {
@@ -108,7 +145,7 @@ static void respond(struct http_conn *c, int status, bool keep_alive, bool http1
     http_metric_status(status);
     if (head_only || body_len == 0)
         return;
-    if (body_len <= HTTP_OUT_BUF - c->out_len && body_len <= 2048) {
+    if (body_len <= HTTP_OUT_BUF - c->out_len && body_len <= HTTP_COPY_BODY_MAX) {
         out_str(c, body, body_len);
     } else {
         c->body = body;
@@ -119,13 +156,13 @@ static void respond(struct http_conn *c, int status, bool keep_alive, bool http1
 
 // An error reply: the request (or what there is of it) cannot be trusted to
 // frame the next one, so the connection closes after it.
-static void respond_error(struct http_conn *c, int status, const char *extra)
+static void respond_error(struct http_conn *c, int status)
 {
     // The body is the reason phrase: static memory, so it stays valid even
-    // if respond() queues it instead of copying it (it always fits: the
-    // caller keeps OUT_RESERVE bytes free).
+    // if respond() queues it instead of copying it. The head fits: the
+    // caller keeps OUT_RESERVE bytes free.
     const char *reason = http_reason_phrase(status);
-    respond(c, status, false, false, "text/plain; charset=utf-8", reason, sys_strlen(reason), false, extra);
+    respond(c, status, false, false, ctype_text, reason, sys_strlen(reason), false, NULL);
     c->linger = true;
     http_log("[HTTP] fd=%d error=%d", c->io.fd, status);
 }
@@ -161,11 +198,31 @@ static bool path_is(const char *p, size_t n, const char *want)
     return n == sys_strlen(want) && sys_memcmp(p, want, n) == 0;
 }
 
+enum route { ROUTE_NONE, ROUTE_PAGE, ROUTE_PLAINTEXT, ROUTE_METRICS, ROUTE_WS };
+
+static enum route route_of(const char *path, size_t n)
+{
+    if (path_is(path, n, "/plaintext"))
+        return ROUTE_PLAINTEXT;
+    if (path_is(path, n, "/"))
+        return ROUTE_PAGE;
+    if (path_is(path, n, "/metrics"))
+        return ROUTE_METRICS;
+    if (path_is(path, n, "/ws"))
+        return ROUTE_WS;
+    return ROUTE_NONE;
+}
+
+static bool method_is(const struct http_request *req, const char *m)
+{
+    return req->method_len == sys_strlen(m) && sys_memcmp(req->method, m, req->method_len) == 0;
+}
+
 // [snippet: http-route]
 static void handle_request(struct http_conn *c, const struct http_request *req)
 {
-    bool get = req->method_len == 3 && sys_memcmp(req->method, "GET", 3) == 0;
-    bool head = req->method_len == 4 && sys_memcmp(req->method, "HEAD", 4) == 0;
+    bool get = method_is(req, "GET");
+    bool head = method_is(req, "HEAD");
     bool keep = req->keep_alive && !ex_stopping();
     bool http10 = req->minor_version == 0;
     bool has_body = req->chunked || req->content_length > 0;
@@ -181,43 +238,49 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
     } else if (req->content_length > 0) {
         c->body_left = (uint64_t)req->content_length;
     }
+    // "OPTIONS *" asks about the server as a whole (RFC 9110 9.3.7); the
+    // parser lets "*" through with OPTIONS only. OPTIONS answers 200 with
+    // Content-Length: 0, which 9.3.7 requires and a 204 may not carry (8.6).
+    if (req->target_len == 1 && req->target[0] == '*') {
+        respond(c, 200, keep, http10, ctype_text, "", 0, false, allow_field);
+        return;
+    }
     const char *path;
     size_t plen;
     target_path(req, &path, &plen);
     http_log("[HTTP] fd=%d route=%.*s", c->io.fd, (int)plen, path);
+    enum route route = route_of(path, plen);
 
-    if (!get && !head) {
-        respond(c, 405, keep, http10, "text/plain; charset=utf-8", "405 Method Not Allowed\n", 23, false,
-                "\r\nAllow: GET, HEAD");
-        return;
-    }
-    if (path_is(path, plen, "/plaintext")) {
-        respond(c, 200, keep, http10, "text/plain", plaintext_body, sizeof plaintext_body - 1, head, NULL);
-    } else if (path_is(path, plen, "/")) {
-        respond(c, 200, keep, http10, "text/html; charset=utf-8", http_page, http_page_len, head, NULL);
-    } else if (path_is(path, plen, "/metrics")) {
-        char *text = mem_alloc(4096);
+    if (route == ROUTE_NONE) {
+        respond(c, 404, keep, http10, ctype_text, body_404, sizeof body_404 - 1, head, NULL);
+    } else if (method_is(req, "OPTIONS")) {
+        respond(c, 200, keep, http10, ctype_text, "", 0, false, allow_field);
+    } else if (!get && !head) {
+        respond(c, 405, keep, http10, ctype_text, body_405, sizeof body_405 - 1, false, allow_field);
+    } else if (route == ROUTE_PLAINTEXT) {
+        respond(c, 200, keep, http10, ctype_plain, plaintext_body, sizeof plaintext_body - 1, head, NULL);
+    } else if (route == ROUTE_PAGE) {
+        respond(c, 200, keep, http10, ctype_html, http_page, http_page_len, head, NULL);
+    } else if (route == ROUTE_METRICS) {
+        char *text = mem_alloc(HTTP_METRICS_BUF);
         if (!text) {
-            respond_error(c, 503, NULL);
+            respond_error(c, 503);
             return;
         }
-        size_t n = http_metrics_render(text, 4096);
-        respond(c, 200, keep, http10, "text/plain; version=0.0.4; charset=utf-8", text, n, head, NULL);
+        size_t n = http_metrics_render(text, HTTP_METRICS_BUF);
+        respond(c, 200, keep, http10, ctype_metrics, text, n, head, NULL);
         if (c->body == text)
             c->body_owned = true;
         else
             mem_free(text); // small enough to have been copied into out
-    } else if (path_is(path, plen, "/ws")) {
+    } else {                // ROUTE_WS
         const struct http_upgrade_hook *hook = atomic_load_acquire(&upgrade_hook);
         if (!hook) {
-            // RFC 9110 15.5.22: a 426 says which protocol to upgrade to.
-            respond(c, 426, false, http10, "text/plain; charset=utf-8",
-                    "426 Upgrade Required: this build has no WebSocket stage\n", 56, head,
-                    "\r\nUpgrade: websocket\r\nConnection: Upgrade");
+            respond(c, 426, false, http10, ctype_text, body_426, sizeof body_426 - 1, head, upgrade_fields);
             return;
         }
         if (has_body) { // bytes after the head would be taken for frames
-            respond_error(c, 400, NULL);
+            respond_error(c, 400);
             return;
         }
         size_t n = 0;
@@ -230,8 +293,6 @@ static void handle_request(struct http_conn *c, const struct http_request *req)
             c->closing = true;
             c->linger = true;
         }
-    } else {
-        respond(c, 404, keep, http10, "text/plain; charset=utf-8", "404 Not Found\n", 14, head, NULL);
     }
 }
 // [end: http-route]
@@ -249,15 +310,17 @@ static bool skip_body(struct http_conn *c)
         return c->body_left == 0;
     }
     if (c->in_chunked) {
-        size_t used = 0;
-        int r = http_chunked_feed(&c->chunked, c->buf + c->start, avail, &used);
-        c->start += used;
-        if (r == 0)
-            return false;
-        c->in_chunked = false;
-        if (r < 0) { // malformed or too large: the stream cannot be framed any more
+        int r = http_chunked_feed(&c->chunked, c->buf + c->start, avail);
+        if (r == PARSE_NEED_MORE) {
             c->start = c->len;
-            respond_error(c, c->chunked.error_status ? c->chunked.error_status : 400, NULL);
+            return false;
+        }
+        c->in_chunked = false;
+        if (r == PARSE_ERROR) { // malformed or too large: the stream cannot be framed any more
+            c->start = c->len;
+            respond_error(c, c->chunked.error_status);
+        } else {
+            c->start += (size_t)r;
         }
     }
     return true;
@@ -291,15 +354,15 @@ static void process_buffer(struct http_conn *c)
             return;
         struct http_request req; // on the worker's stack: ~2 KiB we need only now
         int r = http_parse_request(c->buf + c->start, avail, &req);
-        if (r == -2) {
+        if (r == PARSE_NEED_MORE) {
             c->parsed_upto = c->len;
             return;
         }
         c->parsed_upto = 0;
         c->head_deadline = 0;
-        if (r < 0) {
+        if (r == PARSE_ERROR) {
             c->start = c->len;
-            respond_error(c, req.error_status, NULL);
+            respond_error(c, req.error_status);
             return;
         }
         c->start += (size_t)r;
@@ -391,7 +454,7 @@ static bool make_room(struct http_conn *c)
     }
     if (c->len < c->cap)
         return true;
-    size_t want = HTTP_MAX_HEAD_BYTES + 1024;
+    size_t want = HTTP_READ_BUF_MAX;
     if (c->cap >= want)
         return false;
     char *bigger = mem_alloc(want);
@@ -464,7 +527,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             // A request that started but never finished gets 408 (RFC 9110 15.5.9).
             if (c->timed_out && c->len > c->start) {
                 c->start = c->len;
-                respond_error(c, 408, NULL);
+                respond_error(c, 408);
                 c->linger = false;
                 c->timed_out = false;
                 c->deadline = ex_now_ns() + http_settings.send_timeout_ms * NS_PER_MS;
@@ -545,12 +608,14 @@ int http_accept(int fd, void *arg)
 
 void http_refuse(int fd)
 {
+#define REFUSE_BODY "503 Server is full.\n"
+    _Static_assert(sizeof REFUSE_BODY - 1 == 20, "the Content-Length below");
     static const char reply[] = "HTTP/1.1 503 Service Unavailable\r\nServer: " HTTP_SERVER_NAME
                                 "\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n"
-                                "Connection: close\r\nRetry-After: 1\r\n\r\n503 Server is full.\n";
+                                "Connection: close\r\nRetry-After: 1\r\n\r\n" REFUSE_BODY;
     sys_send(fd, reply, sizeof reply - 1, MSG_DONTWAIT | MSG_NOSIGNAL);
     // Read what the client already sent, so that closing sends FIN, not RST.
-    char sink[2048];
+    char sink[HTTP_REFUSE_DRAIN];
     sys_recv(fd, sink, sizeof sink, MSG_DONTWAIT);
     http_metric_add(M_CONN_REFUSED, 1);
 }

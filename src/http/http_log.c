@@ -25,8 +25,6 @@ int http_log_open(const char *path)
     return 0;
 }
 
-bool http_log_enabled(void) { return atomic_load_relaxed(&log_fd) >= 0; }
-
 static struct log_buf *this_thread_buf(void)
 {
     struct sys_thread *self = sys_thread_self();

@@ -2,8 +2,6 @@
 #ifndef HTTP_LOG_H
 #define HTTP_LOG_H
 
-#include <stdbool.h>
-
 // Opens (truncating) the log file; returns 0 or -errno. Without it, logging is off.
 int http_log_open(const char *path);
 // Appends one line, printf-style ("[HTTP] fd=%d route=%s"), to this thread's
@@ -12,6 +10,5 @@ void http_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 // Writes this thread's buffered lines to the file. Installed as the
 // executor's idle hook; also call it from non-worker threads before blocking.
 void http_log_flush(void);
-bool http_log_enabled(void);
 
 #endif

@@ -1,5 +1,6 @@
 /* http_parse.c: single forward pass over an HTTP/1.1 request head, re-run on a growing buffer. */
 #include "http/http_parse.h"
+#include "sys/parse_result.h"
 
 typedef unsigned char u8;
 
@@ -8,12 +9,18 @@ typedef unsigned char u8;
  * - A bare LF is accepted as a line terminator (9112 2.2 MAY); a CR not followed by LF is a 400.
  * - Up to HTTP_MAX_EMPTY_LINES empty lines before the request-line are skipped (9112 2.2 SHOULD).
  * - The request-line is split on exactly one SP each side of the target; no other whitespace.
- * - The request-target must be visible ASCII (0x21-0x7E); its form is left to routing.
+ * - The request-target must be visible ASCII (0x21-0x7E) without '#' (no form has a fragment),
+ *   in one of the forms of 9112 3.2: origin-form ("/p?q"); asterisk-form ("*") with OPTIONS
+ *   only (3.2.4); absolute-form ("scheme:..."), where an http or https URI needs a non-empty
+ *   host and no userinfo (9110 4.2.1, 4.2.4); anything after CONNECT (authority-form, which
+ *   routing refuses). Any other target is a 400 (9112 3.2 SHOULD).
  * - A line starting with SP/HTAB in the field section (obs-fold, or whitespace after the
  *   request-line) is a 400 (9112 5.2 and 2.2 allow rejecting).
  * - Whitespace between field name and colon is a 400 (9112 5.1 MUST).
  * - Field values: HTAB, SP, VCHAR and obs-text only; any other control byte is a 400.
  * - More than one Host line, or an invalid Host value, is a 400 even in HTTP/1.0 (9112 3.2).
+ *   An empty host ("Host:" or "Host: :80") is invalid too: this server serves http URIs,
+ *   and an http URI with an empty host MUST be rejected (9110 4.2.1, 7.2).
  * - Content-Length must be 1*DIGIT; repeated lines must carry the same number; a comma list
  *   ("5, 5") is a 400 (9110 8.6 allows rejecting it).
  * - Transfer-Encoding: HTTP/1.0 -> 400 (9112 6.1 faulty framing), with Content-Length -> 400
@@ -41,9 +48,10 @@ static const u8 value_ok[256] = {
     [0x80 ... 0xff] = 1,
 };
 
-/* Bytes allowed inside the request-target: visible ASCII. */
+/* Bytes allowed inside the request-target: visible ASCII but '#' (a fragment is never sent). */
 static const u8 target_ok[256] = {
-    [0x21 ... 0x7e] = 1,
+    [0x21 ... 0x22] = 1,
+    [0x24 ... 0x7e] = 1,
 };
 
 /* reg-name bytes of a Host value (RFC 3986: unreserved, pct-encoded, sub-delims). */
@@ -106,7 +114,7 @@ static const u8 *scan_target(const u8 *p, const u8 *end)
 {
     while (end - p >= 8) {
         uint64_t x = load64(p);
-        if (any_below(x, 0x21) | any_zero(x ^ (ONES * 0x7f)) | (x & HIGHS))
+        if (any_below(x, 0x21) | any_zero(x ^ (ONES * 0x7f)) | any_zero(x ^ (ONES * '#')) | (x & HIGHS))
             break;
         p += 8;
     }
@@ -125,19 +133,22 @@ struct field_state {
     uint64_t cl;
 };
 
+/* uri-host [ ":" port ] with a non-empty host: an http URI's host may not be empty. */
 static bool valid_host(const u8 *v, size_t n)
 {
     size_t i = 0;
-    if (i < n && v[i] == '[') { /* IP-literal: loose, brackets must close */
+    if (i < n && v[i] == '[') { /* IP-literal: loose, brackets must close around something */
         for (i = 1; i < n && v[i] != ']'; i++)
             if (!regname_ok[v[i]] && v[i] != ':')
                 return false;
-        if (i == n)
+        if (i == n || i == 1)
             return false;
         i++;
     } else {
         while (i < n && regname_ok[v[i]])
             i++;
+        if (i == 0)
+            return false;
     }
     if (i < n && v[i] == ':')
         for (i++; i < n && (unsigned)(v[i] - '0') < 10u; i++)
@@ -258,6 +269,41 @@ static void parse_connection(const u8 *v, size_t n, struct field_state *fs)
     }
 }
 
+static inline bool is_alpha(u8 c) { return (unsigned)(lower(c) - 'a') < 26u; }
+
+// [snippet: http-target-form]
+/* Checks the form of the request-target t[0..n) (RFC 9112 3.2) for method m[0..mlen).
+   Returns 0 or 400. */
+static int check_target(const u8 *m, size_t mlen, const u8 *t, size_t n)
+{
+    if (mlen == 7 && __builtin_memcmp(m, "CONNECT", 7) == 0)
+        return 0;              /* authority-form; CONNECT itself is refused by routing */
+    if (n == 1 && t[0] == '*') /* asterisk-form: server-wide OPTIONS only (3.2.4) */
+        return mlen == 7 && __builtin_memcmp(m, "OPTIONS", 7) == 0 ? 0 : 400;
+    if (t[0] == '/')
+        return 0; /* origin-form */
+    /* absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" ... */
+    size_t i = 0;
+    if (!is_alpha(t[0]))
+        return 400;
+    while (i < n &&
+           (is_alpha(t[i]) || (unsigned)(t[i] - '0') < 10u || t[i] == '+' || t[i] == '-' || t[i] == '.'))
+        i++;
+    if (i == n || t[i] != ':')
+        return 400;
+    bool http = (i == 4 && lit_eq(t, "http", 4)) || (i == 5 && lit_eq(t, "https", 5));
+    if (!http)
+        return 0; /* another scheme: syntactically fine, routing finds nothing */
+    /* "//" authority: a non-empty host, no userinfo (RFC 9110 4.2.1, 4.2.4). */
+    if (n - i < 3 || t[i + 1] != '/' || t[i + 2] != '/')
+        return 400;
+    size_t a = i + 3, e = a;
+    while (e < n && t[e] != '/' && t[e] != '?')
+        e++;
+    return valid_host(t + a, e - a) ? 0 : 400;
+}
+// [end: http-target-form]
+
 // [snippet: http-apply-field]
 /* Interprets one field line the framing depends on. Dispatch on the name length first so the
    common fields the server ignores cost one switch. Returns 0 or an error status. */
@@ -314,10 +360,9 @@ static int apply_field(const struct http_header *h, struct field_state *fs, stru
 }
 // [end: http-apply-field]
 
-/* The head is cut short at end: either more bytes may complete it, or the window is full. */
 /* Consumes the line ending at *pp: CRLF, or a bare LF (RFC 9112 2.2). Needs *pp < end.
-   Returns 1 if it consumed one, 0 if *pp starts no line ending, -2 if the buffer ends
-   between CR and LF, -1 for a CR not followed by LF (a 400). */
+   Returns 1 if it consumed one, 0 if *pp starts no line ending, PARSE_NEED_MORE if the
+   buffer ends between CR and LF, PARSE_ERROR for a CR not followed by LF (a 400). */
 static inline int eat_eol(const u8 **pp, const u8 *end)
 {
     const u8 *p = *pp;
@@ -328,26 +373,27 @@ static inline int eat_eol(const u8 **pp, const u8 *end)
     if (*p != '\r')
         return 0;
     if (p + 1 == end)
-        return -2;
+        return PARSE_NEED_MORE;
     if (p[1] != '\n')
-        return -1;
+        return PARSE_ERROR;
     *pp = p + 2;
     return 1;
 }
 
+/* The head is cut short at end: either more bytes may complete it, or the window is full. */
 static int incomplete(struct http_request *req, size_t len)
 {
     if (len >= HTTP_MAX_HEAD_BYTES) {
         req->error_status = 431;
-        return -1;
+        return PARSE_ERROR;
     }
-    return -2;
+    return PARSE_NEED_MORE;
 }
 
 static int fail(struct http_request *req, int status)
 {
     req->error_status = status;
-    return -1;
+    return PARSE_ERROR;
 }
 
 int http_parse_request(const char *buf, size_t len, struct http_request *req)
@@ -376,9 +422,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(req, len);
         int eol = eat_eol(&p, end);
-        if (eol == -2)
+        if (eol == PARSE_NEED_MORE)
             return incomplete(req, len);
-        if (eol < 0)
+        if (eol == PARSE_ERROR)
             return fail(req, 400);
         if (eol == 0)
             break;
@@ -410,7 +456,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         return fail(req, 414);
     if (p == end)
         return incomplete(req, len);
-    if (p == t || *p != ' ')
+    if (p == t || *p != ' ' || check_target(m, req->method_len, t, (size_t)(p - t)) != 0)
         return fail(req, 400);
     req->target = (const char *)t;
     req->target_len = (size_t)(p - t);
@@ -429,9 +475,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     if (p == end)
         return incomplete(req, len);
     int eol = eat_eol(&p, end);
-    if (eol == -2)
+    if (eol == PARSE_NEED_MORE)
         return incomplete(req, len);
-    if (eol <= 0)
+    if (eol != 1)
         return fail(req, 400);
     /* Well-formed but not 1.0 or 1.1: the framing rules below would not apply. */
     if (v[5] != '1' || v[7] > '1')
@@ -446,9 +492,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
             return incomplete(req, len);
         u8 c = *p;
         int blank = eat_eol(&p, end); /* the blank line ending the head */
-        if (blank == -2)
+        if (blank == PARSE_NEED_MORE)
             return incomplete(req, len);
-        if (blank < 0)
+        if (blank == PARSE_ERROR)
             return fail(req, 400);
         if (blank > 0)
             break;
@@ -479,9 +525,9 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
             return incomplete(req, len);
         const u8 *val_end = p;
         int value_end = eat_eol(&p, end);
-        if (value_end == -2)
+        if (value_end == PARSE_NEED_MORE)
             return incomplete(req, len);
-        if (value_end <= 0) /* a control byte inside the value */
+        if (value_end != 1) /* a control byte inside the value */
             return fail(req, 400);
         while (val_end > val && is_ows(val_end[-1]))
             val_end--;

@@ -6,37 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
-
-/* HTTP parser limits. Defaults only: src/config.h is meant to own these values, and any of
-   them defined before this header wins. */
-#ifndef HTTP_MAX_HEADERS
-#define HTTP_MAX_HEADERS 64 /* header fields per request head; one more -> 431 */
-#endif
-#ifndef HTTP_MAX_HEAD_BYTES
-#define HTTP_MAX_HEAD_BYTES 16384 /* bytes of a request head incl. the blank line; more -> 431 */
-#endif
-#ifndef HTTP_MAX_URI
-#define HTTP_MAX_URI 8192 /* bytes of the request-target; more -> 414 */
-#endif
-#ifndef HTTP_MAX_METHOD
-#define HTTP_MAX_METHOD 32 /* bytes of the method token; more -> 501 (RFC 9112 3) */
-#endif
-#ifndef HTTP_MAX_EMPTY_LINES
-#define HTTP_MAX_EMPTY_LINES 8 /* empty lines tolerated before a request-line; more -> 400 */
-#endif
-#ifndef HTTP_MAX_BODY
-#define HTTP_MAX_BODY (1024 * 1024) /* request body bytes (Content-Length or chunked); more -> 413 */
-#endif
-#ifndef HTTP_MAX_CHUNK_LINE
-#define HTTP_MAX_CHUNK_LINE 4096 /* bytes of one chunk-size line (size + extensions); more -> 413 */
-#endif
-#ifndef HTTP_MAX_CHUNK_EXT
-#define HTTP_MAX_CHUNK_EXT 16384 /* chunk-extension bytes summed over a whole body; more -> 413 */
-#endif
-#ifndef HTTP_MAX_TRAILER_BYTES
-#define HTTP_MAX_TRAILER_BYTES 16384 /* bytes of the trailer section of a chunked body; more -> 413 */
-#endif
+#include "config.h" /* HTTP_MAX_* limits */
 
 struct http_header {
     const char *name;
@@ -53,7 +23,7 @@ struct http_request {
     int minor_version; /* HTTP/1.<minor>: 0 or 1 */
     size_t num_headers;
     struct http_header headers[HTTP_MAX_HEADERS];
-    /* Semantic summary, valid when http_parse_request returns > 0. */
+    /* Semantic summary, valid when http_parse_request returns a byte count (> 0). */
     int64_t content_length;  /* -1 when absent */
     bool chunked;            /* Transfer-Encoding is exactly "chunked" */
     bool keep_alive;         /* version default adjusted by Connection tokens */
@@ -63,18 +33,19 @@ struct http_request {
     size_t upgrade_len;
     const char *host; /* Host value, or NULL when absent (HTTP/1.0 only) */
     size_t host_len;
-    int error_status; /* when -1 is returned: 400, 413, 414, 431, 501 or 505 */
+    int error_status; /* when PARSE_ERROR is returned: 400, 413, 414, 431, 501 or 505 */
 };
 
 // [snippet: http-parse-api]
-/* Parses the request head at the start of buf[0..len). Returns the number of bytes of the head
-   (any skipped empty lines + request-line + fields + blank line) when it is complete, -2 when
-   more bytes are needed, -1 on error with req->error_status set. Pointers in req point into
-   buf. Stateless: call again with the grown buffer. An error is reported as soon as the bytes
-   seen decide it, and a result other than -2 never changes when more bytes are appended. */
+/* Parses the request head at the start of buf[0..len) (sys/parse_result.h). Returns the number
+   of bytes of the head (any skipped empty lines + request-line + fields + blank line) when it
+   is complete, PARSE_NEED_MORE when more bytes are needed, PARSE_ERROR with req->error_status
+   set. Pointers in req point into buf. Stateless: call again with the grown buffer. An error
+   is reported as soon as the bytes seen decide it, and a result other than PARSE_NEED_MORE
+   never changes when more bytes are appended. */
 int http_parse_request(const char *buf, size_t len, struct http_request *req);
 
-/* Re-parsing from scratch costs O(len) per call. A caller that got -2 for prev_len bytes and
+/* Re-parsing from scratch costs O(len) per call. A caller that got PARSE_NEED_MORE for prev_len bytes and
    now has len bytes may skip the call while this returns false: a complete head needs a new
    LF, and errors are still reported at most 1 KiB later. This bounds the work per head to
    about (lines + 16) parses whatever the segmentation. */
@@ -91,7 +62,9 @@ const struct http_header *http_find_header(const struct http_request *req, const
    equal to token, case-insensitively, ignoring OWS around elements and empty elements. */
 bool http_list_has_token(const char *value, size_t len, const char *token, size_t token_len);
 
-/* Reason phrase for a status code ("Not Found"); a generic class phrase for unknown codes. */
+/* Reason phrase for a status code ("Not Found"); a generic class phrase for unknown codes.
+   Never longer than HTTP_REASON_MAX bytes ("Request Header Fields Too Large"). */
+#define HTTP_REASON_MAX 31
 const char *http_reason_phrase(int status);
 
 #endif

@@ -5,6 +5,7 @@
 
 #include "http/http_chunked.h"
 #include "http/http_parse.h"
+#include "sys/parse_result.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -40,7 +41,13 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
         CHECK(is_tchar((uint8_t)q->method[i]));
     CHECK(inside(d, n, q->target, q->target_len) && q->target_len >= 1 && q->target_len <= HTTP_MAX_URI);
     for (size_t i = 0; i < q->target_len; i++)
-        CHECK(q->target[i] > 0x20 && q->target[i] < 0x7f);
+        CHECK(q->target[i] > 0x20 && q->target[i] < 0x7f && q->target[i] != '#');
+    /* asterisk-form only with OPTIONS; otherwise origin-form, absolute-form, or CONNECT's target */
+    bool connect = q->method_len == 7 && memcmp(q->method, "CONNECT", 7) == 0;
+    if (q->target_len == 1 && q->target[0] == '*')
+        CHECK(q->method_len == 7 && memcmp(q->method, "OPTIONS", 7) == 0);
+    else if (!connect && q->target[0] != '/')
+        CHECK(memchr(q->target, ':', q->target_len) != NULL);
     CHECK(q->minor_version == 0 || q->minor_version == 1);
     CHECK(q->num_headers <= HTTP_MAX_HEADERS);
     bool close = false, keep = false, upgrade = false;
@@ -71,8 +78,8 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
     CHECK(q->connection_upgrade == upgrade);
     CHECK(hosts <= 1 && (hosts == 1) == (q->host != NULL));
     CHECK(q->minor_version == 0 || hosts == 1);
-    if (q->host)
-        CHECK(inside(d, n, q->host, q->host_len));
+    if (q->host) /* never empty: an http URI needs a host */
+        CHECK(inside(d, n, q->host, q->host_len) && q->host_len > 0 && q->host[0] != ':');
     if (q->upgrade) {
         const struct http_header *u = http_find_header(q, "upgrade", 7);
         CHECK(u != NULL && u->value == q->upgrade && u->value_len == q->upgrade_len);
@@ -82,34 +89,56 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
     CHECK(!q->chunked || q->minor_version == 1);
 }
 
-/* The chunked decoder gives the same answer at once, byte by byte and in pieces. */
+/* The chunked decoder gives the same answer at once, byte by byte and in pieces. Results are
+   folded to COMPLETE (the body ended; *used says after how many bytes) or the parse_result. */
+enum { COMPLETE = 1 };
+
+static int chunked_at_once(struct http_chunked *st, const uint8_t *d, size_t n, size_t *used)
+{
+    http_chunked_init(st);
+    int r = http_chunked_feed(st, (const char *)d, n);
+    CHECK(r >= PARSE_NEED_MORE && r <= (int)n);
+    CHECK(r != 0); /* a body cannot end after zero bytes of its first feed */
+    *used = r >= 0 ? (size_t)r : r == PARSE_NEED_MORE ? n : 0;
+    return r >= 0 ? COMPLETE : r;
+}
+
+static int chunked_in_pieces(struct http_chunked *st, const uint8_t *d, size_t n, size_t seg, size_t *used)
+{
+    int r = PARSE_NEED_MORE;
+    size_t off = 0;
+    http_chunked_init(st);
+    *used = 0;
+    while (off < n) {
+        size_t take = n - off < seg ? n - off : seg;
+        r = http_chunked_feed(st, (const char *)d + off, take);
+        CHECK(r >= PARSE_NEED_MORE && r <= (int)take);
+        if (r >= 0) {
+            *used += (size_t)r;
+            CHECK(r > 0 && http_chunked_feed(st, "0\r\n\r\n", 5) == 0); /* done is sticky */
+            return COMPLETE;
+        }
+        if (r == PARSE_ERROR) {
+            CHECK(http_chunked_feed(st, "0\r\n\r\n", 5) == PARSE_ERROR); /* so is an error */
+            return r;
+        }
+        *used += take;
+        off += take;
+    }
+    return r;
+}
+
 static void check_chunked(const uint8_t *d, size_t n, size_t seg)
 {
     struct http_chunked a, b;
-    size_t ua = 0, ub = 0, off = 0;
-    http_chunked_init(&a);
-    int ra = http_chunked_feed(&a, (const char *)d, n, &ua);
-    CHECK(ra >= -1 && ra <= 1 && ua <= n);
-    CHECK(ra != 0 || ua == n);
+    size_t ua = 0, ub = 0;
+    int ra = chunked_at_once(&a, d, n, &ua);
     CHECK(a.total <= HTTP_MAX_BODY);
-    http_chunked_init(&b);
-    int rb = 0;
-    while (off < n) {
-        size_t take = n - off < seg ? n - off : seg, u = 0;
-        rb = http_chunked_feed(&b, (const char *)d + off, take, &u);
-        CHECK(u <= take);
-        ub += u;
-        off += take;
-        if (rb != 0)
-            break;
-        CHECK(u == take);
-    }
-    if (n == 0)
-        rb = 0;
+    int rb = chunked_in_pieces(&b, d, n, seg, &ub);
     CHECK(ra == rb);
-    if (ra == 1)
+    if (ra == COMPLETE)
         CHECK(ua == ub && d[ua - 1] == '\n');
-    if (ra == -1)
+    if (ra == PARSE_ERROR)
         CHECK(a.error_status == b.error_status && (a.error_status == 400 || a.error_status == 413));
 }
 
@@ -118,35 +147,36 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct http_request q, p;
     int r = parse(data, size, &q);
 
-    CHECK(r == -2 || r == -1 || (r >= 1 && (size_t)r <= size && r <= HTTP_MAX_HEAD_BYTES));
-    if (r == -2)
+    CHECK(r == PARSE_NEED_MORE || r == PARSE_ERROR ||
+          (r >= 1 && (size_t)r <= size && r <= HTTP_MAX_HEAD_BYTES));
+    if (r == PARSE_NEED_MORE)
         CHECK(size < HTTP_MAX_HEAD_BYTES);
-    if (r == -1)
+    if (r == PARSE_ERROR)
         CHECK(q.error_status == 400 || q.error_status == 413 || q.error_status == 414 ||
               q.error_status == 431 || q.error_status == 501 || q.error_status == 505);
     if (r > 0)
         check_success(data, r, &q);
 
     /* Deterministic, and decided outcomes never change as bytes are added: every prefix is
-       -2 or the same outcome, and a head is complete exactly from its last byte on. */
-    CHECK(parse(data, size, &p) == r && (r != -1 || p.error_status == q.error_status));
+       PARSE_NEED_MORE or the same outcome, and a head is complete exactly from its last byte on. */
+    CHECK(parse(data, size, &p) == r && (r != PARSE_ERROR || p.error_status == q.error_status));
     size_t step = size <= 600 ? 1 : size / 300;
     for (size_t k = 0; k < size; k += step) {
         int pk = parse(data, k, &p);
         if (r > 0)
-            CHECK(pk == ((size_t)r <= k ? r : -2));
+            CHECK(pk == ((size_t)r <= k ? r : PARSE_NEED_MORE));
         else
-            CHECK(pk == -2 || (pk == r && p.error_status == q.error_status));
+            CHECK(pk == PARSE_NEED_MORE || (pk == r && p.error_status == q.error_status));
     }
     if (r > 0) {
         CHECK(parse(data, (size_t)r, &p) == r);
-        CHECK(parse(data, (size_t)r - 1, &p) == -2);
+        CHECK(parse(data, (size_t)r - 1, &p) == PARSE_NEED_MORE);
     }
-    if (size > 0 && r != -2) {
+    if (size > 0 && r != PARSE_NEED_MORE) {
         uint8_t *more = malloc(size + 7);
         memcpy(more, data, size);
         memcpy(more + size, "\r\n\r\nX\r\n", 7);
-        CHECK(parse(more, size + 7, &p) == r && (r != -1 || p.error_status == q.error_status));
+        CHECK(parse(more, size + 7, &p) == r && (r != PARSE_ERROR || p.error_status == q.error_status));
         free(more);
     }
     /* The re-parse rule never skips a completion: a complete head has a new LF. */

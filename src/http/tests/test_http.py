@@ -225,6 +225,58 @@ def test_chunked_body_is_decoded_and_skipped(ctx):
         assert_serving(srv.port)
 
 
+# A chunked body that breaks the chunk grammar (RFC 9112 7.1, 7.1.1), with what it must get.
+# Each is sent after a POST head (a 405 the server answers before reading the body) and is
+# followed by a request that must NOT be answered: a server that skipped the damage leniently
+# would answer it, which is how a smuggled request gets through.
+BAD_CHUNKED = [
+    ("bare semicolon", b"5;\r\nhello\r\n0\r\n\r\n", 400),
+    ("semicolon and spaces", b"5 ; \r\nhello\r\n0\r\n\r\n", 400),
+    ("invalid token in extension", b"5;bad[=x\r\nhello\r\n0\r\n\r\n", 400),
+    ("extension value missing", b"5;a=\r\nhello\r\n0\r\n\r\n", 400),
+    ("unterminated quoted value", b"5;a=\"x\r\nhello\r\n0\r\n\r\n", 400),
+    ("whitespace after size", b"5 \r\nhello\r\n0\r\n\r\n", 400),
+    ("whitespace after last-chunk size", b"5\r\nhello\r\n0\t\r\n\r\n", 400),
+    ("whitespace after extension", b"5;a=b \r\nhello\r\n0\r\n\r\n", 400),
+    ("size overflows 64 bits", b"1" + b"0" * 16 + b"\r\nhello\r\n0\r\n\r\n", 400),
+    ("size line over 4096 bytes", b"0" * 4097 + b"5\r\nhello\r\n0\r\n\r\n", 400),
+    ("extensions over 16384 bytes",
+     b"".join(b"1;" + b"e" * 1000 + b"\r\nx\r\n" for _ in range(17)) + b"0\r\n\r\n", 400),
+    ("size over 1 MiB that fits", b"ffffffff\r\n", 413),
+]
+
+
+def test_chunked_framing_errors_close(ctx):
+    """Malformed chunked framing is a 400 and a close; nothing pipelined after it is answered."""
+    for reactor in REACTORS:
+        with server(ctx, reactor) as srv:
+            failures = []
+            for name, body, status in BAD_CHUNKED:
+                try:
+                    with Conn(srv.port) as c:
+                        c.send(request("/plaintext", method="POST", headers=["Transfer-Encoding: chunked"])
+                               + body + request("/plaintext"))
+                        r = c.read_response()
+                        assert r.status == 405, f"{name}: head answered {r.status}"
+                        r = c.read_response()
+                        assert r.status == status and r.closes(), f"{name}: body answered {r.status}, want {status}"
+                        c.expect_eof()
+                except AssertionError as e:
+                    failures.append(str(e))
+            # The same extensions, well formed, keep the connection (the control for the above).
+            with Conn(srv.port) as c:
+                c.send(request("/plaintext", method="POST", headers=["Transfer-Encoding: chunked"])
+                       + b"5 ; a = b ; c=\"q \\\" d\" ;e\r\nhello\r\n" + b"0" * 20 + b"0;last\r\n\r\n"
+                       + request("/plaintext"))
+                assert c.read_response().status == 405
+                r = c.read_response()
+                assert r.status == 200 and r.body == HELLO, f"{reactor}: valid extensions lost framing: {r}"
+                c.expect_open()
+            assert_serving(srv.port)
+            assert not failures, f"{reactor}: " + "; ".join(failures)
+    return f"{len(BAD_CHUNKED)} bodies, epoll and ppoll"
+
+
 def test_expect_continue_gets_final_answer_without_body(ctx):
     """A client waiting for 100 Continue must not hang: it gets the final answer (and a close)."""
     with server(ctx) as srv:
@@ -258,18 +310,58 @@ def test_get_and_head(ctx):
             c.expect_open(0.2)  # nothing more: no body followed either HEAD
 
 
+ALLOW = "GET, HEAD, OPTIONS"
+
+
 def test_other_methods_405(ctx):
+    """Other methods on a route get 405 with Allow; on a path that is no route, 404 (RFC 9110 15.5.6)."""
     with server(ctx) as srv:
         with Conn(srv.port) as c:
-            for method in ("POST", "PUT", "DELETE", "OPTIONS", "PATCH", "TRACE", "get", "Get", "BREW"):
-                for path in ("/plaintext", "/nope"):
+            for method in ("POST", "PUT", "DELETE", "PATCH", "TRACE", "get", "Get", "options", "BREW"):
+                for path in ("/plaintext", "/", "/metrics"):
                     c.send(request(path, method=method))
                     r = c.read_response()
                     assert r.status == 405, f"{method} {path} answered {r.status}"
                     check_common_headers(r)
-                    assert r.header("allow") == "GET, HEAD", f"{method}: Allow is {r.header('allow')!r}"
+                    assert r.header("allow") == ALLOW, f"{method}: Allow is {r.header('allow')!r}"
+                c.send(request("/nope", method=method))
+                r = c.read_response()
+                assert r.status == 404, f"{method} /nope answered {r.status}"
             c.send(request("/plaintext"))  # a 405 is not a framing error: the connection stays
             assert c.read_response().status == 200
+
+
+def test_options(ctx):
+    """OPTIONS * and OPTIONS on a route: 200, Allow, Content-Length: 0 (RFC 9110 9.3.7); the
+    connection stays. OPTIONS on no route: 404. Asterisk-form with another method: 400 (RFC 9112 3.2.4)."""
+    for reactor in REACTORS:
+        with server(ctx, reactor) as srv:
+            with Conn(srv.port) as c:
+                for path in ("*", "/plaintext", "/", "/metrics", "/ws", "http://test/plaintext"):
+                    c.send(request(path, method="OPTIONS"))
+                    r = c.read_response()
+                    assert r.status == 200, f"{reactor}: OPTIONS {path} answered {r.status}"
+                    check_common_headers(r)
+                    assert r.header("allow") == ALLOW, f"{reactor}: OPTIONS {path}: Allow {r.header('allow')!r}"
+                    assert r.header("content-length") == "0" and r.body == b"", f"{reactor}: OPTIONS {path}: {r}"
+                    assert not r.closes(), f"{reactor}: OPTIONS {path} closed the connection"
+                c.send(request("/nope", method="OPTIONS"))
+                assert c.read_response().status == 404
+                # pipelined, with a body to frame, and in HTTP/1.0 without Host
+                c.send(request("*", method="OPTIONS", headers=["Content-Length: 5"], body=b"abcde")
+                       + request("/plaintext"))
+                assert c.read_response().status == 200 and c.read_response().body == HELLO
+                c.send(request("*", method="OPTIONS", version="1.0", host=None, headers=["Connection: keep-alive"]))
+                r = c.read_response()
+                assert r.status == 200 and r.header("allow") == ALLOW, f"{reactor}: OPTIONS * HTTP/1.0: {r}"
+                c.expect_open()
+            for method in ("GET", "HEAD", "POST", "options"):
+                with Conn(srv.port) as c:
+                    c.send(request("*", method=method) + request("/plaintext"))
+                    r = c.read_response()  # a rejected request is not taken as HEAD: the 400 has its body
+                    assert r.status == 400 and r.closes(), f"{reactor}: {method} * answered {r}"
+                    c.expect_eof()
+            assert_serving(srv.port)
 
 
 def test_routes(ctx):
@@ -439,6 +531,16 @@ BAD = [
     ("control byte in method", b"G\x01T /plaintext HTTP/1.1\r\nHost: x\r\n\r\n", {400}),
     ("NUL in header name", b"GET /plaintext HTTP/1.1\r\nHost: x\r\nX\x00A: b\r\n\r\n", {400}),
     ("too many empty lines", b"\r\n" * 20 + request("/plaintext"), {400}),
+    # request-target forms (RFC 9112 3.2) and empty hosts (RFC 9110 4.2.1, 4.2.4, 7.2)
+    ("empty Host in 1.1", request("/plaintext", host=""), {400}),
+    ("Host with only a port", request("/plaintext", host=":8080"), {400}),
+    ("empty Host in 1.0", request("/plaintext", version="1.0", host=""), {400}),
+    ("asterisk-form with GET", request("*"), {400}),
+    ("asterisk-form with POST", request("*", method="POST", headers=["Content-Length: 1"], body=b"x"), {400}),
+    ("relative target", request("plaintext"), {400}),
+    ("fragment in target", request("/plaintext#top"), {400}),
+    ("http URI with empty host", request("http:///plaintext"), {400}),
+    ("http URI with userinfo", request("http://user:pw@test/plaintext"), {400}),
 ]
 
 
