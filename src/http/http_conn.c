@@ -379,7 +379,7 @@ static bool make_room(struct http_conn *c)
     }
     if (c->len < c->cap)
         return true;
-    size_t want = HTTP_MAX_HEAD_BYTES + 1024;
+    size_t want = HTTP_READ_BUF_MAX;
     if (c->cap >= want)
         return false;
     char *bigger = mem_alloc(want);
