@@ -74,13 +74,18 @@
 #define HTTP_LINGER_MS         2000  // drain a client's bytes before closing (a quarter at shutdown)
 #define HTTP_SERVER_NAME       "async-nostd"
 #define HTTP_LOG_BUF           16384 // per-thread log buffer, flushed when idle or full
+// The read buffer grown for a long head. At an upgrade, up to this many
+// bytes read past the head are handed to the next layer (WebSocket frames).
+#define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024)
 
 // ---- stage 7: websocket -------------------------------------------------------------------
 #define WS_MAX_MESSAGE     (16u * 1024u * 1024u) // largest reassembled message; more -> close 1009
 #define WS_MAX_FRAME       WS_MAX_MESSAGE        // largest single frame payload; more -> close 1009
-#define WS_READ_BUF        16384                 // bytes read from the socket at a time
+#define WS_READ_BUF        HTTP_READ_BUF_MAX     // bytes read at a time; holds all HTTP hands over
 #define WS_OUT_BUF         4096                  // frames up to this size are sent from one buffer
 #define WS_CLOSE_LINGER_MS 2000                  // wait for the peer's close after ours
 #define WS_KEEP_BUF        65536                 // message buffers above this are freed after each echo
+#define WS_IDLE_TIMEOUT_MS 60000                 // silence before a ping; as long again, then close
+#define WS_IDLE_PING       "idle"                // payload of that ping (at most 125 bytes)
 
 #endif

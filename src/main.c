@@ -27,10 +27,19 @@ static void usage(const char *prog, int fd)
                 "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
                 "                     request head / keep-alive idle / one send batch limits\n"
                 "                     (defaults %d, %d, %d)\n"
+#if STAGE >= 7
+                "  --ws-idle-timeout=MS\n"
+                "                     WebSocket silence before a ping; as long again\n"
+                "                     without a byte back closes (default %d)\n"
+#endif
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
                 prog, NET_DEFAULT_PORT, SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS,
-                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS, STAGE >= 7 ? "" : " (not in this stage: 426)");
+                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
+#if STAGE >= 7
+                WS_IDLE_TIMEOUT_MS,
+#endif
+                STAGE >= 7 ? "" : " (not in this stage: 426)");
 }
 
 struct options {
@@ -66,7 +75,8 @@ static int parse_args(int argc, char **argv, struct options *o)
             }
             o->max_tasks = (uint32_t)v;
         } else if (sys_starts_with(a, "--header-timeout=") || sys_starts_with(a, "--idle-timeout=") ||
-                   sys_starts_with(a, "--send-timeout=")) {
+                   sys_starts_with(a, "--send-timeout=") ||
+                   (STAGE >= 7 && sys_starts_with(a, "--ws-idle-timeout="))) {
             const char *val = a + 2;
             while (*val != '=')
                 val++;
@@ -79,6 +89,10 @@ static int parse_args(int argc, char **argv, struct options *o)
             uint32_t *slot = a[2] == 'h'   ? &http_settings.header_timeout_ms
                              : a[2] == 'i' ? &http_settings.idle_timeout_ms
                                            : &http_settings.send_timeout_ms;
+#if STAGE >= 7
+            if (a[2] == 'w')
+                slot = &ws_settings.idle_timeout_ms;
+#endif
             *slot = (uint32_t)v;
         } else if (sys_starts_with(a, "--log=")) {
             o->log_path = a + 6;

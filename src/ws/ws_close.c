@@ -39,8 +39,3 @@ int ws_close_payload_check(const uint8_t *p, size_t n, uint16_t *code_out)
     return 0;
 }
 // [end: ws-close-code-check]
-
-bool ws_close_payload_valid(const uint8_t *p, size_t n, uint16_t *code_out)
-{
-    return ws_close_payload_check(p, n, code_out) == 0;
-}

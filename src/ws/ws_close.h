@@ -21,7 +21,4 @@ bool ws_close_code_valid(unsigned code);
 // reason is then p + 2 .. p + n.
 int ws_close_payload_check(const uint8_t *p, size_t n, uint16_t *code_out);
 
-// Same check as a predicate: true iff ws_close_payload_check returns 0.
-bool ws_close_payload_valid(const uint8_t *p, size_t n, uint16_t *code_out);
-
 #endif

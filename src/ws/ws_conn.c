@@ -36,10 +36,17 @@ struct ws_conn {
     size_t out_len;
     struct net_send send;
     ssize_t io_result;
-    uint16_t close_code;    // our close frame's code, once we close
-    bool going_away;        // the server is stopping: close with 1001
-    uint8_t sent_kind;      // the event whose answer is being sent (survives the await)
-    struct ex_timer linger; // bounds the wait for the peer after our close
+    uint16_t close_code; // our close frame's code, once we close
+    bool going_away;     // the server is stopping: close with 1001
+    uint8_t sent_kind;   // the event whose answer is being sent (survives the await)
+    // Every wait has a deadline: a send must finish within the send timeout,
+    // a read within the idle timeout (then one ping, then close), the
+    // linger after our close within WS_CLOSE_LINGER_MS. One timer serves all.
+    struct ex_timer timer;
+    uint64_t deadline;
+    bool restart_idle; // bytes arrived or an answer went out: the idle clock starts again
+    bool pinged;       // our idle ping is out and nothing came back yet
+    bool timed_out;    // the current wait passed its deadline
 };
 // [end: ws-conn-state]
 
@@ -100,9 +107,9 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
 {
     if (!w->in_frame) {
         int r = ws_frame_parse(w->in + w->start, w->len - w->start, &w->frame);
-        if (r == WS_FRAME_NEED_MORE)
+        if (r == PARSE_NEED_MORE)
             return STEP_NEED_MORE;
-        int rc = r == WS_FRAME_ERROR ? w->frame.close_code : ws_msg_on_frame(&w->msg, &w->frame);
+        int rc = r == PARSE_ERROR ? w->frame.close_code : ws_msg_on_frame(&w->msg, &w->frame);
         if (rc) {
             w->close_code = (uint16_t)rc;
             return STEP_FAIL;
@@ -147,8 +154,39 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
 }
 // [end: ws-step]
 
+// [snippet: ws-deadline]
+// Sets the deadline of the next wait. The timer is moved only when the new
+// deadline is earlier than the armed one; one that fires early is re-armed
+// in expired(). Returns false if the timer cannot be armed (EX_MAX_TIMERS in
+// use): the caller then closes at once instead of waiting unbounded.
+static bool set_deadline(struct ws_conn *w, uint64_t ms, struct sched_cx *cx)
+{
+    w->deadline = ex_now_ns() + ms * NS_PER_MS;
+    if (w->timer.index < 0 || w->timer.deadline > w->deadline)
+        return ex_timer_arm(&w->timer, w->deadline, cx->waker) == 0;
+    return true;
+}
+
+// True once the deadline has passed, or if the timer (fired early for an
+// older deadline) cannot be re-armed: a wait without a timer has no end.
+static bool expired(struct ws_conn *w, struct sched_cx *cx)
+{
+    if (ex_now_ns() >= w->deadline)
+        return w->timed_out = true;
+    if (w->timer.index < 0 && ex_timer_arm(&w->timer, w->deadline, cx->waker) < 0)
+        return w->timed_out = true;
+    return false;
+}
+
+// Reads more frame bytes: READY with io_result > 0, 0 at end of stream, or
+// -errno; or READY with timed_out or going_away set instead.
 static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
 {
+    // Idle and the server is stopping: tell the peer "going away".
+    if (ex_stopping() && w->start == w->len && !w->in_frame)
+        return w->going_away = true, READY;
+    if (expired(w, cx))
+        return READY;
     if (w->start == w->len)
         w->start = w->len = 0;
     else if (w->len == WS_READ_BUF) { // keep the unconsumed tail, make room after it
@@ -162,6 +200,16 @@ static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
     return r;
 }
 
+// Sends what queue_frame queued, within the send timeout: a peer that does
+// not take our bytes in time gets -ETIMEDOUT (and the connection closes).
+static poll_t ws_send(struct ws_conn *w, struct sched_cx *cx)
+{
+    if (expired(w, cx))
+        return w->io_result = -ETIMEDOUT, READY;
+    return net_send(w->io, &w->send, &w->io_result, cx);
+}
+// [end: ws-deadline]
+
 // [snippet: ws-poll]
 static poll_t ws_poll(void *state, struct sched_cx *cx)
 {
@@ -174,41 +222,66 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         if (s == STEP_FAIL)
             break;
         if (s == STEP_NEED_MORE) {
-            // Idle and the server is stopping: tell the peer "going away".
-            // (The check sits inside the AWAIT because a resumed poll jumps
-            // straight back into it.)
-            AWAIT(w, (w->going_away = ex_stopping() && w->start == w->len && !w->in_frame) ? READY
-                                                                                           : ws_read(w, cx));
+            if (w->restart_idle && !set_deadline(w, ws_settings.idle_timeout_ms, cx))
+                ASYNC_RETURN(w); // no timer: close now rather than wait unbounded
+            w->restart_idle = false;
+            AWAIT(w, ws_read(w, cx));
             if (w->going_away) {
                 w->close_code = WS_CLOSE_GOING_AWAY;
                 break;
             }
-            if (w->io_result <= 0)
-                ASYNC_RETURN(w); // the peer vanished without a close frame
-            w->len += (size_t)w->io_result;
-            continue;
-        }
-        if (ev.kind == WS_EV_MESSAGE) {
+            if (w->timed_out) {
+                // Silent for a whole period: one ping; silent for another: close.
+                w->timed_out = false;
+                if (w->pinged) {
+                    http_log("[WS] fd=%d idle: no answer to our ping", w->io->fd);
+                    w->close_code = WS_CLOSE_GOING_AWAY;
+                    break;
+                }
+                w->pinged = true;
+                queue_frame(w, WS_OP_PING, (const uint8_t *)WS_IDLE_PING, sizeof WS_IDLE_PING - 1);
+                w->sent_kind = WS_EV_PONG; // nothing to clean up after it
+            } else {
+                if (w->io_result <= 0)
+                    ASYNC_RETURN(w); // the peer vanished without a close frame
+                w->len += (size_t)w->io_result;
+                w->pinged = false; // any byte is a sign of life, a pong or not
+                w->restart_idle = true;
+                continue;
+            }
+        } else if (ev.kind == WS_EV_MESSAGE) {
             // Echo: the same opcode (text stays text), the whole message.
             queue_frame(w, ev.opcode, w->msg_buf, w->msg_len);
             http_metric_add(M_WS_MESSAGES, 1);
+            w->sent_kind = WS_EV_MESSAGE;
         } else if (ev.kind == WS_EV_PING) {
             queue_frame(w, WS_OP_PONG, ev.data, ev.len);
+            w->sent_kind = WS_EV_PING;
         } else if (ev.kind == WS_EV_CLOSE) {
             w->close_code = ev.close_code;
             queue_close(w, ev.close_code); // echo the code, then close TCP (5.5.1)
-            AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
+            if (set_deadline(w, http_settings.send_timeout_ms, cx))
+                AWAIT(w, ws_send(w, cx));
             http_log("[WS] fd=%d closed by peer code=%u", w->io->fd,
                      w->close_code); // not ev: a local, gone after the await
             ASYNC_RETURN(w);
         } else {
             continue; // a fragment or a pong: nothing to send
         }
-        w->sent_kind = (uint8_t)ev.kind;
-        AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
-        if (w->io_result < 0)
+        // Back-pressure: nothing more is read until this answer is sent, so
+        // a peer that does not read its echoes stops being read too (its
+        // frames wait in the kernel, and TCP slows the peer down), and the
+        // connection holds one message at a time.
+        if (!set_deadline(w, http_settings.send_timeout_ms, cx))
             ASYNC_RETURN(w);
+        AWAIT(w, ws_send(w, cx));
+        if (w->io_result < 0) {
+            if (w->io_result == -ETIMEDOUT)
+                http_log("[WS] fd=%d send timed out", w->io->fd);
+            ASYNC_RETURN(w); // a peer that does not read cannot read a close frame either
+        }
         http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
+        w->restart_idle = true;
         if (w->sent_kind == WS_EV_MESSAGE) {
             w->msg_len = 0;                 // only now: the echo was sent from msg_buf
             if (w->msg_cap > WS_KEEP_BUF) { // an idle connection keeps no peak-sized buffer
@@ -222,15 +295,18 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
     // close (or EOF) so that it reads our reason before the TCP close.
     http_log("[WS] fd=%d closing code=%u", w->io->fd, w->close_code);
     queue_close(w, w->close_code);
-    AWAIT(w, net_send(w->io, &w->send, &w->io_result, cx));
+    if (!set_deadline(w, http_settings.send_timeout_ms, cx))
+        ASYNC_RETURN(w);
+    AWAIT(w, ws_send(w, cx));
     if (w->io_result < 0)
         ASYNC_RETURN(w);
     sys_shutdown(w->io->fd, SHUT_WR);
-    ex_timer_arm(&w->linger, ex_now_ns() + WS_CLOSE_LINGER_MS * NS_PER_MS, cx->waker);
+    if (!set_deadline(w, WS_CLOSE_LINGER_MS, cx))
+        ASYNC_RETURN(w);
     w->start = w->len = 0;
     for (;;) {
-        AWAIT(w, ex_timer_fired(&w->linger) ? (w->io_result = 0, READY)
-                                            : net_recv(w->io, w->in, WS_READ_BUF, &w->io_result, cx));
+        AWAIT(w, expired(w, cx) ? (w->io_result = 0, READY)
+                                : net_recv(w->io, w->in, WS_READ_BUF, &w->io_result, cx));
         if (w->io_result <= 0)
             break;
     }
@@ -238,12 +314,18 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
 }
 // [end: ws-poll]
 
+struct ws_settings ws_settings = {.idle_timeout_ms = WS_IDLE_TIMEOUT_MS};
+
 // [snippet: ws-hook]
+// The read buffer takes whatever HTTP read past the handshake: frames the
+// client pipelined behind it are never refused for their number.
+_Static_assert(WS_READ_BUF >= HTTP_READ_BUF_MAX, "WS_READ_BUF must hold what HTTP hands over at the upgrade");
+
 static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
 {
     struct ws_conn *w = mem_alloc(sizeof *w);
     uint8_t *in = mem_alloc(WS_READ_BUF);
-    if (!w || !in || n > WS_READ_BUF) {
+    if (!w || !in || n > WS_READ_BUF) { // n > WS_READ_BUF: impossible, see above
         mem_free(w);
         mem_free(in);
         return NULL;
@@ -251,7 +333,8 @@ static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
     sys_memset(w, 0, sizeof *w);
     w->io = io;
     w->in = in;
-    w->linger = (struct ex_timer)EX_TIMER_INIT;
+    w->timer = (struct ex_timer)EX_TIMER_INIT;
+    w->restart_idle = true;
     ws_msg_init(&w->msg);
     // Frames the client sent right behind its handshake are already read.
     sys_memcpy(w->in, leftover, n);
@@ -264,7 +347,7 @@ static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
 static void ws_close(void *state)
 {
     struct ws_conn *w = state;
-    ex_timer_cancel(&w->linger);
+    ex_timer_cancel(&w->timer);
     mem_free(w->msg_buf);
     mem_free(w->in);
     mem_free(w);

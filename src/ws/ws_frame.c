@@ -7,7 +7,7 @@
 static int fail(struct ws_frame *f, uint16_t code)
 {
     f->close_code = code;
-    return WS_FRAME_ERROR;
+    return PARSE_ERROR;
 }
 
 static bool opcode_defined(unsigned op)
@@ -22,7 +22,7 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
     // arrives and a partial header can never hide a violation.
     f->close_code = 0;
     if (len < 1)
-        return WS_FRAME_NEED_MORE;
+        return PARSE_NEED_MORE;
 
     uint8_t b0 = buf[0];
     f->fin = (b0 & 0x80) != 0;
@@ -36,7 +36,7 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
         return fail(f, WS_CLOSE_PROTOCOL);
 
     if (len < 2)
-        return WS_FRAME_NEED_MORE;
+        return PARSE_NEED_MORE;
     uint8_t b1 = buf[1];
     f->masked = (b1 & 0x80) != 0;
     if (!f->masked) // every client frame is masked
@@ -52,16 +52,16 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
         pos = 2;
     } else if (len7 == 126) { // 16-bit big-endian length
         if (len < 4)
-            return WS_FRAME_NEED_MORE;
+            return PARSE_NEED_MORE;
         plen = (uint64_t)buf[2] << 8 | buf[3];
         pos = 4;
     } else { // 64-bit big-endian length
         if (len < 3)
-            return WS_FRAME_NEED_MORE;
+            return PARSE_NEED_MORE;
         if (buf[2] & 0x80) // the MSB must be 0
             return fail(f, WS_CLOSE_PROTOCOL);
         if (len < 10)
-            return WS_FRAME_NEED_MORE;
+            return PARSE_NEED_MORE;
         plen = 0;
         for (int i = 2; i < 10; i++)
             plen = plen << 8 | buf[i];
@@ -71,7 +71,7 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
         return fail(f, WS_CLOSE_TOO_BIG);
 
     if (len < pos + 4)
-        return WS_FRAME_NEED_MORE;
+        return PARSE_NEED_MORE;
     __builtin_memcpy(f->mask, buf + pos, 4);
     f->payload_len = plen;
     return (int)(pos + 4);

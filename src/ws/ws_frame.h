@@ -2,14 +2,12 @@
 #ifndef WS_FRAME_H
 #define WS_FRAME_H
 
-#include "ws/ws_limits.h"
+#include "config.h"
+#include "sys/parse_result.h"
 #include "ws/ws_proto.h"
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
-
-#define WS_FRAME_ERROR     (-1)
-#define WS_FRAME_NEED_MORE (-2)
 
 struct ws_frame {
     bool fin;             // last frame of its message
@@ -17,22 +15,22 @@ struct ws_frame {
     bool masked;          // always true when parsing succeeds (clients must mask)
     uint8_t mask[4];      // masking key
     uint64_t payload_len; // payload bytes that follow the header
-    uint16_t close_code;  // on WS_FRAME_ERROR: the code to close with; else 0
+    uint16_t close_code;  // on PARSE_ERROR: the code to close with; else 0
 };
 
 // Parses the header of a frame sent by a client, from buf[0..len).
 // Returns the header length (2..14) with *f filled in; the payload starts
-// at buf + return value. Returns WS_FRAME_NEED_MORE (-2) if buf holds only
-// part of a header, WS_FRAME_ERROR (-1) if the header breaks the protocol,
+// at buf + return value. Returns PARSE_NEED_MORE if buf holds only part
+// of a header, PARSE_ERROR if the header breaks the protocol,
 // with f->close_code set:
 //   1002  RSV1-3 set (no extension is ever negotiated), reserved opcode
 //         (3-7, B-F), control frame with FIN=0 or payload > 125, unmasked
 //         frame, 64-bit length with its most significant bit set;
 //   1009  payload length above WS_MAX_FRAME.
 // Fails fast: an error is reported as soon as the bytes that prove it are
-// present, so a prefix of a header gives either -2 or the same result as
-// the whole header. Non-minimal length encodings are accepted.
-// Other fields of *f are unspecified after -1 or -2.
+// present, so a prefix of a header gives either PARSE_NEED_MORE or the same
+// result as the whole header. Non-minimal length encodings are accepted.
+// Other fields of *f are unspecified after PARSE_ERROR or PARSE_NEED_MORE.
 int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f);
 
 // Writes an unmasked (server-to-client) frame header using the shortest

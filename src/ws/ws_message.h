@@ -2,8 +2,8 @@
 #ifndef WS_MESSAGE_H
 #define WS_MESSAGE_H
 
+#include "config.h"
 #include "ws/ws_frame.h"
-#include "ws/ws_limits.h"
 #include "ws/ws_proto.h"
 #include "ws/ws_utf8.h"
 #include <stdbool.h>
@@ -49,7 +49,7 @@ struct ws_msg {
 
 // Contract. For every frame the caller (which does the I/O) does:
 //
-//   1. f from ws_frame_parse(); on WS_FRAME_ERROR fail with f.close_code.
+//   1. f from ws_frame_parse(); on PARSE_ERROR fail with f.close_code.
 //   2. rc = ws_msg_on_frame(st, &f)           (rc != 0: fail with rc)
 //   3. for each chunk of the payload, in order: ws_unmask() it, then
 //      rc = ws_msg_on_payload(st, chunk, n)   (rc != 0: fail with rc),

@@ -2,6 +2,16 @@
 #ifndef WS_WS_SERVER_H
 #define WS_WS_SERVER_H
 
+#include <stdint.h>
+
+// Runtime settings (defaults from config.h; the server's options override
+// them before ws_server_install). The send timeout is HTTP's: one answer
+// (an echo, a pong, a close) must be sent within http_settings.send_timeout_ms.
+struct ws_settings {
+    uint32_t idle_timeout_ms; // silence before our ping; as long again without an answer, then close
+};
+extern struct ws_settings ws_settings;
+
 // Installs the /ws upgrade hook into the HTTP layer.
 void ws_server_install(void);
 

@@ -17,7 +17,7 @@ static void check_header(const uint8_t *p, size_t n)
     size_t lim = n < WS_FRAME_HEADER_MAX ? n : WS_FRAME_HEADER_MAX;
     int r = ws_frame_parse(p, lim, &full);
 
-    if (r == WS_FRAME_ERROR) {
+    if (r == PARSE_ERROR) {
         if (full.close_code != WS_CLOSE_PROTOCOL && full.close_code != WS_CLOSE_TOO_BIG)
             abort();
     } else if (r >= 0) {
@@ -42,7 +42,7 @@ static void check_header(const uint8_t *p, size_t n)
         if (ws_frame_parse(re, h + 4, &back) != (int)(h + 4) || back.payload_len != full.payload_len ||
             back.fin != full.fin || back.opcode != full.opcode)
             abort();
-    } else if (r != WS_FRAME_NEED_MORE || lim == WS_FRAME_HEADER_MAX) {
+    } else if (r != PARSE_NEED_MORE || lim == WS_FRAME_HEADER_MAX) {
         abort(); // 14 bytes always decide
     }
 
@@ -51,9 +51,9 @@ static void check_header(const uint8_t *p, size_t n)
     for (size_t k = 0; k < lim; k++) {
         struct ws_frame f;
         int rk = ws_frame_parse(p, k, &f);
-        if (rk == WS_FRAME_NEED_MORE)
+        if (rk == PARSE_NEED_MORE)
             continue;
-        if (rk != r || (r == WS_FRAME_ERROR && f.close_code != full.close_code))
+        if (rk != r || (r == PARSE_ERROR && f.close_code != full.close_code))
             abort();
     }
 }

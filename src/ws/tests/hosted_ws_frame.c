@@ -18,8 +18,8 @@ static void expect(const char *name, const uint8_t *h, size_t n, int want, int c
     struct ws_frame f;
     memset(&f, 0xAA, sizeof f);
     int r = ws_frame_parse(h, n, &f);
-    bool ok = r == want && (want != WS_FRAME_ERROR || f.close_code == code) &&
-              (want == WS_FRAME_ERROR || f.close_code == 0);
+    bool ok = r == want && (want != PARSE_ERROR || f.close_code == code) &&
+              (want == PARSE_ERROR || f.close_code == 0);
     CASE(name, ok, "returned %d close_code %u (want %d / %d)", r, f.close_code, want, code);
 }
 
@@ -39,7 +39,7 @@ static void test_rfc_examples(void)
     // The same example's unmasked frame is what a server sends, and a
     // server must refuse it from a client.
     static const uint8_t u[] = {0x81, 0x05, 'H', 'e', 'l', 'l', 'o'};
-    expect("parse rfc6455 unmasked Hello refused 1002", u, sizeof u, WS_FRAME_ERROR, 1002);
+    expect("parse rfc6455 unmasked Hello refused 1002", u, sizeof u, PARSE_ERROR, 1002);
     uint8_t out[10];
     size_t n = ws_frame_header_encode(out, true, WS_OP_TEXT, 5);
     CASE("encode rfc6455 unmasked Hello header", n == 2 && out[0] == 0x81 && out[1] == 0x05, "n=%zu", n);
@@ -70,9 +70,9 @@ static void test_rules(void)
         h[0] = (uint8_t)(0x81 | 1 << bit);
         h[1] = 0x80;
         snprintf(name, sizeof name, "parse RSV%d set -> 1002", 7 - bit);
-        expect(name, h, 6, WS_FRAME_ERROR, 1002);
+        expect(name, h, 6, PARSE_ERROR, 1002);
         snprintf(name, sizeof name, "parse RSV%d set fails on the first byte alone", 7 - bit);
-        expect(name, h, 1, WS_FRAME_ERROR, 1002);
+        expect(name, h, 1, PARSE_ERROR, 1002);
     }
     // Every opcode: defined ones parse, reserved ones are refused.
     for (unsigned op = 0; op < 16; op++) {
@@ -81,7 +81,7 @@ static void test_rules(void)
         h[0] = (uint8_t)(0x80 | op);
         h[1] = 0x80;
         snprintf(name, sizeof name, "parse opcode 0x%X %s", op, defined ? "accepted" : "reserved -> 1002");
-        expect(name, h, 6, defined ? 6 : WS_FRAME_ERROR, 1002);
+        expect(name, h, 6, defined ? 6 : PARSE_ERROR, 1002);
     }
     // Control frames: FIN=0 refused, 125 bytes fine, 126 and 127 length forms refused.
     static const unsigned ctl[] = {WS_OP_CLOSE, WS_OP_PING, WS_OP_PONG};
@@ -90,7 +90,7 @@ static void test_rules(void)
         h[0] = (uint8_t)ctl[i]; // FIN=0
         h[1] = 0x80;
         snprintf(name, sizeof name, "parse control 0x%X with FIN=0 -> 1002 on first byte", ctl[i]);
-        expect(name, h, 1, WS_FRAME_ERROR, 1002);
+        expect(name, h, 1, PARSE_ERROR, 1002);
         h[0] = (uint8_t)(0x80 | ctl[i]);
         h[1] = 0x80 | 125;
         snprintf(name, sizeof name, "parse control 0x%X with 125-byte payload", ctl[i]);
@@ -99,19 +99,19 @@ static void test_rules(void)
         h[2] = 0;
         h[3] = 126;
         snprintf(name, sizeof name, "parse control 0x%X with 16-bit length -> 1002", ctl[i]);
-        expect(name, h, 2, WS_FRAME_ERROR, 1002);
+        expect(name, h, 2, PARSE_ERROR, 1002);
         h[1] = 0x80 | 127;
         snprintf(name, sizeof name, "parse control 0x%X with 64-bit length -> 1002", ctl[i]);
-        expect(name, h, 2, WS_FRAME_ERROR, 1002);
+        expect(name, h, 2, PARSE_ERROR, 1002);
     }
     // Data frames with FIN=0 are fine (fragments).
     static const uint8_t frag[] = {0x01, 0x80, 1, 2, 3, 4};
     expect("parse text fragment FIN=0 accepted", frag, 6, 6, 0);
     // Unmasked.
     static const uint8_t unm[] = {0x82, 0x00};
-    expect("parse unmasked binary -> 1002", unm, 2, WS_FRAME_ERROR, 1002);
+    expect("parse unmasked binary -> 1002", unm, 2, PARSE_ERROR, 1002);
     static const uint8_t unm_ctl[] = {0x89, 0x00};
-    expect("parse unmasked ping -> 1002", unm_ctl, 2, WS_FRAME_ERROR, 1002);
+    expect("parse unmasked ping -> 1002", unm_ctl, 2, PARSE_ERROR, 1002);
     // Length forms.
     static const uint8_t l16[] = {0x82, 0xfe, 0x12, 0x34, 9, 8, 7, 6};
     struct ws_frame f;
@@ -128,10 +128,10 @@ static void test_rules(void)
     CASE("parse non-minimal 16-bit length accepted", r == 8 && f.payload_len == 5, "r=%d", r);
     // 64-bit with MSB set: refused as soon as the first length byte is there.
     static const uint8_t msb[] = {0x82, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4};
-    expect("parse 64-bit length with MSB set -> 1002", msb, sizeof msb, WS_FRAME_ERROR, 1002);
-    expect("parse 64-bit length MSB fails on 3 bytes", msb, 3, WS_FRAME_ERROR, 1002);
+    expect("parse 64-bit length with MSB set -> 1002", msb, sizeof msb, PARSE_ERROR, 1002);
+    expect("parse 64-bit length MSB fails on 3 bytes", msb, 3, PARSE_ERROR, 1002);
     static const uint8_t huge[] = {0x82, 0xff, 0x7f, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 1, 2, 3, 4};
-    expect("parse 2^63-1 length -> 1009", huge, sizeof huge, WS_FRAME_ERROR, 1009);
+    expect("parse 2^63-1 length -> 1009", huge, sizeof huge, PARSE_ERROR, 1009);
     // The frame size limit.
     uint64_t lim = WS_MAX_FRAME;
     uint8_t big[14] = {0x82, 0xff};
@@ -144,9 +144,9 @@ static void test_rules(void)
     lim++;
     for (int i = 0; i < 8; i++)
         big[2 + i] = (uint8_t)(lim >> (56 - 8 * i));
-    expect("parse payload of WS_MAX_FRAME + 1 -> 1009", big, 14, WS_FRAME_ERROR, 1009);
-    expect("parse over-limit length fails before the mask arrives", big, 10, WS_FRAME_ERROR, 1009);
-    expect("parse empty buffer needs more", big, 0, WS_FRAME_NEED_MORE, 0);
+    expect("parse payload of WS_MAX_FRAME + 1 -> 1009", big, 14, PARSE_ERROR, 1009);
+    expect("parse over-limit length fails before the mask arrives", big, 10, PARSE_ERROR, 1009);
+    expect("parse empty buffer needs more", big, 0, PARSE_NEED_MORE, 0);
 }
 
 // Every proper prefix of a valid header needs more; the whole parses.
@@ -163,7 +163,7 @@ static void test_prefixes(void)
     for (int i = 0; i < 4; i++) {
         struct ws_frame f;
         for (int k = 0; k < lens[i]; k++)
-            bad += ws_frame_parse(hs[i], (size_t)k, &f) != WS_FRAME_NEED_MORE;
+            bad += ws_frame_parse(hs[i], (size_t)k, &f) != PARSE_NEED_MORE;
         bad += ws_frame_parse(hs[i], (size_t)lens[i], &f) != lens[i];
         bad += ws_frame_parse(hs[i], 14, &f) != lens[i]; // trailing payload ignored
     }

@@ -236,7 +236,7 @@ static void test_close(void)
         uint16_t got = 0;
         int r = ws_close_payload_check(p, 3, &got);
         bad += want ? (r != 0 || got != c) : r != 1002;
-        bad += ws_close_payload_valid(p, 3, NULL) != want;
+        bad += (ws_close_payload_check(p, 3, NULL) == 0) != want;
     }
     CASE("close all 65536 codes follow RFC 6455 7.4 and the IANA registry", bad == 0, "%d wrong", bad);
     uint16_t got = 0;

@@ -9,6 +9,7 @@ import shutil
 import signal
 import socket
 import struct
+import subprocess
 import tempfile
 import threading
 import time
@@ -32,9 +33,9 @@ class Server:
     def connect(self, timeout=5.0):
         return Conn(self.port, timeout)
 
-    def ws(self, timeout=5.0, **kw):
+    def ws(self, timeout=5.0, rcvbuf=None, **kw):
         """A connection that completed the handshake (asserted)."""
-        c = Conn(self.port, timeout)
+        c = Conn(self.port, timeout, rcvbuf)
         try:
             c.upgrade(**kw)
         except BaseException:
@@ -136,8 +137,14 @@ class Frame:
 
 
 class Conn:
-    def __init__(self, port, timeout=5.0):
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    def __init__(self, port, timeout=5.0, rcvbuf=None):
+        if rcvbuf is None:
+            self.sock = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+        else:  # set before connect, so that the window we announce is small from the start
+            self.sock = socket.socket()
+            self.sock.settimeout(timeout)
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.connect(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.timeout = timeout
         self.buf = bytearray()
@@ -929,6 +936,210 @@ def test_peer_vanishing_leaves_server_serving(ctx):
             c.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             c.close()  # RST
         srv.still_serving("50 abrupt disconnects")
+
+
+# ---- limits: send timeout, idle ping, back-pressure, pipelined frames ------------------------
+
+WS_READ_BUF = 16384 + 1024  # WS_READ_BUF = HTTP_READ_BUF_MAX = HTTP_MAX_HEAD_BYTES + 1024 in src/config.h
+IDLE_PING = b"idle"  # WS_IDLE_PING in src/config.h
+BACKENDS = ("epoll", "ppoll")
+
+
+def _wait_closed(srv, t0, limit):
+    """Seconds from t0 until /metrics shows no connection but its own; fails after limit s."""
+    while time.monotonic() - t0 < limit:
+        if metrics(srv.port)["async_nostd_connections_active"] <= 1:  # only the /metrics request itself
+            return time.monotonic() - t0
+        time.sleep(0.05)
+    raise AssertionError(f"the connection is still open {limit:.1f} s later")
+
+
+def _stalled_reader(ctx, backend, send_ms):
+    # The client announces a small window and never reads: the echo of an 8 MiB
+    # message cannot go out (at most the server's send buffer, 4 MiB, and our
+    # window fit in the kernels). The server must give up after the send timeout.
+    payload = os.urandom(8 << 20)
+    with serve(ctx, backend=backend, extra=[f"--send-timeout={send_ms}"]) as srv:
+        with srv.ws(timeout=10, rcvbuf=16384) as c:
+            c.send_frame(OP_BINARY, payload)
+            t0 = time.monotonic()  # the server has (nearly) all of it: its echo starts now
+            held = _wait_closed(srv, t0, send_ms / 1000 + 5)
+            # What reached us is a cut-short echo, then the end of the stream.
+            got = bytearray()
+            c.sock.settimeout(10)
+            with contextlib.suppress(ConnectionResetError):
+                while True:
+                    data = c.sock.recv(1 << 20)
+                    if not data:
+                        break
+                    got += data
+            assert len(got) < len(payload), f"the whole echo ({len(got)} bytes) arrived: the send never stalled"
+        srv.still_serving("a send timeout")
+        assert held >= 0.5 * send_ms / 1000, f"closed after {held:.2f} s, before the {send_ms} ms send timeout"
+        assert held <= send_ms / 1000 + 1.5, f"held {held:.2f} s with --send-timeout={send_ms}"
+        return held, len(got)
+
+
+def test_send_timeout_closes_stalled_reader(ctx):
+    out = []
+    for backend in BACKENDS:
+        held, got = _stalled_reader(ctx, backend, 1000)
+        out.append(f"{backend}: closed {held:.2f} s after the echo began ({got >> 10} KiB of 8 MiB delivered)")
+    return "--send-timeout=1000: " + "; ".join(out)
+
+
+def _silent_peer(ctx, backend, idle_ms):
+    idle = idle_ms / 1000
+    with serve(ctx, backend=backend, extra=[f"--ws-idle-timeout={idle_ms}"]) as srv:
+        with srv.ws(timeout=10) as c:
+            t0 = time.monotonic()
+            f = c.recv_server_frame(idle + 3)
+            t_ping = time.monotonic() - t0
+            assert f.opcode == OP_PING and f.payload == IDLE_PING, f"expected our idle ping, got {f}"
+            f = c.recv_server_frame(idle + 3)  # exactly one ping: the next frame is the close
+            t_close = time.monotonic() - t0
+            assert f.opcode == OP_CLOSE and f.payload[:2] == struct.pack("!H", 1001), \
+                f"after an unanswered ping expected close 1001, got {f}"
+            c.expect_eof()  # our close frame is not needed: the server stops writing
+            t_eof = time.monotonic() - t0
+            t_gone = _wait_closed(srv, t0, t_eof + 5)  # the task ended: the server lingered for our close
+        assert 0.8 * idle <= t_ping <= idle + 0.5, f"ping after {t_ping:.2f} s with --ws-idle-timeout={idle_ms}"
+        assert 0.8 * idle <= t_close - t_ping <= idle + 0.5, \
+            f"close {t_close - t_ping:.2f} s after the ping with --ws-idle-timeout={idle_ms}"
+        # The server lingers up to WS_CLOSE_LINGER_MS (2 s) for the peer's close.
+        assert t_gone <= t_close + 2.5, f"the connection was released {t_gone - t_close:.2f} s after the close frame"
+        return t_ping, t_close, t_eof, t_gone
+
+
+def test_idle_peer_gets_one_ping_then_close(ctx):
+    out = []
+    for backend in BACKENDS:
+        t_ping, t_close, t_eof, t_gone = _silent_peer(ctx, backend, 600)
+        out.append(f"{backend}: ping {t_ping:.2f} s, close 1001 {t_close:.2f} s, EOF {t_eof:.2f} s, "
+                   f"released {t_gone:.2f} s")
+    return "--ws-idle-timeout=600: " + "; ".join(out)
+
+
+def _answering_peer(ctx, backend, idle_ms, periods):
+    idle = idle_ms / 1000
+    with serve(ctx, backend=backend, extra=[f"--ws-idle-timeout={idle_ms}"]) as srv:
+        with srv.ws(timeout=10) as c:
+            # A peer that talks more often than the idle timeout is never pinged.
+            for i in range(4):
+                c.echo(OP_TEXT, f"chatty {i}".encode())
+                time.sleep(idle / 2)
+            c.expect_quiet(idle / 4)
+            # A silent peer that answers every ping stays, period after period.
+            pings, t0 = 0, time.monotonic()
+            while time.monotonic() - t0 < periods * idle:
+                f = c.recv_server_frame(idle + 3)
+                assert f.opcode == OP_PING and f.payload == IDLE_PING, f"while answering pings, got {f}"
+                pings += 1
+                c.send_frame(OP_PONG, f.payload)
+            c.echo(OP_BINARY, b"still here")
+            c.close_cleanly()
+        assert pings >= periods // 2, f"{pings} pings in {periods} periods"
+        return pings
+
+
+def test_idle_peer_answering_pings_stays(ctx):
+    out = []
+    for backend in BACKENDS:
+        pings = _answering_peer(ctx, backend, 300, 8)
+        out.append(f"{backend}: {pings} pings answered over 8 periods, then an echo")
+    return "--ws-idle-timeout=300: " + "; ".join(out)
+
+
+def _pipelined_behind_handshake(ctx, backend):
+    with serve(ctx, backend=backend) as srv:
+        with srv.connect(timeout=10) as c:
+            # A long first head makes HTTP grow its read buffer to HTTP_READ_BUF_MAX;
+            # the handshake and 17,000 bytes of frames then arrive in one write, and
+            # all of them are read by HTTP before it hands the connection over.
+            c.request(f"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Pad: {'p' * 6000}\r\n\r\n")
+            status, _, _ = c.read_response()
+            assert status == 200, f"the padded request got {status}"
+            msgs = [(OP_BINARY if i % 2 else OP_TEXT, bytes([65 + i]) * 1000) for i in range(16)]
+            msgs.append((OP_BINARY, b"z" * 864))
+            data = b"".join(frame(op, p) for op, p in msgs)
+            assert len(data) == 17000, len(data)
+            c.upgrade(key=new_key(), trailing=data)
+            for op, p in msgs:
+                c.expect_message(op, p)
+            c.close_cleanly()
+        return len(data)
+
+
+def test_frames_pipelined_behind_handshake_all_echoed(ctx):
+    for backend in BACKENDS:
+        n = _pipelined_behind_handshake(ctx, backend)
+    return f"{n} bytes of frames in the handshake's write, all 17 echoed (epoll, ppoll)"
+
+
+def _backpressure(ctx, backend):
+    big = os.urandom(8 << 20)
+    queued = [os.urandom(256 << 10) for _ in range(24)]
+    data = b"".join(frame(OP_BINARY, m) for m in queued)
+    with serve(ctx, backend=backend, extra=["--send-timeout=30000"]) as srv:
+        base = metrics(srv.port)["async_nostd_ws_messages_total"]
+        with srv.ws(timeout=30, rcvbuf=65536) as c:
+            c.send_frame(OP_BINARY, big)
+            t0 = time.monotonic()
+            while metrics(srv.port)["async_nostd_ws_messages_total"] == base:  # the echo has begun
+                assert time.monotonic() - t0 < 10, "the 8 MiB message was never echoed"
+                time.sleep(0.05)
+            time.sleep(0.3)
+            m0 = metrics(srv.port)
+            # While the echo is stuck, offer 6 MiB more: as much as the kernels take.
+            c.sock.setblocking(False)
+            sent, t1 = 0, time.monotonic()
+            while sent < len(data) and time.monotonic() - t1 < 2:
+                try:
+                    sent += c.sock.send(data[sent:sent + (1 << 20)])
+                except BlockingIOError:
+                    time.sleep(0.05)
+            time.sleep(0.5)
+            m1 = metrics(srv.port)
+            c.sock.setblocking(True)
+            c.sock.settimeout(30)
+            read = m1["async_nostd_bytes_received_total"] - m0["async_nostd_bytes_received_total"]
+            echoed = m1["async_nostd_ws_messages_total"] - m0["async_nostd_ws_messages_total"]
+            assert sent >= 1 << 20, f"only {sent} bytes could be queued: the test proves nothing"
+            # The server read none of it: only the one /metrics request (under 100 bytes) between m0 and m1.
+            assert read < 1024, f"the server read {read} bytes of the {sent} queued behind a stuck echo"
+            assert echoed == 0, f"{echoed} more messages were echoed while the first echo was stuck"
+            # Then the peer reads: everything arrives, in order.
+            rest = threading.Thread(target=c.send, args=(data[sent:],), daemon=True)
+            rest.start()
+            c.expect_message(OP_BINARY, big)
+            for m in queued:
+                c.expect_message(OP_BINARY, m)
+            rest.join(30)
+            c.close_cleanly()
+        return sent, read
+
+
+def test_backpressure_one_message_at_a_time(ctx):
+    out = []
+    for backend in BACKENDS:
+        sent, read = _backpressure(ctx, backend)
+        out.append(f"{backend}: {sent >> 10} KiB queued behind a stuck 8 MiB echo, {read} bytes of it read")
+    return "; ".join(out)
+
+
+def test_bad_option_values_exit_2(ctx):
+    exe = ctx.bin("async-nostd")
+    r = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=5)
+    assert r.returncode == 0 and "--ws-idle-timeout=MS" in r.stdout and "default 60000" in r.stdout, \
+        f"--help does not describe --ws-idle-timeout: {r.stdout}"
+    for arg in ("--ws-idle-timeout=0", "--ws-idle-timeout=", "--ws-idle-timeout=abc", "--ws-idle-timeout=-5",
+                "--ws-idle-timeout=3600001", "--ws-idle-timeout=99999999999999999999999", "--ws-idle-timeout=1e3",
+                "--send-timeout=0"):
+        r = subprocess.run([exe, "1", "127.0.0.1", "1", arg], capture_output=True, text=True, timeout=5)
+        name = arg.split("=")[0]
+        assert r.returncode == 2, f"{arg}: exit status {r.returncode}, not 2"
+        assert f"{name} must be 1..3600000 ms" in r.stderr, f"{arg}: message {r.stderr!r}"
+    return "8 bad values: exit 2 with a message"
 
 
 # ---- load and lifecycle ----------------------------------------------------------------------

@@ -1,10 +1,12 @@
 // test_ws_freestanding.c: the WebSocket layer's pure code run freestanding (the hosted tests run it under
 // sanitizers).
+#include "http/http_parse.h"
 #include "sys/string.h"
 #include "sys/testing.h"
 #include "ws/ws_accept.h"
 #include "ws/ws_base64.h"
 #include "ws/ws_frame.h"
+#include "ws/ws_handshake.h"
 #include "ws/ws_message.h"
 #include "ws/ws_sha1.h"
 #include "ws/ws_utf8.h"
@@ -70,9 +72,9 @@ static void frame_parse_and_encode(void)
     CHECK(fr.fin && fr.opcode == WS_OP_TEXT && fr.masked && fr.payload_len == 2);
     ws_unmask(f + 6, 2, fr.mask, 0);
     CHECK(f[6] == 'H' && f[7] == 'i');
-    CHECK_EQ(ws_frame_parse(f, 3, &fr), WS_FRAME_NEED_MORE);
+    CHECK_EQ(ws_frame_parse(f, 3, &fr), PARSE_NEED_MORE);
     uint8_t unmasked[] = {0x81, 0x02, 'H', 'i'};
-    CHECK_EQ(ws_frame_parse(unmasked, sizeof unmasked, &fr), WS_FRAME_ERROR);
+    CHECK_EQ(ws_frame_parse(unmasked, sizeof unmasked, &fr), PARSE_ERROR);
     CHECK_EQ(fr.close_code, WS_CLOSE_PROTOCOL);
     uint8_t hdr[10];
     CHECK_EQ(ws_frame_header_encode(hdr, true, WS_OP_BINARY, 125), 2);
@@ -105,6 +107,38 @@ static void message_machine_fragments(void)
     CHECK_EQ(ws_msg_on_frame(&st, &stray), WS_CLOSE_PROTOCOL); // continuation with nothing open
 }
 
+// However little room the caller gives, the handshake never writes a head
+// cut short: the whole 101, or a bare 500, or nothing.
+static void handshake_never_truncated(void)
+{
+    static const char hs[] =
+        "GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    static const char bare[] =
+        "HTTP/1.1 500 Internal Server Error\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+    struct http_request req;
+    CHECK_EQ(http_parse_request(hs, sizeof hs - 1, &req), (int)(sizeof hs - 1));
+    char full[512], out[512];
+    size_t full_len = 0;
+    CHECK_EQ(ws_handshake(&req, full, sizeof full, &full_len), 101);
+    CHECK(full_len > 100 && sys_memcmp(full + full_len - 4, "\r\n\r\n", 4) == 0);
+    int bad = 0;
+    for (size_t cap = 0; cap <= full_len + 1; cap++) {
+        size_t len = 99999;
+        int st = ws_handshake(&req, out, cap, &len);
+        if (st == 101)
+            bad += len != full_len || len > cap || sys_memcmp(out, full, len) != 0;
+        else if (st == 500 && len == sizeof bare - 1)
+            bad += len > cap || sys_memcmp(out, bare, len) != 0;
+        else
+            bad += st != 500 || len != 0 || cap >= sizeof bare - 1;
+    }
+    CHECK_EQ(bad, 0);
+    size_t len = 0; // one byte short of the NUL the writer keeps: not a 101
+    CHECK_EQ(ws_handshake(&req, out, full_len, &len), 500);
+    CHECK_EQ(ws_handshake(&req, out, full_len + 1, &len), 101);
+}
+
 int main(void)
 {
     RUN(sha1_rfc3174_vectors);
@@ -113,5 +147,6 @@ int main(void)
     RUN(utf8_rejects_and_accepts);
     RUN(frame_parse_and_encode);
     RUN(message_machine_fragments);
+    RUN(handshake_never_truncated);
     return test_summary();
 }

@@ -159,13 +159,13 @@ static inline void drive_feed(struct drive *d, uint8_t *p, size_t n)
         size_t k = n < room ? n : room;
         memcpy(d->pending + d->pending_len, p, k);
         int h = ws_frame_parse(d->pending, d->pending_len + k, &d->f);
-        if (h == WS_FRAME_NEED_MORE) {
+        if (h == PARSE_NEED_MORE) {
             d->pending_len += k;
             p += k;
             n -= k;
             continue;
         }
-        if (h == WS_FRAME_ERROR) {
+        if (h == PARSE_ERROR) {
             if (d->f.close_code != WS_CLOSE_PROTOCOL && d->f.close_code != WS_CLOSE_TOO_BIG)
                 d->broken = "parser error with an unexpected close code";
             drive_fail(d, d->f.close_code, 1);
