@@ -63,8 +63,11 @@
 #define HTTP_MAX_TRAILER_BYTES 16384         // bytes of the trailer section of a chunked body; more -> 413
 // Connection handling.
 #define HTTP_READ_BUF          4096 // first read buffer; grows up to HTTP_READ_BUF_MAX
-#define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024) // a head at its limit and the start of the next
-#define HTTP_OUT_BUF           4096                         // response bytes gathered before one send
+// The read buffer grown for a long head: a head at its limit and the start of
+// the next. At an upgrade, up to this many bytes read past the head are handed
+// to the next layer (WebSocket frames), so its read buffer must hold them.
+#define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024)
+#define HTTP_OUT_BUF           4096  // response bytes gathered before one send
 #define HTTP_COPY_BODY_MAX     2048  // bodies up to this size are copied after their head (one send)
 #define HTTP_METRICS_BUF       4096  // the /metrics text
 #define HTTP_REFUSE_DRAIN      2048  // bytes read (and dropped) from a client refused with 503
@@ -74,9 +77,6 @@
 #define HTTP_LINGER_MS         2000  // drain a client's bytes before closing (a quarter at shutdown)
 #define HTTP_SERVER_NAME       "async-nostd"
 #define HTTP_LOG_BUF           16384 // per-thread log buffer, flushed when idle or full
-// The read buffer grown for a long head. At an upgrade, up to this many
-// bytes read past the head are handed to the next layer (WebSocket frames).
-#define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024)
 
 // ---- stage 7: websocket -------------------------------------------------------------------
 #define WS_MAX_MESSAGE     (16u * 1024u * 1024u) // largest reassembled message; more -> close 1009
