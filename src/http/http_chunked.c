@@ -65,6 +65,7 @@ static void size_line_done(struct http_chunked *st)
     st->state = st->remaining == 0 ? CH_TR_START : CH_DATA;
 }
 
+// [lab: http_chunked_feed]
 int http_chunked_feed(struct http_chunked *st, const char *buf, size_t len, size_t *consumed)
 {
     const u8 *p = (const u8 *)buf, *end = p + len;
@@ -219,3 +220,4 @@ fail:
     *consumed = (size_t)(p - (const u8 *)buf);
     return -1;
 }
+// [end lab: http_chunked_feed]
