@@ -2,7 +2,7 @@
 """lab.py: exports a stage as a lab workspace whose key bodies the reader writes; checks every lab.
 
     scripts/lab.py export STAGE DIR [--reference] [--only NAME]
-    scripts/lab.py check [--jobs N]
+    scripts/lab.py check [--jobs N] [--each]
 
 In the sources a lab body is a whole function between two comment lines:
 
@@ -136,6 +136,24 @@ def param_names(signature, name, where):
     return names
 
 
+def wrap_signature(text, width=110):
+    """Wraps a one-line signature the way .clang-format does: parameters packed,
+    continuation lines aligned after the opening parenthesis."""
+    if len(text) <= width:
+        return [text]
+    open_at = text.index("(")
+    head, params = text[: open_at + 1], split_params(text[open_at + 1 : text.rindex(")")])
+    lines, cur = [], head
+    for i, p in enumerate(params):
+        piece = p + ("," if i < len(params) - 1 else ")")
+        if cur not in (head, " " * len(head)) and len(cur) + 1 + len(piece) > width:
+            lines.append(cur)
+            cur = " " * len(head)
+        cur += ("" if cur in (head, " " * len(head)) else " ") + piece
+    lines.append(cur + text[text.rindex(")") + 1 :])
+    return lines
+
+
 def stub(lines, name, begin, end, chapter, where):
     """Returns the lines that replace lines[begin+1:end] (the function between the markers)."""
     region = lines[begin + 1 : end]
@@ -149,8 +167,9 @@ def stub(lines, name, begin, end, chapter, where):
     params = param_names(" ".join(signature), name, where)
     out = []
     naked = any("__attribute__((naked))" in s for s in signature)
-    for s in signature:
-        out.append(s.replace("__attribute__((naked)) ", ""))
+    if naked:  # a naked function's body may only be asm: the stub is plain C
+        signature = wrap_signature(" ".join(s.strip() for s in signature).replace("__attribute__((naked)) ", ""))
+    out.extend(signature)
     out.append("{")
     if naked:
         out.append("    // The reference is __attribute__((naked)): put it back, and write the body as one asm")
@@ -158,6 +177,9 @@ def stub(lines, name, begin, end, chapter, where):
     out.extend(f"    (void){p};" for p in params)
     out.append(f'    LAB_TODO("lab: write {name} (chapter {chapter})");')
     out.append("}")
+    one = f"{out[0]} {{ {out[2].strip()} }}"
+    if len(out) == 4 and len(one) <= 110:  # .clang-format puts a one-statement function on one line
+        return [one]
     return out
 
 
@@ -247,7 +269,8 @@ def unit_run(tree, stage, jobs):
     for t in targets:
         code, out = run([os.path.join(tree, t)], tree, UNIT_TIMEOUT)
         if code != 0:
-            why = next((l for l in out.splitlines() if "lab: write" in l), out.strip()[-300:])
+            m = re.search(r"lab: write \w+ \(chapter \d+\)", out)
+            why = m.group(0) if m else out.strip()[-300:]
             return False, f"{os.path.basename(t)}: {why}"
     return True, f"{len(targets)} programs pass"
 
@@ -273,11 +296,36 @@ def check_stage(stage, top, jobs):
     return stage, removed, lab_why, problems
 
 
-def check(jobs):
+def check_each(stage, top, jobs):
+    """Removes the stage's bodies one at a time; returns the names its unit tests do not catch."""
+    ref = os.path.join(top, f"ref-{stage}")
+    export(stage, ref, reference=True)
+    ok, why = unit_run(ref, stage, jobs)
+    if not ok:
+        return [f"(the reference fails: {why})"]
+    missed = []
+    for name in [n for found in layer_bodies(ROOT, LAYERS[stage - 1]).values() for n, _, _ in found]:
+        one = os.path.join(top, f"only-{stage}-{name}")
+        export(stage, one, only=name)
+        shutil.copytree(os.path.join(ref, "build"), os.path.join(one, "build"), symlinks=True)
+        ok, why = unit_run(one, stage, jobs)
+        print(f"lab-check: stage {stage}: without {name}: " + ("unit tests PASS" if ok else f"fail: {why}"),
+              flush=True)
+        if ok:
+            missed.append(name)
+        shutil.rmtree(one)
+    return missed
+
+
+def check(jobs, each=False):
     started = time.monotonic()
     stages = [i + 1 for i, l in enumerate(LAYERS) if os.path.isdir(os.path.join(ROOT, "src", l))]
     total, problems = 0, []
     with tempfile.TemporaryDirectory(prefix="lab-check-") as top:
+        if each:  # slower: one lab per body, to see which the unit tests alone catch
+            missed = [n for s in stages for n in check_each(s, top, jobs)]
+            print(f"lab-check: bodies the unit tests alone do not catch: {', '.join(missed) or 'none'}")
+            return 0
         # Two stages at a time, each building with one job: the small stages
         # finish while the big ones compile.
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
@@ -305,10 +353,12 @@ def main():
     e.add_argument("--only", metavar="NAME", help="remove only this body")
     c = sub.add_parser("check", help="prove every lab fails and every reference passes")
     c.add_argument("--jobs", type=int, default=2)
+    c.add_argument("--each", action="store_true",
+                   help="remove one body at a time and name those the unit tests miss")
     args = ap.parse_args()
     try:
         if args.cmd == "check":
-            return check(args.jobs)
+            return check(args.jobs, args.each)
         if not args.stage:
             raise LabError("say which stage: make lab STAGE=1..7 LAB=DIR")
         if not args.dir:
