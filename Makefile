@@ -65,7 +65,8 @@ CHAPTER_BINS := $(foreach f,$(wildcard chapters/code/*.c),\
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(CHAPTER_BINS) $(SERVER)
 
-.PHONY: all tests test run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format format-check
+.PHONY: all tests test run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format \
+        format-check lab lab-check
 .DEFAULT_GOAL := all
 
 all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
@@ -167,6 +168,17 @@ format:                                   ## reformat every C file in place
 format-check:                             ## fail if any C file differs from its clang-format form
 	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
 	@echo "format-check: $(words $(FORMAT_FILES)) files match .clang-format"
+
+# ---- lab mode --------------------------------------------------------------
+# `make lab STAGE=N LAB=DIR` exports stage N with the bodies marked
+# `// [lab: name]` in its layer replaced by stubs that panic with
+# "lab: write name (chapter N)": the reader writes them, `make test STAGE=N`
+# in DIR grades them. STAGE must be given: the default 7 is no choice.
+lab:                                      ## export stage STAGE as a workspace in LAB=DIR to write its key bodies
+	@python3 scripts/lab.py export "$(if $(filter command line environment,$(origin STAGE)),$(STAGE))" "$(LAB)"
+
+lab-check:                                ## prove every stage's lab fails its tests and the reference passes them
+	@python3 scripts/lab.py check
 
 # ---- running ---------------------------------------------------------------
 RUN_ARGS ?=

@@ -321,6 +321,12 @@ def main():
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
             run_command_test(results, "book: pandoc renders HTML and EPUB", ["make", "-s", "book"])
+        # Lab mode (`make lab`): only on a full run of the whole tree; a lab
+        # exported for one stage lacks the later layers and skips this.
+        full_tree = all(os.path.isdir(os.path.join(ROOT, "src", l)) for l in LAYERS)
+        if not sys.argv[1:] and full_tree and os.path.isfile(os.path.join(ROOT, "scripts", "lab.py")):
+            run_command_test(results, "lab: every stage's lab fails its tests, every reference passes",
+                             ["make", "-s", "lab-check"], timeout=900)
         if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "smoke.py")):
             run_command_test(results, "bench: smoke run writes a CSV row and a plot",
                              [sys.executable, "bench/smoke.py"], timeout=300)

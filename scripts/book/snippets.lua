@@ -35,6 +35,10 @@ local LANG_BY_NAME = { Makefile = "makefile", GNUmakefile = "makefile" }
 local NAME = "([%w_%.%-]+)"
 local BEGIN_PAT = "%[snippet:%s*" .. NAME .. "%s*%]"
 local END_PAT = "%[end:%s*" .. NAME .. "%s*%]"
+-- Lab markers (scripts/lab.py) wrap a function whose body a lab removes; they
+-- are for the exporter, not the reader, so listings drop them too.
+local LAB_PAT = "^%s*//%s*%[lab:%s*" .. NAME .. "%s*%]%s*$"
+local LAB_END_PAT = "^%s*//%s*%[end lab:%s*" .. NAME .. "%s*%]%s*$"
 
 local errors = {}
 local function fail(msg) errors[#errors + 1] = msg end
@@ -152,7 +156,8 @@ local function extract(sn)
   local kept = {} -- { n = source line number, s = text }
   for n = sn.first, sn.last do
     local line = sn.lines[n]
-    if not (line:find(BEGIN_PAT) or line:find(END_PAT)) then -- nested markers vanish
+    if not (line:find(BEGIN_PAT) or line:find(END_PAT) or line:find(LAB_PAT) or line:find(LAB_END_PAT)) then
+      -- nested markers vanish
       kept[#kept + 1] = { n = n, s = (expand_tabs(line):gsub("%s+$", "")) }
     end
   end

@@ -17,6 +17,7 @@ void kick_close(struct kicker *k)
 }
 
 // [snippet: kick-signal]
+// [lab: kick_signal]
 void kick_signal(struct kicker *k)
 {
     if (atomic_exchange(&k->kick_pending, 1) == 0) {
@@ -24,6 +25,7 @@ void kick_signal(struct kicker *k)
         sys_write(k->fd, &one, sizeof one);
     }
 }
+// [end lab: kick_signal]
 // [end: kick-signal]
 
 // [snippet: drain-kick]
@@ -34,10 +36,12 @@ void kick_signal(struct kicker *k)
 // order a kick that lands after the read but before the clear skips its
 // write, which is safe: we are awake, and we look at the queue and rebuild
 // our interest set before blocking again.
+// [lab: kick_drain]
 void kick_drain(struct kicker *k)
 {
     uint64_t v;
     sys_read(k->fd, &v, sizeof v);
     atomic_store_seq(&k->kick_pending, 0);
 }
+// [end lab: kick_drain]
 // [end: drain-kick]

@@ -43,6 +43,7 @@ static void epoll_destroy(void)
 // EPOLLOUT is added only when a task first waits to write. A fresh socket
 // is writable, so registering it from the start would report an event at
 // once and wake a new connection's task before its request has arrived.
+// [lab: epoll_arm]
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
@@ -63,6 +64,7 @@ static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
         io->registered = before;
     return r;
 }
+// [end lab: epoll_arm]
 // [end: epoll-arm]
 
 // close() removes the fd from the interest list (we never dup it), so

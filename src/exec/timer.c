@@ -29,6 +29,7 @@ static void place(uint32_t i, struct ex_timer *t)
     atomic_store_relaxed(&t->index, (int32_t)i);
 }
 
+// [lab: sift_up]
 static void sift_up(uint32_t i)
 {
     struct ex_timer *t = heap[i];
@@ -38,6 +39,7 @@ static void sift_up(uint32_t i)
     }
     place(i, t);
 }
+// [end lab: sift_up]
 
 static void sift_down(uint32_t i)
 {

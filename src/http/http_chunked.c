@@ -98,6 +98,7 @@ static bool ext_element_end(struct http_chunked *st, u8 c)
     return true;
 }
 
+// [lab: http_chunked_feed]
 int http_chunked_feed(struct http_chunked *st, const char *buf, size_t len)
 {
     const u8 *p = (const u8 *)buf, *end = p + len;
@@ -281,3 +282,4 @@ fail:
     st->error_status = status;
     return PARSE_ERROR;
 }
+// [end lab: http_chunked_feed]

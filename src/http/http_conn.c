@@ -331,6 +331,7 @@ static bool skip_body(struct http_conn *c)
 // Answers every complete request in the buffer, in order (pipelining).
 // Stops when it needs more bytes, when the connection must close or switch
 // protocols, or when out is full (c->more: flush, then call again).
+// [lab: process_buffer]
 static void process_buffer(struct http_conn *c)
 {
     c->more = false;
@@ -369,6 +370,7 @@ static void process_buffer(struct http_conn *c)
         handle_request(c, &req);
     }
 }
+// [end lab: process_buffer]
 // [end: http-process]
 
 // ---- waiting, with timeouts ------------------------------------------------------------------

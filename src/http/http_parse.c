@@ -157,6 +157,7 @@ static bool valid_host(const u8 *v, size_t n)
 }
 
 /* Content-Length = 1*DIGIT, capped at INT64_MAX. Returns 0 or 400. */
+// [lab: parse_content_length]
 static int parse_content_length(const u8 *v, size_t n, uint64_t *out)
 {
     uint64_t x = 0;
@@ -171,6 +172,7 @@ static int parse_content_length(const u8 *v, size_t n, uint64_t *out)
     *out = x;
     return 0;
 }
+// [end lab: parse_content_length]
 
 static size_t skip_ows(const u8 *v, size_t i, size_t n)
 {

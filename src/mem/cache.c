@@ -72,6 +72,7 @@ static void cache_shrink(struct mem_cache *k);
 // arena is full, this thread's own cached blocks of other classes may be
 // what is missing: give them all back (whole spans may come free) and try
 // for one block. Returns the first block, or NULL: the heap is exhausted.
+// [lab: cache_refill]
 static struct mem_free_block *cache_refill(struct mem_cache *k, unsigned c)
 {
     if (k->bytes + (uint64_t)mem_class_batch[c] * mem_class_size[c] > MEM_CACHE_BYTES)
@@ -90,6 +91,7 @@ static struct mem_free_block *cache_refill(struct mem_cache *k, unsigned c)
     atomic_store_relaxed(&k->bytes, k->bytes + (uint64_t)got * mem_class_size[c]);
     return list;
 }
+// [end lab: cache_refill]
 // [end: mem-cache-refill]
 
 // [snippet: mem-cache-bounds]

@@ -15,6 +15,7 @@ static void add_class(uint32_t size)
     mem_class_size[mem_nclasses++] = size;
 }
 
+// [lab: smallest_class_holding]
 static unsigned smallest_class_holding(size_t n)
 {
     unsigned c = 0;
@@ -22,6 +23,7 @@ static unsigned smallest_class_holding(size_t n)
         c++;
     return c;
 }
+// [end lab: smallest_class_holding]
 
 // [snippet: mem-classes]
 // With the default 64 KiB chunk this makes 39 classes:

@@ -29,6 +29,7 @@ static void list_remove(struct mem_span *s)
 }
 
 // [snippet: mem-central-take]
+// [lab: mem_central_take]
 unsigned mem_central_take(unsigned c, struct mem_free_block **out, unsigned want)
 {
     uint32_t size = mem_class_size[c], per_chunk = MEM_CHUNK_SIZE / size;
@@ -63,6 +64,7 @@ unsigned mem_central_take(unsigned c, struct mem_free_block **out, unsigned want
     *out = list;
     return got;
 }
+// [end lab: mem_central_take]
 // [end: mem-central-take]
 
 // [snippet: mem-central-give]

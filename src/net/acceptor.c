@@ -10,6 +10,7 @@
 // The original's one race-free idea, kept: a dedicated thread blocks in
 // accept4 and never polls; workers never accept. accept4 returns the socket
 // already non-blocking and close-on-exec, so no fcntl per connection.
+// [lab: acceptor_main]
 static int acceptor_main(void *arg)
 {
     struct net_acceptor *a = arg;
@@ -38,6 +39,7 @@ static int acceptor_main(void *arg)
     mem_thread_exit();
     return 0;
 }
+// [end lab: acceptor_main]
 // [end: acceptor-loop]
 
 int net_acceptor_start(struct net_acceptor *a)

@@ -16,6 +16,7 @@ static poll_t wait_ready(struct ex_io *io, uint32_t events, ssize_t *result, str
 }
 
 // [snippet: net-recv]
+// [lab: net_recv]
 poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
 {
     // A read that returned less than it asked for emptied the socket's
@@ -41,6 +42,7 @@ poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct
         return READY;
     }
 }
+// [end lab: net_recv]
 // [end: net-recv]
 
 void net_send_init(struct net_send *s, const void *buf, size_t len)
@@ -60,6 +62,7 @@ void net_send_add(struct net_send *s, const void *buf, size_t len)
 }
 
 // [snippet: net-send]
+// [lab: net_send]
 poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
     while (s->sent < s->total) {
@@ -94,4 +97,5 @@ poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sc
     *result = (ssize_t)s->total;
     return READY;
 }
+// [end lab: net_send]
 // [end: net-send]

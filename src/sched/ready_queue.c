@@ -21,6 +21,7 @@ void sched_ready_queue_init(struct ready_queue *q, struct ready_cell *cells, uin
 // Producers and consumers first claim a position with a CAS on tail/head,
 // then own that cell alone. Positions are 64-bit counters that never wrap in
 // practice, so no ABA: a position is claimed once, ever.
+// [lab: sched_ready_queue_push]
 bool sched_ready_queue_push(struct ready_queue *q, uint32_t v)
 {
     uint64_t pos = atomic_load_relaxed(&q->tail);
@@ -41,6 +42,7 @@ bool sched_ready_queue_push(struct ready_queue *q, uint32_t v)
         }
     }
 }
+// [end lab: sched_ready_queue_push]
 
 bool sched_ready_queue_pop(struct ready_queue *q, uint32_t *v)
 {

@@ -18,6 +18,7 @@ void sched_slot_pool_init(struct slot_pool *p, uint32_t *next, uint32_t capacity
 // is now on the free stack twice. The fix is to make "head == X" mean "nothing
 // happened since": every successful CAS bumps a 32-bit tag stored beside the
 // index in the same 64-bit word, so A's CAS fails because the tag moved on.
+// [lab: sched_slot_pool_pop]
 int64_t sched_slot_pool_pop(struct slot_pool *p)
 {
     uint64_t head = atomic_load_acquire(&p->head);
@@ -33,6 +34,7 @@ int64_t sched_slot_pool_pop(struct slot_pool *p)
             return top - 1;
     }
 }
+// [end lab: sched_slot_pool_pop]
 // [end: slot-pool-pop]
 
 void sched_slot_pool_push(struct slot_pool *p, uint32_t i)

@@ -94,6 +94,7 @@ int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), stru
 }
 
 // [snippet: task-wake]
+// [lab: sched_wake]
 bool sched_wake(struct waker w)
 {
     if (w.slot >= task_limit)
@@ -121,9 +122,11 @@ bool sched_wake(struct waker w)
         }
     }
 }
+// [end lab: sched_wake]
 // [end: task-wake]
 
 // [snippet: task-run]
+// [lab: sched_run_one]
 int sched_run_one(void)
 {
     uint32_t slot;
@@ -162,6 +165,7 @@ int sched_run_one(void)
     enqueue(slot);
     return 1;
 }
+// [end lab: sched_run_one]
 // [end: task-run]
 
 void sched_wake_all(void)

@@ -17,6 +17,7 @@ static inline long syscall3(long n, long a1, long a2, long a3)
     return ret;
 }
 
+// [lab: syscall6]
 static inline long syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {
     register long r10 __asm__("r10") = a4;
@@ -29,6 +30,7 @@ static inline long syscall6(long n, long a1, long a2, long a3, long a4, long a5,
                      : "rcx", "r11", "memory");
     return ret;
 }
+// [end lab: syscall6]
 // [end: syscall-raw]
 
 static inline long syscall0(long n)

@@ -33,6 +33,7 @@ long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *ar
 // clone's own order is (flags, stack, ptid, ctid, tls) in rdi rsi rdx r10 r8.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter" // naked: asm reads the registers
+// [lab: sys_clone_raw]
 __attribute__((naked)) long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *arg,
                                           int *ptid, void *tls, uint32_t *ctid)
 {
@@ -59,6 +60,7 @@ __attribute__((naked)) long sys_clone_raw(int (*fn)(void *), void *stack, unsign
                      "hlt\n\t"
                      "1: ret\n\t");
 }
+// [end lab: sys_clone_raw]
 #pragma GCC diagnostic pop
 // [end: clone-trampoline]
 
@@ -102,6 +104,7 @@ int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size
 // [end: thread-spawn]
 
 // [snippet: thread-join]
+// [lab: sys_thread_join]
 int sys_thread_join(struct sys_thread *t)
 {
     // The kernel zeroes t->alive and does a futex wake on it when the thread
@@ -114,4 +117,5 @@ int sys_thread_join(struct sys_thread *t)
     sys_munmap(t->map, t->map_size); // safe: the kernel no longer uses the stack
     return result;
 }
+// [end lab: sys_thread_join]
 // [end: thread-join]

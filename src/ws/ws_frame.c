@@ -16,6 +16,7 @@ static bool opcode_defined(unsigned op)
 }
 
 // [snippet: ws-frame-parse]
+// [lab: ws_frame_parse]
 int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
 {
     // Checks run in byte order, so a rule is enforced as soon as its byte
@@ -76,6 +77,7 @@ int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
     f->payload_len = plen;
     return (int)(pos + 4);
 }
+// [end lab: ws_frame_parse]
 // [end: ws-frame-parse]
 
 size_t ws_frame_header_encode(uint8_t out[10], bool fin, unsigned opcode, uint64_t len)
@@ -98,6 +100,7 @@ size_t ws_frame_header_encode(uint8_t out[10], bool fin, unsigned opcode, uint64
 }
 
 // [snippet: ws-unmask]
+// [lab: ws_unmask]
 void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
 {
     // Key byte j applies to payload byte j mod 4. Rotating the key by the
@@ -119,4 +122,5 @@ void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
     for (; i < n; i++)
         p[i] ^= rot[i & 7];
 }
+// [end lab: ws_unmask]
 // [end: ws-unmask]

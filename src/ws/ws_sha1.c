@@ -22,6 +22,7 @@ static void store_be32(uint8_t *p, uint32_t v)
 // Compresses one 64-byte block into the chaining value.
 // The message schedule W[t] only ever looks back 16 words, so a ring of
 // 16 words replaces the textbook 80-word array (RFC 3174, method 2).
+// [lab: compress]
 static void compress(uint32_t h[5], const uint8_t *block)
 {
     uint32_t w[16];
@@ -61,6 +62,7 @@ static void compress(uint32_t h[5], const uint8_t *block)
     h[3] += d;
     h[4] += e;
 }
+// [end lab: compress]
 // [end: ws-sha1-compress]
 
 void ws_sha1_init(struct ws_sha1 *s)

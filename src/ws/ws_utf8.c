@@ -76,6 +76,7 @@ static const uint8_t next[NSTATE][NCLASS] = {
 
 #define HIGH_BITS 0x8080808080808080ull
 
+// [lab: ws_utf8_feed]
 bool ws_utf8_feed(ws_utf8_state *st, const uint8_t *p, size_t n, size_t *bad)
 {
     unsigned s = *st;
@@ -114,6 +115,7 @@ bool ws_utf8_feed(ws_utf8_state *st, const uint8_t *p, size_t n, size_t *bad)
     *st = (ws_utf8_state)s;
     return true;
 }
+// [end lab: ws_utf8_feed]
 
 bool ws_utf8_done(ws_utf8_state st) { return st == S_OK; }
 

@@ -1,0 +1,383 @@
+#!/usr/bin/env python3
+"""lab.py: exports a stage as a lab workspace whose key bodies the reader writes; checks every lab.
+
+    scripts/lab.py export STAGE DIR [--reference] [--only NAME]
+    scripts/lab.py check [--jobs N] [--each]
+
+In the sources a lab body is a whole function between two comment lines:
+
+    // [lab: name]
+    static int name(int a, char *b)
+    {
+        ...
+    }
+    // [end lab: name]
+
+The reference build only sees comments. `export` copies layers 1..STAGE (and
+the Makefile, test.py, scripts, chapters) to DIR and replaces the bodies marked
+in the stage's own layer with a stub that compiles and panics with
+"lab: write name (chapter STAGE)". --reference keeps every body (the same tree
+with the lab's answers written in); --only keeps all bodies but NAME's.
+
+`check` proves, for every stage, that the exported lab fails the stage's unit
+tests and the reference export passes the very same run (stdlib only).
+"""
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+ROOT = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
+MIN_BODIES = 3  # per stage: fewer and the lab teaches too little of its chapter
+BEGIN_RE = re.compile(r"^\s*//\s*\[lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
+END_RE = re.compile(r"^\s*//\s*\[end lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
+# What a lab holds besides src/<layer> for its layers.
+TOP_FILES = ["Makefile", "test.py", "README.md", ".clang-format", ".gitignore", "src/config.h"]
+TOP_DIRS = ["scripts", "chapters"]
+SKIP_NAMES = {"node_modules", "build", "__pycache__", ".git"}
+UNIT_TIMEOUT = 120
+
+
+class LabError(Exception):
+    pass
+
+
+def chapter_of(layer):
+    return LAYERS.index(layer) + 1
+
+
+def find_bodies(path):
+    """Returns [(name, begin index, end index)] for the lab markers of one file (0-based lines)."""
+    with open(path, encoding="utf-8") as f:
+        lines = f.read().split("\n")
+    found, open_name, open_at = [], None, None
+    for i, line in enumerate(lines):
+        m = BEGIN_RE.match(line)
+        if m:
+            if open_name:
+                raise LabError(f"{path}:{i + 1}: lab '{m.group(1)}' opened inside lab '{open_name}'")
+            open_name, open_at = m.group(1), i
+            continue
+        m = END_RE.match(line)
+        if m:
+            if m.group(1) != open_name:
+                raise LabError(f"{path}:{i + 1}: end of lab '{m.group(1)}' without its begin")
+            found.append((open_name, open_at, i))
+            open_name = None
+    if open_name:
+        raise LabError(f"{path}:{open_at + 1}: lab '{open_name}' is never ended")
+    return lines, found
+
+
+def layer_bodies(root, layer):
+    """Returns {path relative to root: [(name, begin, end)]} for one layer's sources."""
+    out = {}
+    top = os.path.join(root, "src", layer)
+    for cur, dirs, files in os.walk(top):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_NAMES)
+        for f in sorted(files):
+            if f.endswith((".c", ".h")):
+                path = os.path.join(cur, f)
+                _, found = find_bodies(path)
+                if found:
+                    out[os.path.relpath(path, root)] = found
+    return out
+
+
+def split_params(text):
+    """Splits a parameter list at its top-level commas."""
+    parts, depth, cur = [], 0, ""
+    for ch in text:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == "," and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    parts.append(cur)
+    return [p.strip() for p in parts if p.strip()]
+
+
+def param_names(signature, name, where):
+    m = re.search(r"\b" + re.escape(name) + r"\s*\(", signature)
+    if not m:
+        raise LabError(f"{where}: the marked function is not named '{name}'")
+    depth, start = 0, m.end() - 1
+    for j in range(start, len(signature)):
+        if signature[j] == "(":
+            depth += 1
+        elif signature[j] == ")":
+            depth -= 1
+            if depth == 0:
+                break
+    else:
+        raise LabError(f"{where}: unbalanced parameter list of '{name}'")
+    names = []
+    for p in split_params(signature[start + 1 : j]):
+        if p in ("void", "..."):
+            continue
+        fp = re.search(r"\(\s*\*\s*([A-Za-z_]\w*)\s*\)", p)  # int (*fn)(void *)
+        if fp:
+            names.append(fp.group(1))
+            continue
+        ids = re.findall(r"[A-Za-z_]\w*", re.sub(r"\[[^\]]*\]", "", p))
+        if len(ids) < 2:
+            raise LabError(f"{where}: cannot name parameter '{p}' of '{name}'")
+        names.append(ids[-1])
+    return names
+
+
+def wrap_signature(text, width=110):
+    """Wraps a one-line signature the way .clang-format does: parameters packed,
+    continuation lines aligned after the opening parenthesis."""
+    if len(text) <= width:
+        return [text]
+    open_at = text.index("(")
+    head, params = text[: open_at + 1], split_params(text[open_at + 1 : text.rindex(")")])
+    lines, cur = [], head
+    for i, p in enumerate(params):
+        piece = p + ("," if i < len(params) - 1 else ")")
+        if cur not in (head, " " * len(head)) and len(cur) + 1 + len(piece) > width:
+            lines.append(cur)
+            cur = " " * len(head)
+        cur += ("" if cur in (head, " " * len(head)) else " ") + piece
+    lines.append(cur + text[text.rindex(")") + 1 :])
+    return lines
+
+
+def stub(lines, name, begin, end, chapter, where):
+    """Returns the lines that replace lines[begin+1:end] (the function between the markers)."""
+    region = lines[begin + 1 : end]
+    try:
+        brace = region.index("{")
+    except ValueError:
+        raise LabError(f"{where}: lab '{name}' must hold one function whose body opens with a lone '{{'")
+    if region[-1] != "}":
+        raise LabError(f"{where}: lab '{name}' must end with the function's closing '}}'")
+    signature = region[:brace]
+    params = param_names(" ".join(signature), name, where)
+    out = []
+    naked = any("__attribute__((naked))" in s for s in signature)
+    if naked:  # a naked function's body may only be asm: the stub is plain C
+        signature = wrap_signature(" ".join(s.strip() for s in signature).replace("__attribute__((naked)) ", ""))
+    out.extend(signature)
+    out.append("{")
+    if naked:
+        out.append("    // The reference is __attribute__((naked)): put it back, and write the body as one asm")
+        out.append("    // statement (a naked function may hold nothing else).")
+    out.extend(f"    (void){p};" for p in params)
+    out.append(f'    LAB_TODO("lab: write {name} (chapter {chapter})");')
+    out.append("}")
+    one = f"{out[0]} {{ {out[2].strip()} }}"
+    if len(out) == 4 and len(one) <= 110:  # .clang-format puts a one-statement function on one line
+        return [one]
+    return out
+
+
+def export(stage, dest, reference=False, only=None):
+    """Writes the lab of `stage` to dest; returns the names of the bodies removed."""
+    if not 1 <= stage <= len(LAYERS):
+        raise LabError(f"STAGE must be 1..{len(LAYERS)}, not {stage}")
+    if os.path.exists(dest) and (not os.path.isdir(dest) or os.listdir(dest)):
+        raise LabError(f"{dest} exists and is not an empty directory: choose a new LAB=DIR")
+    layer = LAYERS[stage - 1]
+    bodies = layer_bodies(ROOT, layer)
+    names = [n for found in bodies.values() for n, _, _ in found]
+    if len(names) < MIN_BODIES:
+        raise LabError(f"stage {stage} marks {len(names)} lab bodies in src/{layer}; it needs {MIN_BODIES}")
+    if only and only not in names:
+        raise LabError(f"no lab body '{only}' in stage {stage} (it has {', '.join(names)})")
+
+    ignore = shutil.ignore_patterns(*SKIP_NAMES)
+    os.makedirs(dest, exist_ok=True)
+    for f in TOP_FILES + (["src/main.c"] if stage >= LAYERS.index("http") + 1 else []):
+        if os.path.isfile(os.path.join(ROOT, f)):
+            os.makedirs(os.path.dirname(os.path.join(dest, f)) or dest, exist_ok=True)
+            shutil.copy2(os.path.join(ROOT, f), os.path.join(dest, f))
+    for d in TOP_DIRS + [f"src/{l}" for l in LAYERS[:stage]]:
+        shutil.copytree(os.path.join(ROOT, d), os.path.join(dest, d), ignore=ignore, symlinks=True)
+    # `make` and `make run` in the lab default to its stage.
+    mk = os.path.join(dest, "Makefile")
+    with open(mk) as f:
+        text = f.read()
+    with open(mk, "w") as f:
+        f.write(re.sub(r"^(STAGE\s*\?=\s*)\d+", rf"\g<1>{stage}", text, count=1, flags=re.M))
+
+    removed = []
+    for rel, found in bodies.items():
+        lines, _ = find_bodies(os.path.join(ROOT, rel))
+        out, at = [], 0
+        for name, b, e in found:
+            out.extend(lines[at : b + 1])
+            if reference or (only and name != only):
+                out.extend(lines[b + 1 : e])
+            else:
+                out.extend(stub(lines, name, b, e, stage, f"{rel}:{b + 1}"))
+                removed.append(name)
+            at = e
+        out.extend(lines[at:])
+        if len(out) != len(lines) or out != lines:
+            # The stub's panic comes from sys/lab.h; include it right after
+            # the file's includes (in a block of its own, so the includes stay
+            # sorted), before any helper its pragmas must cover.
+            incs = [i for i, l in enumerate(out) if l.startswith("#include ")]
+            at = incs[-1] + 1 if incs else 1
+            out[at:at] = ([""] if incs else []) + ['#include "sys/lab.h" // lab: the stubs of the bodies you write']
+        with open(os.path.join(dest, rel), "w", encoding="utf-8") as f:
+            f.write("\n".join(out))
+    return removed
+
+
+def run(cmd, cwd, timeout):
+    try:
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        return r.returncode, r.stdout + r.stderr
+    except subprocess.TimeoutExpired:
+        return None, f"timed out after {timeout} s"
+
+
+def unit_targets(tree, stage):
+    """The stage's own unit-test programs, as make targets relative to tree."""
+    layer = LAYERS[stage - 1]
+    folder = os.path.join(tree, "src", layer, "tests")
+    out = []
+    for f in sorted(os.listdir(folder)) if os.path.isdir(folder) else []:
+        for prefix, kind in (("test_", "tests"), ("hosted_", "hosted")):
+            if f.startswith(prefix) and f.endswith(".c"):
+                out.append(f"build/stage-{stage}/{kind}/{layer}/{f[:-2]}")
+    return out
+
+
+def unit_run(tree, stage, jobs):
+    """Builds the stage's own unit-test programs in tree and runs them, stopping at the
+    first failure. Returns (passed, detail)."""
+    targets = unit_targets(tree, stage)
+    if not targets:
+        return False, f"no unit tests in src/{LAYERS[stage - 1]}/tests"
+    code, out = run(["make", "-s", f"-j{jobs}", f"STAGE={stage}", *targets], tree, 900)
+    if code != 0:
+        return False, "build failed: " + out.strip()[-600:]
+    for t in targets:
+        code, out = run([os.path.join(tree, t)], tree, UNIT_TIMEOUT)
+        if code != 0:
+            m = re.search(r"lab: write \w+ \(chapter \d+\)", out)
+            why = m.group(0) if m else out.strip()[-300:]
+            return False, f"{os.path.basename(t)}: {why}"
+    return True, f"{len(targets)} programs pass"
+
+
+def check_stage(stage, top, jobs):
+    lab, ref = os.path.join(top, f"lab-{stage}"), os.path.join(top, f"ref-{stage}")
+    export(stage, ref, reference=True)
+    ref_ok, ref_why = unit_run(ref, stage, jobs)
+    # The lab differs from the reference only in its stub files, which are
+    # written now, after the reference objects: starting from a copy of the
+    # reference's build, make recompiles just those (the same commands).
+    removed = export(stage, lab)
+    if os.path.isdir(os.path.join(ref, "build")):
+        shutil.copytree(os.path.join(ref, "build"), os.path.join(lab, "build"), symlinks=True)
+    lab_ok, lab_why = unit_run(lab, stage, jobs)
+    problems = []
+    if lab_ok:
+        problems.append(f"stage {stage}: the lab passes its tests with {', '.join(removed)} removed")
+    elif "lab: write" not in lab_why:
+        problems.append(f"stage {stage}: the lab fails, but not in a stub: {lab_why}")
+    if not ref_ok:
+        problems.append(f"stage {stage}: the reference fails: {ref_why}")
+    return stage, removed, lab_why, problems
+
+
+def check_each(stage, top, jobs):
+    """Removes the stage's bodies one at a time; returns the names its unit tests do not catch."""
+    ref = os.path.join(top, f"ref-{stage}")
+    export(stage, ref, reference=True)
+    ok, why = unit_run(ref, stage, jobs)
+    if not ok:
+        return [f"(the reference fails: {why})"]
+    missed = []
+    for name in [n for found in layer_bodies(ROOT, LAYERS[stage - 1]).values() for n, _, _ in found]:
+        one = os.path.join(top, f"only-{stage}-{name}")
+        export(stage, one, only=name)
+        shutil.copytree(os.path.join(ref, "build"), os.path.join(one, "build"), symlinks=True)
+        ok, why = unit_run(one, stage, jobs)
+        print(f"lab-check: stage {stage}: without {name}: " + ("unit tests PASS" if ok else f"fail: {why}"),
+              flush=True)
+        if ok:
+            missed.append(name)
+        shutil.rmtree(one)
+    return missed
+
+
+def check(jobs, each=False):
+    started = time.monotonic()
+    stages = [i + 1 for i, l in enumerate(LAYERS) if os.path.isdir(os.path.join(ROOT, "src", l))]
+    total, problems = 0, []
+    with tempfile.TemporaryDirectory(prefix="lab-check-") as top:
+        if each:  # slower: one lab per body, to see which the unit tests alone catch
+            missed = [n for s in stages for n in check_each(s, top, jobs)]
+            print(f"lab-check: bodies the unit tests alone do not catch: {', '.join(missed) or 'none'}")
+            return 0
+        # Two stages at a time, each building with one job: the small stages
+        # finish while the big ones compile.
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            for stage, removed, lab_why, probs in pool.map(lambda s: check_stage(s, top, 1), stages):
+                total += len(removed)
+                problems += probs
+                print(f"lab-check: stage {stage}: {len(removed)} bodies ({', '.join(removed)}); "
+                      f"the lab fails: {lab_why}", flush=True)
+    for p in problems:
+        print(f"lab-check: FAIL: {p}")
+    if problems:
+        return 1
+    print(f"lab-check: {len(stages)} stages, {total} bodies, every lab fails and every reference passes "
+          f"({time.monotonic() - started:.0f} s)")
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("export", help="write the lab of a stage to an empty directory")
+    e.add_argument("stage")
+    e.add_argument("dir")
+    e.add_argument("--reference", action="store_true", help="keep every body (the lab, solved)")
+    e.add_argument("--only", metavar="NAME", help="remove only this body")
+    c = sub.add_parser("check", help="prove every lab fails and every reference passes")
+    c.add_argument("--jobs", type=int, default=2)
+    c.add_argument("--each", action="store_true",
+                   help="remove one body at a time and name those the unit tests miss")
+    args = ap.parse_args()
+    try:
+        if args.cmd == "check":
+            return check(args.jobs, args.each)
+        if not args.stage:
+            raise LabError("say which stage: make lab STAGE=1..7 LAB=DIR")
+        if not args.dir:
+            raise LabError("say where: make lab STAGE=N LAB=DIR (a new or empty directory)")
+        if not args.stage.isdigit():
+            raise LabError(f"STAGE must be 1..{len(LAYERS)}, not {args.stage!r}")
+        stage = int(args.stage)
+        removed = export(stage, args.dir, args.reference, args.only)
+        print(f"lab: stage {stage} in {args.dir}: layers {' '.join(LAYERS[:stage])}")
+        if removed:
+            print(f"lab: {len(removed)} bodies removed: {', '.join(removed)} (chapter {stage})")
+        else:
+            print("lab: 0 bodies removed (the reference)")
+        print(f"lab: now: cd {args.dir} && make test STAGE={stage}   (fails until you write them)")
+        return 0
+    except LabError as err:
+        print(f"lab: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
