@@ -56,7 +56,8 @@ FUZZ_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/fuzz/%.c,$(B)/fuzz/$(L
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(SERVER)
 
-.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json format format-check
+.PHONY: all tests test run check-freestanding fuzz clean help compile_commands.json format format-check \
+        check-solutions
 .DEFAULT_GOAL := all
 
 all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
@@ -130,6 +131,11 @@ format:                                   ## reformat every C file in place
 format-check:                             ## fail if any C file differs from its clang-format form
 	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
 	@echo "format-check: $(words $(FORMAT_FILES)) files match .clang-format"
+
+# Each exercise solution (chapters/solutions/*.patch) applied to a clean copy,
+# that stage's tests and the exercise's own check run on it.
+check-solutions:                          ## apply and test every exercise solution in chapters/solutions/
+	python3 scripts/check_solutions.py
 
 # ---- running ---------------------------------------------------------------
 RUN_ARGS ?=
