@@ -66,7 +66,7 @@ SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(CHAPTER_BINS) $(SERVER)
 
 .PHONY: all tests test run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format \
-        format-check lab lab-check
+        format-check lab lab-check check-solutions
 .DEFAULT_GOAL := all
 
 all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, tests, demos, server
@@ -179,6 +179,11 @@ lab:                                      ## export stage STAGE as a workspace i
 
 lab-check:                                ## prove every stage's lab fails its tests and the reference passes them
 	@python3 scripts/lab.py check
+
+# Each exercise solution (chapters/solutions/*.patch) applied to a clean copy,
+# that stage's tests and the exercise's own check run on it.
+check-solutions:                          ## apply and test every exercise solution in chapters/solutions/
+	python3 scripts/check_solutions.py
 
 # ---- running ---------------------------------------------------------------
 RUN_ARGS ?=

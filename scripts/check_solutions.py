@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""check_solutions.py: applies each exercise solution in chapters/solutions/ to a clean copy and tests it.
+
+    python3 scripts/check_solutions.py            every patch listed in chapters/solutions/solutions.txt
+    python3 scripts/check_solutions.py 03 05      only the patches whose names start with these
+
+For each patch: copy the repository's files (git ls-files: tracked and untracked-but-not-ignored,
+so no build/) to a temporary directory, `git apply` the patch there (a patch that no longer
+applies fails here, loudly), run `python3 test.py <tests>` from solutions.txt, check that every C
+file matches .clang-format (`make format-check`), then run the patch's own check command. Prints
+one line per patch and, when all pass, exactly "solutions: N applied and passed"; otherwise names
+the failing patches and exits 1. Stdlib only.
+"""
+import configparser
+import os
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SOLUTIONS = os.path.join(ROOT, "chapters", "solutions")
+INDEX = os.path.join(SOLUTIONS, "solutions.txt")
+STEP_TIMEOUT = 600
+
+
+def repo_files():
+    out = subprocess.run(["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                         cwd=ROOT, capture_output=True, check=True).stdout
+    return [f for f in out.decode().split("\0") if f and os.path.isfile(os.path.join(ROOT, f))]
+
+
+def clean_copy(files, dest):
+    for f in files:
+        target = os.path.join(dest, f)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copy2(os.path.join(ROOT, f), target)
+    # The interop tests' node packages are installed, not tracked; link them if present.
+    node = os.path.join(ROOT, "scripts", "node", "node_modules")
+    if os.path.isdir(node):
+        os.symlink(node, os.path.join(dest, "scripts", "node", "node_modules"))
+
+
+def run(cmd, cwd, shell=False):
+    """Runs cmd; returns (ok, combined output)."""
+    try:
+        r = subprocess.run(cmd, cwd=cwd, shell=shell, executable="/bin/bash" if shell else None,
+                           capture_output=True, text=True, timeout=STEP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        return False, f"timed out after {STEP_TIMEOUT} s"
+    return r.returncode == 0, r.stdout + r.stderr
+
+
+def check_one(name, meta, files):
+    """Returns None if the patch applies and passes, else the reason."""
+    patch = os.path.join(SOLUTIONS, name)
+    tmp = tempfile.mkdtemp(prefix="solution-")
+    try:
+        clean_copy(files, tmp)
+        ok, out = run(["git", "apply", "--whitespace=error-all", patch], tmp)
+        if not ok:
+            return f"does not apply to today's tree:\n{out.strip()}"
+        tests = shlex.split(meta.get("tests", ""))
+        ok, out = run([sys.executable, "test.py", *tests], tmp)
+        ran = len(re.findall(r"^\[OK\] (?!build:|freestanding:)", out, re.M))
+        if not ok:
+            fails = "\n".join(l for l in out.splitlines() if l.startswith("[FAIL]"))
+            return f"`python3 test.py {' '.join(tests)}` failed:\n{(fails or out)[-3000:]}"
+        if ran == 0:
+            return f"`python3 test.py {' '.join(tests)}` ran no test beyond the build"
+        ok, out = run(["make", "-s", "format-check"], tmp)
+        if not ok:
+            return f"the patched code is not clang-format clean:\n{out[-2000:]}"
+        check = meta.get("check", "").strip()
+        if check:
+            ok, out = run(check, tmp, shell=True)
+            if not ok:
+                return f"its check failed:\n{check}\n{out[-2000:]}"
+        return None
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def main():
+    index = configparser.ConfigParser(interpolation=None, comment_prefixes=("#",))
+    if not index.read(INDEX):
+        sys.exit(f"check_solutions: {os.path.relpath(INDEX, ROOT)} is missing")
+    patches = sorted(f for f in os.listdir(SOLUTIONS) if f.endswith(".patch"))
+    unlisted = [p for p in patches if p not in index]
+    missing = [s for s in index.sections() if s not in patches]
+    if unlisted or missing:
+        sys.exit(f"check_solutions: solutions.txt and the patches disagree: "
+                 f"unlisted {unlisted}, listed but absent {missing}")
+    wanted = sys.argv[1:]
+    names = [s for s in index.sections() if not wanted or any(s.startswith(w) for w in wanted)]
+    files = repo_files()
+    failed = []
+    started = time.monotonic()
+    for name in names:
+        t0 = time.monotonic()
+        why = check_one(name, index[name], files)
+        took = time.monotonic() - t0
+        if why is None:
+            print(f"[OK] {name} ({index[name].get('exercise', '?')}; {took:.0f} s)", flush=True)
+        else:
+            failed.append(name)
+            print(f"[FAIL] {name}: {why}", flush=True)
+    print(f"# {time.monotonic() - started:.0f} s")
+    if failed:
+        print(f"solutions: {len(failed)} of {len(names)} failed: {', '.join(failed)}")
+        sys.exit(1)
+    print(f"solutions: {len(names)} applied and passed")
+
+
+if __name__ == "__main__":
+    main()
