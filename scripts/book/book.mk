@@ -16,7 +16,9 @@ BOOK_SNIPPET_DIRS ?= src bench scripts Makefile test.py
 
 BOOK_PANDOC = SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(PANDOC) --from=markdown \
 	--lua-filter=$(BOOK_FILTER) --toc --toc-depth=2 --highlight-style=tango \
-	--resource-path=.:chapters $(if $(BOOK_META),--metadata-file=$(BOOK_META))
+	--resource-path=$(BOOK_OUT):.:chapters $(if $(BOOK_META),--metadata-file=$(BOOK_META))
+
+-include scripts/book/figures.mk
 
 .PHONY: book book-html book-epub book-check book-tools
 
@@ -32,13 +34,13 @@ book-tools:
 	@mkdir -p $(BOOK_OUT)
 
 # Always rebuilt: a listing depends on every source file that may hold a marker.
-book-html: book-check book-tools
+book-html: book-check book-tools $(BOOK_FIGURES)
 	$(BOOK_PANDOC) --to=html5 --standalone --self-contained \
 	  --css=$(BOOK_TOOLS)/book.css -o $(BOOK_OUT)/async-nostd.html.tmp $(BOOK_CHAPTERS)
 	@mv $(BOOK_OUT)/async-nostd.html.tmp $(BOOK_OUT)/async-nostd.html
 	@echo "book: $(BOOK_OUT)/async-nostd.html"
 
-book-epub: book-check book-tools
+book-epub: book-check book-tools $(BOOK_FIGURES)
 	$(BOOK_PANDOC) --to=epub3 --epub-chapter-level=1 \
 	  --css=$(BOOK_TOOLS)/epub.css -o $(BOOK_OUT)/async-nostd.epub.tmp $(BOOK_CHAPTERS)
 	@mv $(BOOK_OUT)/async-nostd.epub.tmp $(BOOK_OUT)/async-nostd.epub
