@@ -167,7 +167,8 @@ format:                                   ## reformat every C file in place
 
 format-check:                             ## fail if any C file differs from its clang-format form
 	@$(CLANG_FORMAT) --dry-run -Werror $(FORMAT_FILES)
-	@echo "format-check: $(words $(FORMAT_FILES)) files match .clang-format"
+	@python3 scripts/check_dialect.py $(FORMAT_FILES)
+	@echo "format-check: $(words $(FORMAT_FILES)) files match .clang-format and scripts/check_dialect.py"
 
 # ---- lab mode --------------------------------------------------------------
 # `make lab STAGE=N LAB=DIR` exports stage N with the bodies marked

@@ -5,9 +5,10 @@
 
 1. The first line of every file is its purpose comment, on one line:
        // name.c: what this file is for.
-2. Every header's include guard is named after its path: src/<layer>/<name>.h
-   is <LAYER>_<NAME>_H (src/sys/lock.h: SYS_LOCK_H), src/config.h is CONFIG_H,
-   and a header elsewhere is <DIR>_<NAME>_H after its folder.
+2. Every header's include guard is named after its path below src/:
+   src/sys/lock.h is SYS_LOCK_H, src/mem/tests/stress.h MEM_TESTS_STRESS_H,
+   src/config.h CONFIG_H; a name that starts with its layer is not prefixed
+   twice (src/http/http_parse.h: HTTP_PARSE_H, src/sys/sys.h: SYS_H).
 Prints one line per problem and exits 1 if there is any.
 """
 import os
@@ -16,14 +17,19 @@ import sys
 
 
 def guard_for(path):
+    """src/<layer>/[<folder>/]<name>.h -> <LAYER>_[<FOLDER>_]<NAME>_H, where a name that starts
+    with its layer's prefix (http_parse.h) or is the layer (sys.h) does not repeat it."""
     parts = path.split(os.sep)
-    name = re.sub(r"\W", "_", os.path.splitext(parts[-1])[0]).upper()
-    if parts[:1] == ["src"] and len(parts) == 2:
-        return f"{name}_H"
-    layer = parts[1] if parts[:1] == ["src"] else parts[-2]
-    prefix = layer.upper() + "_"
-    # A file already named after its layer (sys/sys.h, http/http_parse.h) is not prefixed twice.
-    return f"{name}_H" if name.startswith(prefix) or name == layer.upper() else f"{prefix}{name}_H"
+    if parts[0] == "src":
+        parts = parts[1:]
+    name = os.path.splitext(parts[-1])[0]
+    layer, folders = (parts[0], parts[1:-1]) if len(parts) > 1 else ("", [])
+    if name == layer:
+        name = ""
+    elif layer and name.startswith(layer + "_"):
+        name = name[len(layer) + 1:]
+    words = [w for w in [layer, *folders, name] if w]
+    return re.sub(r"\W", "_", "_".join(words)).upper() + "_H"
 
 
 def check(path):

@@ -1,39 +1,37 @@
-/* http_parse.c: single forward pass over an HTTP/1.1 request head, re-run on a growing buffer. */
+// http_parse.c: single forward pass over an HTTP/1.1 request head, re-run on a growing buffer.
 #include "http/http_parse.h"
 #include "sys/parse_result.h"
 
 typedef unsigned char u8;
 
-/*
- * RFC choices made here (RFC 9112 / RFC 9110):
- * - A bare LF is accepted as a line terminator (9112 2.2 MAY); a CR not followed by LF is a 400.
- * - Up to HTTP_MAX_EMPTY_LINES empty lines before the request-line are skipped (9112 2.2 SHOULD).
- * - The request-line is split on exactly one SP each side of the target; no other whitespace.
- * - The request-target must be visible ASCII (0x21-0x7E) without '#' (no form has a fragment),
- *   in one of the forms of 9112 3.2: origin-form ("/p?q"); asterisk-form ("*") with OPTIONS
- *   only (3.2.4); absolute-form ("scheme:..."), where an http or https URI needs a non-empty
- *   host and no userinfo (9110 4.2.1, 4.2.4); anything after CONNECT (authority-form, which
- *   routing refuses). Any other target is a 400 (9112 3.2 SHOULD).
- * - A line starting with SP/HTAB in the field section (obs-fold, or whitespace after the
- *   request-line) is a 400 (9112 5.2 and 2.2 allow rejecting).
- * - Whitespace between field name and colon is a 400 (9112 5.1 MUST).
- * - Field values: HTAB, SP, VCHAR and obs-text only; any other control byte is a 400.
- * - More than one Host line, or an invalid Host value, is a 400 even in HTTP/1.0 (9112 3.2).
- *   An empty host ("Host:" or "Host: :80") is invalid too: this server serves http URIs,
- *   and an http URI with an empty host MUST be rejected (9110 4.2.1, 7.2).
- * - Content-Length must be 1*DIGIT; repeated lines must carry the same number; a comma list
- *   ("5, 5") is a 400 (9110 8.6 allows rejecting it).
- * - Transfer-Encoding: HTTP/1.0 -> 400 (9112 6.1 faulty framing), with Content-Length -> 400
- *   (9112 6.3 smuggling), final coding not chunked -> 400 (9112 6.3 MUST), chunked twice ->
- *   400 (9112 7 MUST NOT), any coding besides chunked -> 501 (9112 6.1 SHOULD).
- */
+// RFC choices made here (RFC 9112 / RFC 9110):
+// - A bare LF is accepted as a line terminator (9112 2.2 MAY); a CR not followed by LF is a 400.
+// - Up to HTTP_MAX_EMPTY_LINES empty lines before the request-line are skipped (9112 2.2 SHOULD).
+// - The request-line is split on exactly one SP each side of the target; no other whitespace.
+// - The request-target must be visible ASCII (0x21-0x7E) without '#' (no form has a fragment),
+// in one of the forms of 9112 3.2: origin-form ("/p?q"); asterisk-form ("*") with OPTIONS
+// only (3.2.4); absolute-form ("scheme:..."), where an http or https URI needs a non-empty
+// host and no userinfo (9110 4.2.1, 4.2.4); anything after CONNECT (authority-form, which
+// routing refuses). Any other target is a 400 (9112 3.2 SHOULD).
+// - A line starting with SP/HTAB in the field section (obs-fold, or whitespace after the
+// request-line) is a 400 (9112 5.2 and 2.2 allow rejecting).
+// - Whitespace between field name and colon is a 400 (9112 5.1 MUST).
+// - Field values: HTAB, SP, VCHAR and obs-text only; any other control byte is a 400.
+// - More than one Host line, or an invalid Host value, is a 400 even in HTTP/1.0 (9112 3.2).
+// An empty host ("Host:" or "Host: :80") is invalid too: this server serves http URIs,
+// and an http URI with an empty host MUST be rejected (9110 4.2.1, 7.2).
+// - Content-Length must be 1*DIGIT; repeated lines must carry the same number; a comma list
+// ("5, 5") is a 400 (9110 8.6 allows rejecting it).
+// - Transfer-Encoding: HTTP/1.0 -> 400 (9112 6.1 faulty framing), with Content-Length -> 400
+// (9112 6.3 smuggling), final coding not chunked -> 400 (9112 6.3 MUST), chunked twice ->
+// 400 (9112 7 MUST NOT), any coding besides chunked -> 501 (9112 6.1 SHOULD).
 
-/* Byte classes. Tables (not ctype) because they are freestanding and one load per byte. */
+// Byte classes. Tables (not ctype) because they are freestanding and one load per byte.
 #define TOKEN_SYMBOLS                                                                                   \
     ['!'] = 1, ['#'] = 1, ['$'] = 1, ['%'] = 1, ['&'] = 1, ['\''] = 1, ['*'] = 1, ['+'] = 1, ['-'] = 1, \
     ['.'] = 1, ['^'] = 1, ['_'] = 1, ['`'] = 1, ['|'] = 1, ['~'] = 1
 
-/* tchar (RFC 9110 5.6.2): field names, methods, list tokens. */
+// tchar (RFC 9110 5.6.2): field names, methods, list tokens.
 static const u8 tchar[256] = {
     ['0' ... '9'] = 1,
     ['A' ... 'Z'] = 1,
@@ -41,20 +39,20 @@ static const u8 tchar[256] = {
     TOKEN_SYMBOLS,
 };
 
-/* Bytes allowed inside a field value: HTAB, SP, VCHAR, obs-text. */
+// Bytes allowed inside a field value: HTAB, SP, VCHAR, obs-text.
 static const u8 value_ok[256] = {
     ['\t'] = 1,
     [0x20 ... 0x7e] = 1,
     [0x80 ... 0xff] = 1,
 };
 
-/* Bytes allowed inside the request-target: visible ASCII but '#' (a fragment is never sent). */
+// Bytes allowed inside the request-target: visible ASCII but '#' (a fragment is never sent).
 static const u8 target_ok[256] = {
     [0x21 ... 0x22] = 1,
     [0x24 ... 0x7e] = 1,
 };
 
-/* reg-name bytes of a Host value (RFC 3986: unreserved, pct-encoded, sub-delims). */
+// reg-name bytes of a Host value (RFC 3986: unreserved, pct-encoded, sub-delims).
 static const u8 regname_ok[256] = {
     ['0' ... '9'] = 1, ['A' ... 'Z'] = 1, ['a' ... 'z'] = 1, ['-'] = 1, ['.'] = 1,  ['_'] = 1, ['~'] = 1,
     ['%'] = 1,         ['!'] = 1,         ['$'] = 1,         ['&'] = 1, ['\''] = 1, ['('] = 1, [')'] = 1,
@@ -65,7 +63,7 @@ static inline u8 lower(u8 c) { return (u8)(c + (((unsigned)(c - 'A') < 26u) << 5
 
 static inline bool is_ows(u8 c) { return c == ' ' || c == '\t'; }
 
-/* Compares p[0..n) with a lower-case literal of the same length. */
+// Compares p[0..n) with a lower-case literal of the same length.
 static inline bool lit_eq(const u8 *p, const char *lit, size_t n)
 {
     for (size_t i = 0; i < n; i++)
@@ -75,15 +73,15 @@ static inline bool lit_eq(const u8 *p, const char *lit, size_t n)
 }
 
 // [snippet: http-scan-value]
-/* SWAR: eight bytes at a time while they are all ordinary, so long values and targets cost a
-   fraction of a table load per byte. Boolean results of these bit tricks are exact. */
+// SWAR: eight bytes at a time while they are all ordinary, so long values and targets cost a
+// fraction of a table load per byte. Boolean results of these bit tricks are exact.
 #define ONES  0x0101010101010101ull
 #define HIGHS 0x8080808080808080ull
 
 static inline uint64_t load64(const u8 *p)
 {
     uint64_t v;
-    __builtin_memcpy(&v, p, 8); /* unaligned load; never past end, callers check */
+    __builtin_memcpy(&v, p, 8); // unaligned load; never past end, callers check
     return v;
 }
 
@@ -91,13 +89,13 @@ static inline uint64_t any_zero(uint64_t x) { return (x - ONES) & ~x & HIGHS; }
 
 static inline uint64_t any_below(uint64_t x, u8 n) /* n <= 128 */ { return (x - ONES * n) & ~x & HIGHS; }
 
-/* Returns the first byte in [p, end) that cannot be part of a field value. */
+// Returns the first byte in [p, end) that cannot be part of a field value.
 static const u8 *scan_value(const u8 *p, const u8 *end)
 {
     while (end - p >= 8) {
         uint64_t x = load64(p);
         if (any_below(x, 0x20) | any_zero(x ^ (ONES * 0x7f))) {
-            for (int i = 0; i < 8; i++) /* HTAB lands here too: sort it out bytewise */
+            for (int i = 0; i < 8; i++) // HTAB lands here too: sort it out bytewise
                 if (!value_ok[p[i]])
                     return p + i;
         }
@@ -109,7 +107,7 @@ static const u8 *scan_value(const u8 *p, const u8 *end)
 }
 // [end: http-scan-value]
 
-/* Returns the first byte in [p, end) that cannot be part of a request-target. */
+// Returns the first byte in [p, end) that cannot be part of a request-target.
 static const u8 *scan_target(const u8 *p, const u8 *end)
 {
     while (end - p >= 8) {
@@ -123,7 +121,7 @@ static const u8 *scan_target(const u8 *p, const u8 *end)
     return p;
 }
 
-/* Facts gathered from the fields while the loop runs; turned into the summary at the end. */
+// Facts gathered from the fields while the loop runs; turned into the summary at the end.
 struct field_state {
     int minor;
     int host_count;
@@ -133,11 +131,11 @@ struct field_state {
     uint64_t cl;
 };
 
-/* uri-host [ ":" port ] with a non-empty host: an http URI's host may not be empty. */
+// uri-host [ ":" port ] with a non-empty host: an http URI's host may not be empty.
 static bool valid_host(const u8 *v, size_t n)
 {
     size_t i = 0;
-    if (i < n && v[i] == '[') { /* IP-literal: loose, brackets must close around something */
+    if (i < n && v[i] == '[') { // IP-literal: loose, brackets must close around something
         for (i = 1; i < n && v[i] != ']'; i++)
             if (!regname_ok[v[i]] && v[i] != ':')
                 return false;
@@ -156,7 +154,7 @@ static bool valid_host(const u8 *v, size_t n)
     return i == n;
 }
 
-/* Content-Length = 1*DIGIT, capped at INT64_MAX. Returns 0 or 400. */
+// Content-Length = 1*DIGIT, capped at INT64_MAX. Returns 0 or 400.
 // [lab: parse_content_length]
 static int parse_content_length(const u8 *v, size_t n, uint64_t *out)
 {
@@ -188,8 +186,8 @@ static size_t skip_token(const u8 *v, size_t i, size_t n)
     return i;
 }
 
-/* Transfer-Encoding = #( token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) ) ).
-   Records codings in fs; returns 0 or 400 on bad syntax or a repeated chunked. */
+// Transfer-Encoding = #( token *( OWS ";" OWS token BWS "=" BWS ( token / quoted-string ) ) ).
+// Records codings in fs; returns 0 or 400 on bad syntax or a repeated chunked.
 static int parse_transfer_encoding(const u8 *v, size_t n, struct field_state *fs)
 {
     size_t i = 0;
@@ -197,7 +195,7 @@ static int parse_transfer_encoding(const u8 *v, size_t n, struct field_state *fs
         i = skip_ows(v, i, n);
         if (i == n)
             return 0;
-        if (v[i] == ',') { /* empty list element: ignored (RFC 9110 5.6.1) */
+        if (v[i] == ',') { // empty list element: ignored (RFC 9110 5.6.1)
             i++;
             continue;
         }
@@ -248,7 +246,7 @@ static int parse_transfer_encoding(const u8 *v, size_t n, struct field_state *fs
     }
 }
 
-/* Connection = #token: only close, keep-alive and upgrade matter here. */
+// Connection = #token: only close, keep-alive and upgrade matter here.
 static void parse_connection(const u8 *v, size_t n, struct field_state *fs)
 {
     size_t i = 0;
@@ -267,24 +265,24 @@ static void parse_connection(const u8 *v, size_t n, struct field_state *fs)
             fs->conn_keep_alive = true;
         else if (len == 7 && lit_eq(v + s, "upgrade", 7))
             fs->conn_upgrade = true;
-        i++; /* past the comma (or past the end: loop ends) */
+        i++; // past the comma (or past the end: loop ends)
     }
 }
 
 static inline bool is_alpha(u8 c) { return (unsigned)(lower(c) - 'a') < 26u; }
 
 // [snippet: http-target-form]
-/* Checks the form of the request-target t[0..n) (RFC 9112 3.2) for method m[0..mlen).
-   Returns 0 or 400. */
+// Checks the form of the request-target t[0..n) (RFC 9112 3.2) for method m[0..mlen).
+// Returns 0 or 400.
 static int check_target(const u8 *m, size_t mlen, const u8 *t, size_t n)
 {
     if (mlen == 7 && __builtin_memcmp(m, "CONNECT", 7) == 0)
-        return 0;              /* authority-form; CONNECT itself is refused by routing */
-    if (n == 1 && t[0] == '*') /* asterisk-form: server-wide OPTIONS only (3.2.4) */
+        return 0;              // authority-form; CONNECT itself is refused by routing
+    if (n == 1 && t[0] == '*') // asterisk-form: server-wide OPTIONS only (3.2.4)
         return mlen == 7 && __builtin_memcmp(m, "OPTIONS", 7) == 0 ? 0 : 400;
     if (t[0] == '/')
-        return 0; /* origin-form */
-    /* absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" ... */
+        return 0; // origin-form
+    // absolute-form: scheme = ALPHA *( ALPHA / DIGIT / "+" / "-" / "." ) ":" ...
     size_t i = 0;
     if (!is_alpha(t[0]))
         return 400;
@@ -295,8 +293,8 @@ static int check_target(const u8 *m, size_t mlen, const u8 *t, size_t n)
         return 400;
     bool http = (i == 4 && lit_eq(t, "http", 4)) || (i == 5 && lit_eq(t, "https", 5));
     if (!http)
-        return 0; /* another scheme: syntactically fine, routing finds nothing */
-    /* "//" authority: a non-empty host, no userinfo (RFC 9110 4.2.1, 4.2.4). */
+        return 0; // another scheme: syntactically fine, routing finds nothing
+    // "//" authority: a non-empty host, no userinfo (RFC 9110 4.2.1, 4.2.4).
     if (n - i < 3 || t[i + 1] != '/' || t[i + 2] != '/')
         return 400;
     size_t a = i + 3, e = a;
@@ -307,8 +305,8 @@ static int check_target(const u8 *m, size_t mlen, const u8 *t, size_t n)
 // [end: http-target-form]
 
 // [snippet: http-apply-field]
-/* Interprets one field line the framing depends on. Dispatch on the name length first so the
-   common fields the server ignores cost one switch. Returns 0 or an error status. */
+// Interprets one field line the framing depends on. Dispatch on the name length first so the
+// common fields the server ignores cost one switch. Returns 0 or an error status.
 static int apply_field(const struct http_header *h, struct field_state *fs, struct http_request *req)
 {
     const u8 *n = (const u8 *)h->name, *v = (const u8 *)h->value;
@@ -362,9 +360,9 @@ static int apply_field(const struct http_header *h, struct field_state *fs, stru
 }
 // [end: http-apply-field]
 
-/* Consumes the line ending at *pp: CRLF, or a bare LF (RFC 9112 2.2). Needs *pp < end.
-   Returns 1 if it consumed one, 0 if *pp starts no line ending, PARSE_NEED_MORE if the
-   buffer ends between CR and LF, PARSE_ERROR for a CR not followed by LF (a 400). */
+// Consumes the line ending at *pp: CRLF, or a bare LF (RFC 9112 2.2). Needs *pp < end.
+// Returns 1 if it consumed one, 0 if *pp starts no line ending, PARSE_NEED_MORE if the
+// buffer ends between CR and LF, PARSE_ERROR for a CR not followed by LF (a 400).
 static inline int eat_eol(const u8 **pp, const u8 *end)
 {
     const u8 *p = *pp;
@@ -382,7 +380,7 @@ static inline int eat_eol(const u8 **pp, const u8 *end)
     return 1;
 }
 
-/* The head is cut short at end: either more bytes may complete it, or the window is full. */
+// The head is cut short at end: either more bytes may complete it, or the window is full.
 static int incomplete(struct http_request *req, size_t len)
 {
     if (len >= HTTP_MAX_HEAD_BYTES) {
@@ -402,7 +400,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
 {
     const u8 *start = (const u8 *)buf;
     const u8 *p = start;
-    /* Nothing past the size limit is ever looked at, so limits hold even for huge buffers. */
+    // Nothing past the size limit is ever looked at, so limits hold even for huge buffers.
     const u8 *end = start + (len < HTTP_MAX_HEAD_BYTES ? len : HTTP_MAX_HEAD_BYTES);
     struct field_state fs = {0};
 
@@ -419,7 +417,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     req->error_status = 0;
 
     // [snippet: http-request-line]
-    /* Empty lines before the request-line are skipped, a few of them. */
+    // Empty lines before the request-line are skipped, a few of them.
     for (int empty = 0;; empty++) {
         if (p == end)
             return incomplete(req, len);
@@ -434,8 +432,8 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
             return fail(req, 400);
     }
 
-    /* method = token, then exactly one SP. Scan at most one byte beyond each length limit,
-       so an oversized method or target is refused before the line is complete. */
+    // method = token, then exactly one SP. Scan at most one byte beyond each length limit,
+    // so an oversized method or target is refused before the line is complete.
     const u8 *m = p;
     const u8 *lim = (size_t)(end - p) > HTTP_MAX_METHOD ? p + HTTP_MAX_METHOD + 1 : end;
     while (p < lim && tchar[*p])
@@ -450,7 +448,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     req->method_len = (size_t)(p - m);
     p++;
 
-    /* request-target: visible ASCII up to the next SP. */
+    // request-target: visible ASCII up to the next SP.
     const u8 *t = p;
     lim = (size_t)(end - p) > HTTP_MAX_URI ? p + HTTP_MAX_URI + 1 : end;
     p = scan_target(p, lim);
@@ -464,8 +462,8 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     req->target_len = (size_t)(p - t);
     p++;
 
-    /* HTTP-version = "HTTP/" DIGIT "." DIGIT, checked byte by byte so a wrong byte is a 400
-       as soon as it arrives. */
+    // HTTP-version = "HTTP/" DIGIT "." DIGIT, checked byte by byte so a wrong byte is a 400
+    // as soon as it arrives.
     static const char version[] = "HTTP/#.#";
     const u8 *v = p;
     for (int i = 0; i < 8; i++, p++) {
@@ -481,7 +479,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         return incomplete(req, len);
     if (eol != 1)
         return fail(req, 400);
-    /* Well-formed but not 1.0 or 1.1: the framing rules below would not apply. */
+    // Well-formed but not 1.0 or 1.1: the framing rules below would not apply.
     if (v[5] != '1' || v[7] > '1')
         return fail(req, 505);
     req->minor_version = v[7] - '0';
@@ -493,19 +491,19 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         if (p == end)
             return incomplete(req, len);
         u8 c = *p;
-        int blank = eat_eol(&p, end); /* the blank line ending the head */
+        int blank = eat_eol(&p, end); // the blank line ending the head
         if (blank == PARSE_NEED_MORE)
             return incomplete(req, len);
         if (blank == PARSE_ERROR)
             return fail(req, 400);
         if (blank > 0)
             break;
-        if (is_ows(c)) /* obs-fold, or whitespace after the request-line */
+        if (is_ows(c)) // obs-fold, or whitespace after the request-line
             return fail(req, 400);
         if (req->num_headers == HTTP_MAX_HEADERS)
             return fail(req, 431);
 
-        /* field-name = token, then ':' immediately (no whitespace before the colon). */
+        // field-name = token, then ':' immediately (no whitespace before the colon).
         const u8 *name = p;
         while (p < end && tchar[*p])
             p++;
@@ -518,7 +516,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         h->name_len = (size_t)(p - name);
         p++;
 
-        /* field-value with OWS trimmed; CR, LF, NUL and other controls end the scan. */
+        // field-value with OWS trimmed; CR, LF, NUL and other controls end the scan.
         while (p < end && is_ows(*p))
             p++;
         const u8 *val = p;
@@ -529,7 +527,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
         int value_end = eat_eol(&p, end);
         if (value_end == PARSE_NEED_MORE)
             return incomplete(req, len);
-        if (value_end != 1) /* a control byte inside the value */
+        if (value_end != 1) // a control byte inside the value
             return fail(req, 400);
         while (val_end > val && is_ows(val_end[-1]))
             val_end--;
@@ -544,14 +542,14 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     // [end: http-header-loop]
 
     // [snippet: http-head-decisions]
-    /* Decisions that need the whole field section. */
+    // Decisions that need the whole field section.
     if (fs.minor == 1 && fs.host_count == 0)
         return fail(req, 400);
     if (fs.have_te) {
         if (!fs.te_last_chunked)
-            return fail(req, 400); /* body length undeterminable: RFC 9112 6.3 */
+            return fail(req, 400); // body length undeterminable: RFC 9112 6.3
         if (fs.te_other)
-            return fail(req, 501); /* gzip etc. before chunked: not implemented */
+            return fail(req, 501); // gzip etc. before chunked: not implemented
         req->chunked = true;
     }
     if (fs.have_cl) {
@@ -562,7 +560,7 @@ int http_parse_request(const char *buf, size_t len, struct http_request *req)
     // [end: http-head-decisions]
 
     // [snippet: http-keep-alive]
-    /* HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked to. */
+    // HTTP/1.1 connections persist unless closed; HTTP/1.0 ones only when asked to.
     if (fs.minor == 1)
         req->keep_alive = !fs.conn_close;
     else

@@ -1,4 +1,4 @@
-// Sec-WebSocket-Key validation and the Sec-WebSocket-Accept value derived from it.
+// ws_accept.c: Sec-WebSocket-Key validation and the Sec-WebSocket-Accept value derived from it.
 #include "ws/ws_accept.h"
 #include "ws/ws_base64.h"
 #include "ws/ws_sha1.h"

@@ -1,4 +1,4 @@
-// Opening-handshake key check and Sec-WebSocket-Accept computation (RFC 6455 4.2).
+// ws_accept.h: opening-handshake key check and Sec-WebSocket-Accept computation (RFC 6455 4.2).
 #ifndef WS_ACCEPT_H
 #define WS_ACCEPT_H
 

@@ -1,4 +1,4 @@
-// Base64 encoder and strict (canonical-only) decoder over the RFC 4648 standard alphabet.
+// ws_base64.c: Base64 encoder and strict (canonical-only) decoder over the RFC 4648 standard alphabet.
 #include "ws/ws_base64.h"
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// Base64 (RFC 4648 section 4, standard alphabet, padded): encoder and strict decoder.
+// ws_base64.h: Base64 (RFC 4648 section 4, standard alphabet, padded): encoder and strict decoder.
 #ifndef WS_BASE64_H
 #define WS_BASE64_H
 

@@ -1,4 +1,4 @@
-// Close frame payload rules: which status codes a peer may send, and a UTF-8 reason.
+// ws_close.c: close frame payload rules: which status codes a peer may send, and a UTF-8 reason.
 #include "ws/ws_close.h"
 #include "ws/ws_utf8.h"
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-// Validation of a received Close frame's payload: status code (RFC 6455 7.4) and UTF-8 reason.
+// ws_close.h: validation of a received Close frame's payload: status code (RFC 6455 7.4) and UTF-8 reason.
 #ifndef WS_CLOSE_H
 #define WS_CLOSE_H
 

@@ -1,5 +1,4 @@
-// ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close
-// cleanly.
+// ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close.
 #include "config.h"
 #include "exec/exec.h"
 #include "http/http_log.h"

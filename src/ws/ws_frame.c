@@ -1,4 +1,4 @@
-// Client frame header parsing, server frame header encoding, and payload unmasking.
+// ws_frame.c: client frame header parsing, server frame header encoding, and payload unmasking.
 #include "ws/ws_frame.h"
 #include <stdbool.h>
 #include <stddef.h>

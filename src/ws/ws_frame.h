@@ -1,4 +1,4 @@
-// Frame layer (RFC 6455 5.2): client frame header parser, server header encoder, unmasking.
+// ws_frame.h: frame layer (RFC 6455 5.2): client frame header parser, server header encoder, unmasking.
 #ifndef WS_FRAME_H
 #define WS_FRAME_H
 

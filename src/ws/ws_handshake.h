@@ -1,6 +1,6 @@
 // ws_handshake.h: checks a WebSocket opening handshake and writes the 101 (or the error) response.
-#ifndef WS_WS_HANDSHAKE_H
-#define WS_WS_HANDSHAKE_H
+#ifndef WS_HANDSHAKE_H
+#define WS_HANDSHAKE_H
 
 #include <stddef.h>
 

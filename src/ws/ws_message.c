@@ -1,4 +1,4 @@
-// Receive-side message state machine: fragmentation, interleaved control frames, UTF-8, size, close.
+// ws_message.c: receive-side message machine: fragments, interleaved control frames, UTF-8, size, close.
 #include "ws/ws_message.h"
 #include "ws/ws_close.h"
 #include <stdbool.h>

@@ -1,4 +1,4 @@
-// Message-level protocol state machine (RFC 6455 5.4-5.6, 8.1): fragmentation, control frames, text, close.
+// ws_message.h: the message-level machine (RFC 6455 5.4-5.6, 8.1): fragments, control frames, text, close.
 #ifndef WS_MESSAGE_H
 #define WS_MESSAGE_H
 

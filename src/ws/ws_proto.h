@@ -1,4 +1,4 @@
-// Wire constants of RFC 6455: opcodes, close status codes, fixed sizes.
+// ws_proto.h: wire constants of RFC 6455: opcodes, close status codes, fixed sizes.
 #ifndef WS_PROTO_H
 #define WS_PROTO_H
 

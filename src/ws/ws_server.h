@@ -1,6 +1,6 @@
 // ws_server.h: the WebSocket endpoint at /ws: handshake, framing and echo, installed into the HTTP server.
-#ifndef WS_WS_SERVER_H
-#define WS_WS_SERVER_H
+#ifndef WS_SERVER_H
+#define WS_SERVER_H
 
 #include <stdint.h>
 

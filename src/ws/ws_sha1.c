@@ -1,4 +1,4 @@
-// SHA-1 message digest (RFC 3174): 512-bit blocks, 80 rounds over a 16-word rolling schedule.
+// ws_sha1.c: SHA-1 message digest (RFC 3174): 512-bit blocks, 80 rounds over a 16-word rolling schedule.
 #include "ws/ws_sha1.h"
 #include <stddef.h>
 #include <stdint.h>

@@ -1,4 +1,4 @@
-// SHA-1 (RFC 3174), incremental and one-shot; used only for the handshake accept key.
+// ws_sha1.h: SHA-1 (RFC 3174), incremental and one-shot; used only for the handshake accept key.
 #ifndef WS_SHA1_H
 #define WS_SHA1_H
 

@@ -1,4 +1,4 @@
-// UTF-8 validation as a 9-state DFA over 12 byte classes, with an 8-bytes-at-a-time ASCII path.
+// ws_utf8.c: UTF-8 validation as a 9-state DFA over 12 byte classes, with an 8-bytes-at-a-time ASCII path.
 #include "ws/ws_utf8.h"
 #include <stdbool.h>
 #include <stddef.h>

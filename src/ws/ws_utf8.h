@@ -1,4 +1,4 @@
-// Incremental, fail-fast UTF-8 validator (RFC 3629) for text messages split across frames.
+// ws_utf8.h: incremental, fail-fast UTF-8 validator (RFC 3629) for text messages split across frames.
 #ifndef WS_UTF8_H
 #define WS_UTF8_H
 

@@ -1,5 +1,4 @@
-// tsan_exec.c: ThreadSanitizer stress of the executor: park, kick and poller hand-off, I/O and timers, both
-// reactors.
+// tsan_exec.c: TSan stress of the executor: park, kick, poller hand-off, I/O and timers, both reactors.
 #include "config.h"
 #include "exec/exec.h"
 #include "sys/atomic.h"

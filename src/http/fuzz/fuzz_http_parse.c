@@ -1,5 +1,6 @@
-/* fuzz_http_parse.c: libFuzzer target checking invariants of the request parser and chunked decoder. */
+// fuzz_http_parse.c: libFuzzer target checking invariants of the request parser and chunked decoder.
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,10 +10,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(c)              \
-    do {                      \
-        if (!(c))             \
-            __builtin_trap(); \
+// A broken invariant names itself before libFuzzer saves the input.
+#define CHECK(c)                                                                      \
+    do {                                                                              \
+        if (!(c)) {                                                                   \
+            fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__, #c); \
+            abort();                                                                  \
+        }                                                                             \
     } while (0)
 
 static int parse(const uint8_t *d, size_t n, struct http_request *r)
@@ -31,7 +35,7 @@ static bool is_tchar(uint8_t c)
            (c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL);
 }
 
-/* Everything a successful result promises about the head data[0..r). */
+// Everything a successful result promises about the head data[0..r).
 static void check_success(const uint8_t *d, int r, const struct http_request *q)
 {
     size_t n = (size_t)r;
@@ -42,7 +46,7 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
     CHECK(inside(d, n, q->target, q->target_len) && q->target_len >= 1 && q->target_len <= HTTP_MAX_URI);
     for (size_t i = 0; i < q->target_len; i++)
         CHECK(q->target[i] > 0x20 && q->target[i] < 0x7f && q->target[i] != '#');
-    /* asterisk-form only with OPTIONS; otherwise origin-form, absolute-form, or CONNECT's target */
+    // asterisk-form only with OPTIONS; otherwise origin-form, absolute-form, or CONNECT's target
     bool connect = q->method_len == 7 && memcmp(q->method, "CONNECT", 7) == 0;
     if (q->target_len == 1 && q->target[0] == '*')
         CHECK(q->method_len == 7 && memcmp(q->method, "OPTIONS", 7) == 0);
@@ -73,12 +77,12 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
         }
         hosts += http_name_eq(h->name, h->name_len, "host", 4);
     }
-    /* The summary agrees with what the public helpers find in the fields. */
+    // The summary agrees with what the public helpers find in the fields.
     CHECK(q->keep_alive == (q->minor_version == 1 ? !close : keep && !close));
     CHECK(q->connection_upgrade == upgrade);
     CHECK(hosts <= 1 && (hosts == 1) == (q->host != NULL));
     CHECK(q->minor_version == 0 || hosts == 1);
-    if (q->host) /* never empty: an http URI needs a host */
+    if (q->host) // never empty: an http URI needs a host
         CHECK(inside(d, n, q->host, q->host_len) && q->host_len > 0 && q->host[0] != ':');
     if (q->upgrade) {
         const struct http_header *u = http_find_header(q, "upgrade", 7);
@@ -89,8 +93,8 @@ static void check_success(const uint8_t *d, int r, const struct http_request *q)
     CHECK(!q->chunked || q->minor_version == 1);
 }
 
-/* The chunked decoder gives the same answer at once, byte by byte and in pieces. Results are
-   folded to COMPLETE (the body ended; *used says after how many bytes) or the parse_result. */
+// The chunked decoder gives the same answer at once, byte by byte and in pieces. Results are
+// folded to COMPLETE (the body ended; *used says after how many bytes) or the parse_result.
 enum { COMPLETE = 1 };
 
 static int chunked_at_once(struct http_chunked *st, const uint8_t *d, size_t n, size_t *used)
@@ -98,7 +102,7 @@ static int chunked_at_once(struct http_chunked *st, const uint8_t *d, size_t n, 
     http_chunked_init(st);
     int r = http_chunked_feed(st, (const char *)d, n);
     CHECK(r >= PARSE_NEED_MORE && r <= (int)n);
-    CHECK(r != 0); /* a body cannot end after zero bytes of its first feed */
+    CHECK(r != 0); // a body cannot end after zero bytes of its first feed
     *used = r >= 0 ? (size_t)r : r == PARSE_NEED_MORE ? n : 0;
     return r >= 0 ? COMPLETE : r;
 }
@@ -115,11 +119,11 @@ static int chunked_in_pieces(struct http_chunked *st, const uint8_t *d, size_t n
         CHECK(r >= PARSE_NEED_MORE && r <= (int)take);
         if (r >= 0) {
             *used += (size_t)r;
-            CHECK(r > 0 && http_chunked_feed(st, "0\r\n\r\n", 5) == 0); /* done is sticky */
+            CHECK(r > 0 && http_chunked_feed(st, "0\r\n\r\n", 5) == 0); // done is sticky
             return COMPLETE;
         }
         if (r == PARSE_ERROR) {
-            CHECK(http_chunked_feed(st, "0\r\n\r\n", 5) == PARSE_ERROR); /* so is an error */
+            CHECK(http_chunked_feed(st, "0\r\n\r\n", 5) == PARSE_ERROR); // so is an error
             return r;
         }
         *used += take;
@@ -157,8 +161,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (r > 0)
         check_success(data, r, &q);
 
-    /* Deterministic, and decided outcomes never change as bytes are added: every prefix is
-       PARSE_NEED_MORE or the same outcome, and a head is complete exactly from its last byte on. */
+    // Deterministic, and decided outcomes never change as bytes are added: every prefix is
+    // PARSE_NEED_MORE or the same outcome, and a head is complete exactly from its last byte on.
     CHECK(parse(data, size, &p) == r && (r != PARSE_ERROR || p.error_status == q.error_status));
     size_t step = size <= 600 ? 1 : size / 300;
     for (size_t k = 0; k < size; k += step) {
@@ -179,11 +183,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(parse(more, size + 7, &p) == r && (r != PARSE_ERROR || p.error_status == q.error_status));
         free(more);
     }
-    /* The re-parse rule never skips a completion: a complete head has a new LF. */
+    // The re-parse rule never skips a completion: a complete head has a new LF.
     if (r > 0)
         CHECK(http_should_reparse((const char *)data, (size_t)data[0] % (size_t)r, (size_t)r));
 
-    /* Chunked decoding of whatever follows the head, or of the whole input. */
+    // Chunked decoding of whatever follows the head, or of the whole input.
     size_t body = r > 0 ? (size_t)r : 0;
     size_t seg = size ? (size_t)data[size - 1] % 13 + 1 : 1;
     check_chunked(data + body, size - body, seg);

@@ -1,4 +1,4 @@
-/* hosted_http_parse.c: hosted (libc + sanitizers) tests of the request-head parser and chunked decoder. */
+// hosted_http_parse.c: hosted (libc + sanitizers) tests of the request-head parser and chunked decoder.
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,7 +11,7 @@
 #include "http/http_parse.h"
 #include "sys/parse_result.h"
 
-/* ---------------------------------------------------------------- reporting */
+// ---------------------------------------------------------------- reporting
 
 static int n_ok, n_fail;
 
@@ -26,7 +26,7 @@ static void report(const char *name, const char *why)
     }
 }
 
-/* printf into a static buffer: a failure reason. */
+// printf into a static buffer: a failure reason.
 static const char *why(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static const char *why(const char *fmt, ...)
 {
@@ -38,11 +38,11 @@ static const char *why(const char *fmt, ...)
     return msg;
 }
 
-/* ---------------------------------------------------------------- guard page */
+// ---------------------------------------------------------------- guard page
 
-/* Inputs are copied so their last byte sits right before a PROT_NONE page: any read past
-   the end faults at once, even where ASan's redzones would not reach. */
-#define GUARD_PAGES 320 /* 1.25 MiB: room for a maximal body */
+// Inputs are copied so their last byte sits right before a PROT_NONE page: any read past
+// the end faults at once, even where ASan's redzones would not reach.
+#define GUARD_PAGES 320 // 1.25 MiB: room for a maximal body
 static unsigned char *guard_base;
 static size_t guard_span;
 
@@ -73,13 +73,13 @@ static int parse_guarded(const char *s, size_t n, struct http_request *req)
     return http_parse_request(place(s, n), n, req);
 }
 
-/* ---------------------------------------------------------------- request checks */
+// ---------------------------------------------------------------- request checks
 
 static struct http_request rq;
 
-/* Expects the full input to give (ret, status) and checks the prefix property: every prefix
-   gives PARSE_NEED_MORE or the same outcome; for a success, exactly the prefixes shorter than the head
-   give PARSE_NEED_MORE. Every parse runs flush against the guard page. Big inputs sample prefixes. */
+// Expects the full input to give (ret, status) and checks the prefix property: every prefix
+// gives PARSE_NEED_MORE or the same outcome; for a success, exactly the prefixes shorter than the head
+// give PARSE_NEED_MORE. Every parse runs flush against the guard page. Big inputs sample prefixes.
 static const char *expect_outcome(const char *in, size_t n, int ret, int status)
 {
     int r = parse_guarded(in, n, &rq);
@@ -107,7 +107,7 @@ static void case_status(const char *name, const char *in, int status)
     report(name, expect_outcome(in, strlen(in), PARSE_ERROR, status));
 }
 
-/* For literals with embedded NUL bytes. */
+// For literals with embedded NUL bytes.
 #define CASE_STATUS_LIT(name, lit, status) \
     report(name, expect_outcome(lit, sizeof(lit) - 1, PARSE_ERROR, status))
 
@@ -122,7 +122,7 @@ static bool span_is(const char *p, size_t n, const char *s)
     return p != NULL && n == strlen(s) && memcmp(p, s, n) == 0;
 }
 
-/* A successful parse of in (whole input is the head) with its summary fields checked. */
+// A successful parse of in (whole input is the head) with its summary fields checked.
 static void case_fields(const char *name, const char *in, const char *method, const char *target, int minor,
                         size_t nh, int64_t cl, bool chunked, bool keep_alive)
 {
@@ -148,7 +148,7 @@ static void case_fields(const char *name, const char *in, const char *method, co
     report(name, w);
 }
 
-/* Checks header i of the last parse. */
+// Checks header i of the last parse.
 static const char *header_is(size_t i, const char *name, const char *value)
 {
     if (i >= rq.num_headers)
@@ -159,7 +159,7 @@ static const char *header_is(size_t i, const char *name, const char *value)
     return NULL;
 }
 
-/* Builds large inputs. */
+// Builds large inputs.
 static char *build(size_t cap)
 {
     char *b = malloc(cap);
@@ -176,11 +176,11 @@ static void append_rep(char *b, char c, size_t n)
     b[l + n] = 0;
 }
 
-/* ---------------------------------------------------------------- reference model */
+// ---------------------------------------------------------------- reference model
 
-/* An independent, deliberately plain implementation of the same rules: a byte-at-a-time
-   state machine over indices, with the field semantics done on lower-cased copies. The
-   differential test feeds both random inputs and requires identical results. */
+// An independent, deliberately plain implementation of the same rules: a byte-at-a-time
+// state machine over indices, with the field semantics done on lower-cased copies. The
+// differential test feeds both random inputs and requires identical results.
 struct model {
     int ret, status;
     size_t moff, mlen, toff, tlen;
@@ -228,7 +228,7 @@ static bool m_host_ok(const char *v)
     } else {
         while (i < n && (isalnum_ascii(v[i]) || strchr(sub, v[i]) != NULL))
             i++;
-        if (i == 0) /* an empty host: invalid for an http URI */
+        if (i == 0) // an empty host: invalid for an http URI
             return false;
     }
     if (i < n && v[i] == ':') {
@@ -239,7 +239,7 @@ static bool m_host_ok(const char *v)
     return i == n;
 }
 
-/* The request-target forms of RFC 9112 3.2, for method and target as C strings. */
+// The request-target forms of RFC 9112 3.2, for method and target as C strings.
 static int m_target(const char *method, const char *t)
 {
     if (strcmp(method, "CONNECT") == 0)
@@ -274,7 +274,7 @@ struct m_fields {
     unsigned long long cl;
 };
 
-/* One TE element, already trimmed: token *( OWS ";" OWS token OWS "=" OWS (token|quoted) ). */
+// One TE element, already trimmed: token *( OWS ";" OWS token OWS "=" OWS (token|quoted) ).
 static int m_te_element(const char *e, struct m_fields *f)
 {
     size_t i = 0, n = strlen(e);
@@ -336,7 +336,7 @@ static int m_te_element(const char *e, struct m_fields *f)
     return 0;
 }
 
-/* Splits a lower-cased TE value into elements at commas outside quoted strings. */
+// Splits a lower-cased TE value into elements at commas outside quoted strings.
 static int m_te(const char *v, struct m_fields *f)
 {
     size_t n = strlen(v);
@@ -568,7 +568,7 @@ static int model_parse(const unsigned char *b, size_t len, struct model *m)
                 break;
             st = M_VALUE;
             vo = i;
-            /* fall through */
+            // fall through
         case M_VALUE:
             if (c == '\r' || c == '\n') {
                 ve = i;
@@ -583,7 +583,7 @@ static int model_parse(const unsigned char *b, size_t len, struct model *m)
             } else {
                 break;
             }
-            /* fall through: LF */
+            // fall through: LF
         case M_VALUE_LF:
             if (c != '\n')
                 return m_fail(m, 400);
@@ -624,7 +624,7 @@ static int model_parse(const unsigned char *b, size_t len, struct model *m)
     return PARSE_NEED_MORE;
 }
 
-/* Compares the fast parser's result on buf[0..n) with the model's. */
+// Compares the fast parser's result on buf[0..n) with the model's.
 static const char *differ(const char *buf, size_t n)
 {
     struct model m;
@@ -663,7 +663,7 @@ static const char *differ(const char *buf, size_t n)
     return NULL;
 }
 
-/* ---------------------------------------------------------------- random requests */
+// ---------------------------------------------------------------- random requests
 
 static unsigned long long rng_state = 0x9e3779b97f4a7c15ull;
 
@@ -692,7 +692,7 @@ static const char *gen_eol(void)
     return rnd(20) ? "\r\n" : PICK(eols);
 }
 
-/* A request head from plausible parts, with occasional damage; returns its length. */
+// A request head from plausible parts, with occasional damage; returns its length.
 static size_t gen_request(char *b, size_t cap)
 {
     static const char *methods[] = {"GET",
@@ -799,7 +799,7 @@ static size_t gen_request(char *b, size_t cap)
                                      "Expect", "Upgrade",    "Content-Length", "Transfer-Encoding"};
         const char *name = rnd(3) ? PICK(good) : PICK(names);
         if (rnd(40) == 0)
-            gen_cat(b, &n, cap, rnd(2) ? " " : "\t"); /* obs-fold or leading space */
+            gen_cat(b, &n, cap, rnd(2) ? " " : "\t"); // obs-fold or leading space
         gen_cat(b, &n, cap, name);
         gen_cat(b, &n, cap, rnd(40) ? ":" : " :");
         gen_cat(b, &n, cap, rnd(3) ? " " : (rnd(2) ? "" : " \t "));
@@ -815,14 +815,14 @@ static size_t gen_request(char *b, size_t cap)
             v = PICK(conns);
         else
             v = PICK(vals);
-        if (rnd(8) == 0) { /* long value, now and then one odd byte in it */
+        if (rnd(8) == 0) { // long value, now and then one odd byte in it
             static const char odd[] = {0x7f, 0x01, 0x00, '\t', '\r', (char)0x80, ' ', '\n'};
             unsigned l = 8 + rnd(60);
             for (unsigned j = 0; j < l && n < cap - 64; j++)
                 b[n++] = rnd(80) ? (char)('!' + rnd(94)) : PICK(odd);
             v = "";
         }
-        if (rnd(8) == 0 && n < cap - 64) { /* long target-like junk in a value too */
+        if (rnd(8) == 0 && n < cap - 64) { // long target-like junk in a value too
             b[n++] = (char)(0x80 + rnd(128));
         }
         gen_cat(b, &n, cap, v);
@@ -833,7 +833,7 @@ static size_t gen_request(char *b, size_t cap)
     gen_cat(b, &n, cap, gen_eol());
     if (rnd(4) == 0)
         gen_cat(b, &n, cap, "GET /next HTTP/1.1\r\nHost: b\r\n\r\n");
-    /* Random damage: a few byte edits anywhere. */
+    // Random damage: a few byte edits anywhere.
     for (unsigned k = rnd(6) == 0 ? rnd(3) + 1 : 0; k > 0 && n > 0; k--) {
         size_t at = rnd((unsigned)n);
         switch (rnd(3)) {
@@ -889,7 +889,7 @@ static void test_differential(void)
     report(name, w);
 }
 
-/* ---------------------------------------------------------------- main cases */
+// ---------------------------------------------------------------- main cases
 
 static void test_valid(void)
 {
@@ -997,7 +997,7 @@ static void test_keep_alive(void)
 
 static void test_errors(void)
 {
-    /* 400: request-line syntax */
+    // 400: request-line syntax
     case_status("400 bare CR in request line", "GET / HTTP/1.1\rHost: h\r\n\r\n", 400);
     case_status("400 bare CR in empty leading line", "\rGET / HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 9 leading empty lines", "\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\n\r\nGET / HTTP/1.0\r\n\r\n",
@@ -1017,7 +1017,7 @@ static void test_errors(void)
     case_status("400 version HTTP/11", "GET / HTTP/11\r\nHost: h\r\n\r\n", 400);
     case_status("400 trailing space after version", "GET / HTTP/1.1 \r\nHost: h\r\n\r\n", 400);
     CASE_STATUS_LIT("400 NUL in request line", "GET /\0 HTTP/1.1\r\n\r\n", 400);
-    /* 400: request-target forms (RFC 9112 3.2; RFC 9110 4.2.1, 4.2.4) */
+    // 400: request-target forms (RFC 9112 3.2; RFC 9110 4.2.1, 4.2.4)
     case_status("400 asterisk-form with GET", "GET * HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 asterisk-form with HEAD", "HEAD * HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 asterisk-form with lower-case options", "options * HTTP/1.1\r\nHost: h\r\n\r\n", 400);
@@ -1033,14 +1033,14 @@ static void test_errors(void)
     case_status("400 http URI with port only", "GET http://:80/ HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 http URI with userinfo", "GET http://u:p@h/ HTTP/1.1\r\nHost: h\r\n\r\n", 400);
     case_status("400 https URI with empty IP literal", "GET HTTPS://[]/ HTTP/1.1\r\nHost: h\r\n\r\n", 400);
-    /* 400: empty host (RFC 9110 4.2.1, 7.2) */
+    // 400: empty host (RFC 9110 4.2.1, 7.2)
     case_status("400 empty Host in HTTP/1.1", "GET / HTTP/1.1\r\nHost:\r\n\r\n", 400);
     case_status("400 Host of only whitespace", "GET / HTTP/1.1\r\nHost:  \t \r\n\r\n", 400);
     case_status("400 Host with port but no host", "GET / HTTP/1.1\r\nHost: :8080\r\n\r\n", 400);
     case_status("400 Host with empty IP literal", "GET / HTTP/1.1\r\nHost: []\r\n\r\n", 400);
     case_status("400 empty Host with OPTIONS *", "OPTIONS * HTTP/1.1\r\nHost:\r\n\r\n", 400);
     case_status("400 empty Host in HTTP/1.0", "GET / HTTP/1.0\r\nHost:\r\n\r\n", 400);
-    /* 400: field syntax */
+    // 400: field syntax
     case_status("400 obs-fold", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n b\r\n\r\n", 400);
     case_status("400 obs-fold with HTAB", "GET / HTTP/1.1\r\nHost: h\r\nX: a\r\n\tb\r\n\r\n", 400);
     case_status("400 whitespace line after request line", "GET / HTTP/1.1\r\n \r\nHost: h\r\n\r\n", 400);
@@ -1054,7 +1054,7 @@ static void test_errors(void)
     case_status("400 DEL in field value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\x7f\r\n\r\n", 400);
     case_status("400 bare CR in field value", "GET / HTTP/1.1\r\nHost: h\r\nX: a\rb\r\n\r\n", 400);
     case_status("400 bare CR in final blank line", "GET / HTTP/1.1\r\nHost: h\r\n\rX", 400);
-    /* 400: Host */
+    // 400: Host
     case_status("400 HTTP/1.1 without Host", "GET / HTTP/1.1\r\nX: y\r\n\r\n", 400);
     case_status("400 two Host lines", "GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n", 400);
     case_status("400 two Host lines in HTTP/1.0", "GET / HTTP/1.0\r\nhost: a\r\nHOST: b\r\n\r\n", 400);
@@ -1063,7 +1063,7 @@ static void test_errors(void)
     case_status("400 Host with userinfo", "GET / HTTP/1.1\r\nHost: u@a\r\n\r\n", 400);
     case_status("400 Host with unclosed IPv6 literal", "GET / HTTP/1.1\r\nHost: [::1\r\n\r\n", 400);
     case_status("400 Host with bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", 400);
-    /* 400: Content-Length */
+    // 400: Content-Length
     case_status("400 Content-Length non-digit", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1a\r\n\r\n",
                 400);
     case_status("400 Content-Length negative", "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: -1\r\n\r\n",
@@ -1081,7 +1081,7 @@ static void test_errors(void)
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 99999999999999999999\r\n\r\n", 400);
     case_status("400 Content-Length INT64_MAX+1",
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775808\r\n\r\n", 400);
-    /* 400: Transfer-Encoding */
+    // 400: Transfer-Encoding
     case_status("400 Transfer-Encoding and Content-Length",
                 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n", 400);
     case_status("400 Content-Length and Transfer-Encoding",
@@ -1105,12 +1105,12 @@ static void test_errors(void)
                 400);
     case_status("400 Transfer-Encoding unterminated quoted parameter",
                 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip;a=\"b, chunked\r\n\r\n", 400);
-    /* 413 */
+    // 413
     case_status("413 Content-Length above HTTP_MAX_BODY",
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 1048577\r\n\r\n", 413);
     case_status("413 Content-Length INT64_MAX",
                 "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: 9223372036854775807\r\n\r\n", 413);
-    /* 501 */
+    // 501
     case_status("501 Transfer-Encoding gzip, chunked",
                 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", 501);
     case_status("501 Transfer-Encoding gzip with quoted parameter, chunked",
@@ -1118,7 +1118,7 @@ static void test_errors(void)
     case_status("501 Transfer-Encoding over two lines",
                 "POST / HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n",
                 501);
-    /* 505 */
+    // 505
     case_status("505 HTTP/2.0", "GET / HTTP/2.0\r\nHost: h\r\n\r\n", 505);
     case_status("505 HTTP/1.2", "GET / HTTP/1.2\r\nHost: h\r\n\r\n", 505);
     case_status("505 HTTP/0.9", "GET / HTTP/0.9\r\n\r\n", 505);
@@ -1126,8 +1126,8 @@ static void test_errors(void)
     case_status("505 decided at end of request line", "GET / HTTP/9.9\r\n", 505);
 }
 
-/* A bad byte at every position of a long value and a long target, so each lands in every
-   lane of the eight-byte fast path as well as in the byte-wise tail. */
+// A bad byte at every position of a long value and a long target, so each lands in every
+// lane of the eight-byte fast path as well as in the byte-wise tail.
 static void test_bad_byte_positions(void)
 {
     static const unsigned char value_bad[] = {0x00, 0x01, 0x08, 0x0b, 0x1f, 0x7f};
@@ -1165,7 +1165,7 @@ static void test_limits(void)
     char *b = build(70000);
     const char *w;
 
-    /* method length */
+    // method length
     strcpy(b, "");
     append_rep(b, 'M', HTTP_MAX_METHOD);
     strcat(b, " / HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -1178,7 +1178,7 @@ static void test_limits(void)
     report("501 long method detected before the line ends",
            parse_guarded(b, strlen(b), &rq) == PARSE_ERROR && rq.error_status == 501 ? NULL : "not detected");
 
-    /* target length */
+    // target length
     strcpy(b, "GET /");
     append_rep(b, 'a', HTTP_MAX_URI - 1);
     strcat(b, " HTTP/1.1\r\nHost: h\r\n\r\n");
@@ -1201,7 +1201,7 @@ static void test_limits(void)
     report("414 streamed target after empty lines, incomplete head",
            parse_guarded(b, strlen(b), &rq) == PARSE_ERROR && rq.error_status == 414 ? NULL : "no 414");
 
-    /* header count */
+    // header count
     strcpy(b, "GET / HTTP/1.1\r\nHost: h\r\n");
     for (int i = 1; i < HTTP_MAX_HEADERS; i++)
         sprintf(b + strlen(b), "X-%d: v\r\n", i);
@@ -1218,7 +1218,7 @@ static void test_limits(void)
     report("HTTP_MAX_HEADERS fields, incomplete: PARSE_NEED_MORE",
            parse_guarded(b, strlen(b), &rq) == PARSE_NEED_MORE ? NULL : "not PARSE_NEED_MORE");
 
-    /* head size: pad one header so the whole head is exactly HTTP_MAX_HEAD_BYTES */
+    // head size: pad one header so the whole head is exactly HTTP_MAX_HEAD_BYTES
     const char *pre = "GET / HTTP/1.1\r\nHost: h\r\nX-Pad: ";
     strcpy(b, pre);
     append_rep(b, 'p', HTTP_MAX_HEAD_BYTES - strlen(pre) - 4);
@@ -1234,7 +1234,7 @@ static void test_limits(void)
     b[HTTP_MAX_HEAD_BYTES - 1] = 0;
     report("incomplete head one byte short of the limit: PARSE_NEED_MORE",
            parse_guarded(b, strlen(b), &rq) == PARSE_NEED_MORE ? NULL : "not PARSE_NEED_MORE");
-    /* A huge buffer with a small head: only the head is looked at. */
+    // A huge buffer with a small head: only the head is looked at.
     strcpy(b, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
     append_rep(b, 'z', 60000);
     report("small head at the start of a 60 KB buffer",
@@ -1272,8 +1272,8 @@ static void test_pipelining(void)
            parse_guarded(bad, strlen(bad), &rq) == 27 ? NULL : "wrong");
 }
 
-/* Every split point: the first part gives PARSE_NEED_MORE, then the whole gives the full answer (done by
-   expect_outcome, flush against the guard page). */
+// Every split point: the first part gives PARSE_NEED_MORE, then the whole gives the full answer (done by
+// expect_outcome, flush against the guard page).
 static void test_splits(void)
 {
     static const char *reqs[] = {
@@ -1291,8 +1291,8 @@ static void test_splits(void)
     }
 }
 
-/* Feeding with http_should_reparse deciding when to parse gives the same result as parsing
-   the whole input, within a bounded number of parses. */
+// Feeding with http_should_reparse deciding when to parse gives the same result as parsing
+// the whole input, within a bounded number of parses.
 static void test_reparse_rule(void)
 {
     char *b = build(40000);
@@ -1315,7 +1315,7 @@ static void test_reparse_rule(void)
         size_t n = strlen(inputs[k]);
         struct http_request full;
         int want = http_parse_request(inputs[k], n, &full);
-        /* Shortest prefix with a decided outcome (outcomes never change once decided). */
+        // Shortest prefix with a decided outcome (outcomes never change once decided).
         size_t lo = 0, hi = n;
         while (lo < hi) {
             size_t mid = (lo + hi) / 2;
@@ -1335,7 +1335,7 @@ static void test_reparse_rule(void)
                     prev = have;
                 }
             }
-            /* Not decided when the input ran out: allowed only within the promised delay. */
+            // Not decided when the input ran out: allowed only within the promised delay.
             if (got == PARSE_NEED_MORE && want != PARSE_NEED_MORE && n < lo + 1024 + (size_t)seg)
                 got = http_parse_request(inputs[k], n, &rq);
             else if (got != PARSE_NEED_MORE && have > lo + 1024 + (size_t)seg)
@@ -1395,15 +1395,15 @@ static void test_helpers(void)
                                                    : "wrong");
 }
 
-/* ---------------------------------------------------------------- chunked */
+// ---------------------------------------------------------------- chunked
 
-/* What a run of the decoder ended with: the body complete (any count >= 0), or a
-   parse_result. */
+// What a run of the decoder ended with: the body complete (any count >= 0), or a
+// parse_result.
 enum { COMPLETE = 1 };
 
-/* Runs the decoder over in[0..n) in pieces of seg bytes (0 = all at once), flush against the
-   guard page per piece. Returns COMPLETE, PARSE_NEED_MORE or PARSE_ERROR, and the total
-   bytes of in that belonged to the body. */
+// Runs the decoder over in[0..n) in pieces of seg bytes (0 = all at once), flush against the
+// guard page per piece. Returns COMPLETE, PARSE_NEED_MORE or PARSE_ERROR, and the total
+// bytes of in that belonged to the body.
 static int chunk_run(const char *in, size_t n, size_t seg, size_t *used, struct http_chunked *st)
 {
     http_chunked_init(st);
@@ -1415,18 +1415,18 @@ static int chunk_run(const char *in, size_t n, size_t seg, size_t *used, struct 
         r = http_chunked_feed(st, place(in + off, take), take);
         if (r >= 0) {
             if ((size_t)r > take || r == 0)
-                return -100; /* contract: the count is within this piece, and ends a body */
+                return -100; // contract: the count is within this piece, and ends a body
             *used += (size_t)r;
             return COMPLETE;
         }
         if (r == PARSE_NEED_MORE)
-            *used += take; /* contract: everything consumed */
+            *used += take; // contract: everything consumed
         off += take;
     } while (r == PARSE_NEED_MORE && off < n);
     return r;
 }
 
-/* Expects ret with *consumed == used, the same byte-at-a-time, in 3-byte pieces and at once. */
+// Expects ret with *consumed == used, the same byte-at-a-time, in 3-byte pieces and at once.
 static void chunk_case(const char *name, const char *in, size_t n, int ret, size_t used, int status)
 {
     const char *w = NULL;
@@ -1491,7 +1491,7 @@ static void test_chunked(void)
     chunk_bad("chunked: obs-fold in trailers", "0\r\nX: a\r\n b\r\n\r\n", 400);
     chunk_bad("chunked: trailer with empty name", "0\r\n: a\r\n\r\n", 400);
     chunk_case("chunked: NUL in trailer value", "0\r\nX: a\0b\r\n\r\n", 12, PARSE_ERROR, 0, 400);
-    /* chunk-ext grammar (RFC 9112 7.1.1): everything else is a 400 */
+    // chunk-ext grammar (RFC 9112 7.1.1): everything else is a 400
     chunk_bad("chunked: whitespace after size, no extension", "5 \r\nhello\r\n0\r\n\r\n", 400);
     chunk_bad("chunked: HTAB after size, no extension", "5\t\r\nhello\r\n0\r\n\r\n", 400);
     chunk_bad("chunked: whitespace after last-chunk size", "5\r\nhello\r\n0 \r\n\r\n", 400);
@@ -1522,7 +1522,7 @@ static void test_chunked(void)
     chunk_bad("chunked: long hex overflow", "fffffffffffffffffffffffffffff\r\n", 400);
     chunk_case("chunked: chunk of exactly HTTP_MAX_BODY announced", "100000\r\n", 8, PARSE_NEED_MORE, 0, 0);
 
-    /* chunk of exactly HTTP_MAX_BODY, then the total grows past it */
+    // chunk of exactly HTTP_MAX_BODY, then the total grows past it
     size_t cap = HTTP_MAX_BODY + 64;
     char *b = malloc(cap);
     strcpy(b, "80000\r\n");
@@ -1549,9 +1549,9 @@ static void test_chunked(void)
         report("chunked: total above HTTP_MAX_BODY is 413 in pieces",
                r == PARSE_ERROR && st.error_status == 413 ? NULL : why("r=%d", r));
     }
-    /* metadata budgets */
+    // metadata budgets
     memset(b, '0', HTTP_MAX_CHUNK_LINE);
-    strcpy(b + HTTP_MAX_CHUNK_LINE - 2, "\r\n\r\n"); /* line of exactly the limit incl. CRLF */
+    strcpy(b + HTTP_MAX_CHUNK_LINE - 2, "\r\n\r\n"); // line of exactly the limit incl. CRLF
     chunk_case("chunked: size line of HTTP_MAX_CHUNK_LINE bytes", b, strlen(b), COMPLETE, strlen(b), 0);
     memset(b, '0', HTTP_MAX_CHUNK_LINE + 1);
     strcpy(b + HTTP_MAX_CHUNK_LINE - 1, "\r\n\r\n");
@@ -1567,7 +1567,7 @@ static void test_chunked(void)
     strcat(b, "\r\n");
     chunk_case("chunked: trailers over HTTP_MAX_TRAILER_BYTES are 413", b, strlen(b), PARSE_ERROR, 0, 413);
 
-    /* after the end: sticky */
+    // after the end: sticky
     {
         struct http_chunked st;
         http_chunked_init(&st);
@@ -1584,8 +1584,8 @@ static void test_chunked(void)
         report("chunked: empty feed needs more", r1 == PARSE_NEED_MORE ? NULL : "wrong");
     }
 
-    /* Random round trips: encode random data with random chunking, extensions and trailers,
-       then decode at once, byte by byte and in random pieces. */
+    // Random round trips: encode random data with random chunking, extensions and trailers,
+    // then decode at once, byte by byte and in random pieces.
     const char *w = NULL;
     int iters = 3000;
     for (int it = 0; it < iters && w == NULL; it++) {
@@ -1618,7 +1618,7 @@ static void test_chunked(void)
     }
     report("chunked: random round trips in random pieces", w);
 
-    /* Random damage: whatever the input, every segmentation gives the same answer. */
+    // Random damage: whatever the input, every segmentation gives the same answer.
     w = NULL;
     for (int it = 0; it < 6000 && w == NULL; it++) {
         n = (size_t)sprintf(b, "%x;e=1\r\n", 3 + rnd(20));

@@ -1,6 +1,6 @@
 // stress.h: helpers shared by the allocator's multi-threaded tests: a PRNG, request sizes, block patterns.
-#ifndef MEM_STRESS_H
-#define MEM_STRESS_H
+#ifndef MEM_TESTS_STRESS_H
+#define MEM_TESTS_STRESS_H
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -1,4 +1,4 @@
-// libFuzzer target: base64 canonical round trips, SHA-1 split invariance, handshake key check.
+// fuzz_ws_codec.c: libFuzzer target: base64 round trips, SHA-1 split invariance, handshake key check.
 #include "ws/ws_accept.h"
 #include "ws/ws_base64.h"
 #include "ws/ws_sha1.h"

@@ -1,4 +1,4 @@
-// libFuzzer target: frame parser and message machine on arbitrary client byte streams, with invariants.
+// fuzz_ws_frame.c: libFuzzer target: frame parser and message machine on arbitrary client bytes.
 #include "ws/tests/ws_drive.h"
 #include "ws/ws_frame.h"
 #include "ws/ws_message.h"

@@ -1,4 +1,4 @@
-// libFuzzer target: the UTF-8 validator fed in random chunks agrees with one call and with a reference model.
+// fuzz_ws_utf8.c: libFuzzer target: the UTF-8 validator in random chunks against one call and a model.
 #include "ws/tests/ws_utf8_model.h"
 #include "ws/ws_utf8.h"
 #include <stdbool.h>

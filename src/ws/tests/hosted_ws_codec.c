@@ -1,4 +1,4 @@
-// Hosted tests: SHA-1 (RFC 3174 vectors), base64 (RFC 4648 vectors, strict decode), handshake accept key.
+// hosted_ws_codec.c: hosted tests: SHA-1 (RFC 3174), base64 (RFC 4648, strict), handshake accept key.
 #include "ws/ws_accept.h"
 #include "ws/ws_base64.h"
 #include "ws/ws_sha1.h"

@@ -1,4 +1,4 @@
-// Hosted tests: frame header parser rules, every split point, guard-page bounds, encoder, unmask.
+// hosted_ws_frame.c: hosted tests: frame header rules, every split point, guard pages, encoder, unmask.
 #include "ws/tests/ws_drive.h"
 #include "ws/ws_frame.h"
 #include "ws/ws_utf8.h"

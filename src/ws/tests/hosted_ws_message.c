@@ -1,4 +1,4 @@
-// Hosted tests: message state machine (fragmentation, interleaved control, UTF-8, size, close codes).
+// hosted_ws_message.c: hosted tests: the message machine (fragments, control, UTF-8, size, close codes).
 #include "ws/tests/ws_drive.h"
 #include "ws/ws_close.h"
 #include "ws/ws_message.h"

@@ -1,4 +1,4 @@
-// Hosted tests: SHA-1 and base64 against an independent implementation on pseudo-random inputs.
+// hosted_ws_ref.c: hosted tests: SHA-1 and base64 against an independent implementation, random inputs.
 // The reference is OpenSSL's libcrypto (link with -lcrypto) when its headers are
 // installed, else python3's hashlib/base64 fed through a temporary file.
 #include "ws/ws_base64.h"

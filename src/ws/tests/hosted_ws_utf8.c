@@ -1,4 +1,4 @@
-// Hosted tests: incremental UTF-8 validator against vectors and an arithmetic reference model.
+// hosted_ws_utf8.c: hosted tests: the incremental UTF-8 validator against vectors and a reference model.
 #include "ws/tests/ws_utf8_model.h"
 #include "ws/ws_utf8.h"
 #include <stdbool.h>

@@ -1,5 +1,4 @@
-// test_ws_freestanding.c: the WebSocket layer's pure code run freestanding (the hosted tests run it under
-// sanitizers).
+// test_ws_freestanding.c: the WebSocket layer's pure code run freestanding (hosted runs sanitize it).
 #include "http/http_parse.h"
 #include "sys/string.h"
 #include "sys/testing.h"

@@ -1,7 +1,7 @@
-// Test/fuzz-only driver: plays the connection's role over a byte stream (parse, unmask, feed the machine).
+// ws_drive.h: test/fuzz driver playing the connection over a byte stream: parse, unmask, feed the machine.
 // Header-only and hosted (uses libc); not part of the library.
-#ifndef WS_DRIVE_H
-#define WS_DRIVE_H
+#ifndef WS_TESTS_DRIVE_H
+#define WS_TESTS_DRIVE_H
 
 #include "ws/ws_close.h"
 #include "ws/ws_frame.h"

@@ -1,6 +1,6 @@
 // ws_test_case.h: the one-line-per-case report shared by the ws layer's hosted tests.
-#ifndef WS_TEST_CASE_H
-#define WS_TEST_CASE_H
+#ifndef WS_TESTS_TEST_CASE_H
+#define WS_TESTS_TEST_CASE_H
 
 #include <stdio.h>
 

@@ -1,6 +1,6 @@
-// Test/fuzz-only reference model of UTF-8 validity, independent of the DFA under test.
-#ifndef WS_UTF8_MODEL_H
-#define WS_UTF8_MODEL_H
+// ws_utf8_model.h: test/fuzz-only reference model of UTF-8 validity, independent of the DFA under test.
+#ifndef WS_TESTS_UTF8_MODEL_H
+#define WS_TESTS_UTF8_MODEL_H
 
 #include <stdbool.h>
 #include <stddef.h>
