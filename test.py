@@ -30,7 +30,8 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 STAGES = ["syscalls", "alloc", "sched", "exec", "net", "http", "ws"]
 LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 UNIT_TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "300"))
-LOG_PATH = os.path.join(ROOT, "build", "test-output.log")
+# TEST_LOG: where the log goes (the book build runs test.py inside a test run; two logs).
+LOG_PATH = os.environ.get("TEST_LOG") or os.path.join(ROOT, "build", "test-output.log")
 
 
 class Skip(Exception):
@@ -289,7 +290,10 @@ def main():
                              "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
-            run_command_test(results, "book: pandoc renders HTML and EPUB", ["make", "-s", "book"])
+            run_command_test(results, "book: pandoc renders HTML and EPUB; every transcript matches its command",
+                             ["make", "-s", "book"], timeout=900)
+            run_command_test(results, "book: a stale transcript fails the book build",
+                             [sys.executable, "scripts/book/test_transcripts.py"], timeout=900)
         if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "smoke.py")):
             run_command_test(results, "bench: smoke run writes a CSV row and a plot",
                              [sys.executable, "bench/smoke.py"], timeout=300)
