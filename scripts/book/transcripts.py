@@ -48,7 +48,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 CACHE = os.path.join("build", "book", "transcripts")
-FENCE_OPEN_RE = re.compile(r"^(`{3,})\s*\{([^}]*)\}\s*$")
+FENCE_OPEN_RE = re.compile(r"^(`{3,})\s*\{(.*)\}\s*$")
 ATTR_RE = re.compile(r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'}]+))""")
 CLASS_RE = re.compile(r"(?:^|\s)\.([\w-]+)")
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
