@@ -48,7 +48,7 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 CACHE = os.path.join("build", "book", "transcripts")
-FENCE_OPEN_RE = re.compile(r"^(`{3,})\s*\{(.*)\}\s*$")
+FENCE_OPEN_RE = re.compile(r"^\s*(`{3,})\s*\{(.*)\}\s*$")
 ATTR_RE = re.compile(r"""([\w-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|'([^']*)'|([^\s"'}]+))""")
 CLASS_RE = re.compile(r"(?:^|\s)\.([\w-]+)")
 IMAGE_RE = re.compile(r"!\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+\"[^\"]*\")?\s*\)")
@@ -77,13 +77,13 @@ def fenced_blocks(path):
     i = 0
     while i < len(lines):
         m = FENCE_OPEN_RE.match(lines[i])
-        plain = re.match(r"^(`{3,}|~{3,})", lines[i])
+        plain = re.match(r"^\s*(`{3,}|~{3,})", lines[i])
         if not plain:
             i += 1
             continue
         fence = plain.group(1)
         j = i + 1
-        while j < len(lines) and not (lines[j].startswith(fence) and lines[j].strip() == fence):
+        while j < len(lines) and lines[j].strip() != fence:
             j += 1
         if m:
             raw = m.group(2)
@@ -296,7 +296,7 @@ def figures(chapters, out_dir):
         in_code = None
         with open(path, encoding="utf-8") as fh:
             for no, line in enumerate(fh, 1):
-                fence = re.match(r"^(`{3,}|~{3,})", line)
+                fence = re.match(r"^\s*(`{3,}|~{3,})", line)
                 if fence:
                     in_code = None if in_code and line.strip() == in_code else (in_code or fence.group(1))
                     continue
