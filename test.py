@@ -33,7 +33,8 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 STAGES = ["syscalls", "alloc", "sched", "exec", "net", "http", "ws"]
 LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 UNIT_TIMEOUT = float(os.environ.get("TEST_TIMEOUT", "300"))
-LOG_PATH = os.path.join(ROOT, "build", "test-output.log")
+# TEST_LOG: where the log goes (the book build runs test.py inside a test run; two logs).
+LOG_PATH = os.environ.get("TEST_LOG") or os.path.join(ROOT, "build", "test-output.log")
 
 
 class Skip(Exception):
@@ -320,7 +321,10 @@ def main():
                              "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
-            run_command_test(results, "book: pandoc renders HTML and EPUB", ["make", "-s", "book"])
+            run_command_test(results, "book: pandoc renders HTML and EPUB; every transcript matches its command",
+                             ["make", "-s", "book"], timeout=900)
+            run_command_test(results, "book: a stale transcript fails the book build",
+                             [sys.executable, "scripts/book/test_transcripts.py"], timeout=900)
         # Lab mode (`make lab`): only on a full run of the whole tree; a lab
         # exported for one stage lacks the later layers and skips this.
         full_tree = all(os.path.isdir(os.path.join(ROOT, "src", l)) for l in LAYERS)

@@ -1,7 +1,11 @@
-# Book: chapters/*.md (in name order) rendered to one HTML page and an EPUB,
-# with code listings pulled from the sources by scripts/book/snippets.lua.
-#   make book        -> $(BUILD)/book/async-nostd.html and async-nostd.epub
+# Book: chapters/*.md (in name order) rendered to one HTML page, one page per
+# chapter and an EPUB, with code listings pulled from the sources by
+# scripts/book/snippets.lua and console transcripts checked by running them.
+#   make book        -> $(BUILD)/book/async-nostd.html, html/*.html, async-nostd.epub;
+#                       ends with "book: L listings, T transcripts, F figures checked"
 #   make book-check  -> every listing names exactly one snippet in the sources
+#   make book-transcripts -> every transcript's command prints what the chapter shows
+#                       (scripts/book/transcripts.py; cached in $(BUILD)/book/transcripts)
 # Self-contained: needs nothing from the including Makefile but, optionally, BUILD.
 
 BUILD             ?= build
@@ -18,11 +22,16 @@ BOOK_PANDOC = SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(PANDOC) --from=markdown \
 	--lua-filter=$(BOOK_FILTER) --toc --toc-depth=2 --highlight-style=tango \
 	--resource-path=$(BOOK_OUT):.:chapters $(if $(BOOK_META),--metadata-file=$(BOOK_META))
 
+.PHONY: book book-html book-pages book-epub book-check book-transcripts book-tools
+
+# The figures' own rules (sources in chapters/figures/), when present.
 -include scripts/book/figures.mk
 
-.PHONY: book book-html book-epub book-check book-tools
+book: book-transcripts book-html book-pages book-epub
+	@$(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py summary --out $(BOOK_OUT) $(BOOK_CHAPTERS)
 
-book: book-html book-epub
+book-transcripts: book-tools
+	@$(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py check $(BOOK_CHAPTERS)
 
 book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
@@ -39,6 +48,11 @@ book-html: book-check book-tools $(BOOK_FIGURES)
 	  --css=$(BOOK_TOOLS)/book.css -o $(BOOK_OUT)/async-nostd.html.tmp $(BOOK_CHAPTERS)
 	@mv $(BOOK_OUT)/async-nostd.html.tmp $(BOOK_OUT)/async-nostd.html
 	@echo "book: $(BOOK_OUT)/async-nostd.html"
+
+book-pages: book-check book-tools $(BOOK_FIGURES)
+	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/pages.py --out $(BOOK_OUT)/html --pandoc '$(PANDOC)' \
+	  --css $(BOOK_TOOLS)/book.css --filter $(BOOK_FILTER) $(if $(BOOK_META),--meta $(BOOK_META)) \
+	  $(BOOK_CHAPTERS)
 
 book-epub: book-check book-tools $(BOOK_FIGURES)
 	$(BOOK_PANDOC) --to=epub3 --epub-chapter-level=1 \

@@ -15,6 +15,10 @@
 --                 node_modules/, .git/ and scripts/book/ (this tooling, whose
 --                 comments describe the markers) are never searched.
 --
+-- Listings are numbered with the source file's own line numbers. A fence with
+-- class `transcript` (see scripts/book/transcripts.py) is shown as "$ command"
+-- above its expected output.
+--
 -- Any unknown, duplicate, unterminated or unmatched marker stops pandoc with a
 -- non-zero exit and a message naming the snippet, the source file and the chapter.
 
@@ -151,7 +155,9 @@ local function expand_tabs(line)
   return table.concat(out)
 end
 
--- Returns the listing text and the source line range it covers.
+-- Returns the listing text, the source line range it covers, and the runs of
+-- consecutive source lines it is made of ({ {first, text}, ... }: more than one
+-- when a nested marker line was dropped), so line numbers stay the file's own.
 local function extract(sn)
   local kept = {} -- { n = source line number, s = text }
   for n = sn.first, sn.last do
@@ -171,11 +177,20 @@ local function extract(sn)
     end
   end
   indent = indent or 0
-  local out = {}
-  for _, k in ipairs(kept) do out[#out + 1] = k.s:sub(indent + 1) end
+  local out, runs = {}, {}
+  for i, k in ipairs(kept) do
+    local s = k.s:sub(indent + 1)
+    out[#out + 1] = s
+    if i > 1 and k.n == kept[i - 1].n + 1 then
+      local r = runs[#runs]
+      r.lines[#r.lines + 1] = s
+    else
+      runs[#runs + 1] = { first = k.n, lines = { s } }
+    end
+  end
   local first = kept[1] and kept[1].n or sn.first
   local last = kept[#kept] and kept[#kept].n or sn.last
-  return table.concat(out, "\n"), first, last
+  return table.concat(out, "\n"), first, last, runs
 end
 
 -- ---------------------------------------------------------------- chapters
@@ -215,9 +230,23 @@ end
 -- ---------------------------------------------------------------- filter
 local scanned = false
 
+-- A console transcript (checked by scripts/book/transcripts.py): shown as a
+-- prompt line with the command, then the expected output.
+local function transcript(el)
+  local cmd = el.attributes["command"] or ""
+  local text = "$ " .. cmd .. (el.text ~= "" and ("\n" .. el.text) or "")
+  return pandoc.Div({ pandoc.CodeBlock(text, pandoc.Attr(el.identifier, { "transcript" }, {})) },
+    pandoc.Attr("", { "transcript-block" }, { ["data-stage"] = el.attributes["stage"] or "" }))
+end
+
 local function codeblock(el)
   local name = el.attributes["snippet"]
-  if not name then return nil end
+  if not name then
+    for _, c in ipairs(el.classes) do
+      if c == "transcript" then return transcript(el) end
+    end
+    return nil
+  end
   if not scanned then scan(); scanned = true end
   if el.text:match("%S") then
     fail(string.format("%s: listing for snippet '%s' must have an empty body", where_referenced(name), name))
@@ -228,30 +257,46 @@ local function codeblock(el)
     fail(string.format("%s: unknown snippet '%s' (no marker under %s)", where_referenced(name), name, DIRS))
     return nil
   end
-  local code, first, last = extract(sn)
+  local code, first, last, runs = extract(sn)
 
-  local classes = {}
-  for _, c in ipairs(el.classes) do classes[#classes + 1] = c end
-  if #classes == 0 then
-    local lang = lang_of(sn.path)
-    if lang and lang ~= "" then classes[1] = lang end
+  -- Every listing carries the file's own line numbers (class numberLines,
+  -- startFrom = its first source line) unless the chapter says .plain.
+  local classes, numbered, plain = {}, false, false
+  for _, c in ipairs(el.classes) do
+    if c == "plain" then plain = true else classes[#classes + 1] = c end
+    if c == "numberLines" or c == "number-lines" then numbered = true end
   end
+  local has_lang = false
+  for _, c in ipairs(classes) do
+    if c ~= "numberLines" and c ~= "number-lines" then has_lang = true end
+  end
+  if not has_lang then
+    local lang = lang_of(sn.path)
+    if lang and lang ~= "" then table.insert(classes, 1, lang) end
+  end
+  if not numbered and not plain then classes[#classes + 1] = "numberLines" end
   local attrs = {}
   for k, v in pairs(el.attributes) do
     if k ~= "snippet" then attrs[k] = v end
-  end
-  for _, c in ipairs(classes) do
-    if (c == "numberLines" or c == "number-lines") and not attrs["startFrom"] then
-      attrs["startFrom"] = tostring(first)
-    end
   end
 
   local where = first == last and string.format("%s:%d", sn.path, first)
     or string.format("%s:%d-%d", sn.path, first, last)
   local caption = pandoc.Div({ pandoc.Plain({ pandoc.Code(where) }) },
     pandoc.Attr("", { "listing-caption" }))
-  local block = pandoc.CodeBlock(code, pandoc.Attr(el.identifier, classes, attrs))
-  return pandoc.Div({ caption, block }, pandoc.Attr("", { "listing" }, { ["data-snippet"] = name }))
+  local blocks = { caption }
+  if plain or attrs["startFrom"] then
+    blocks[2] = pandoc.CodeBlock(code, pandoc.Attr(el.identifier, classes, attrs))
+  else
+    for i, r in ipairs(runs) do -- one block per run of consecutive source lines
+      local a = {}
+      for k, v in pairs(attrs) do a[k] = v end
+      a["startFrom"] = tostring(r.first)
+      blocks[#blocks + 1] = pandoc.CodeBlock(table.concat(r.lines, "\n"),
+        pandoc.Attr(i == 1 and el.identifier or "", classes, a))
+    end
+  end
+  return pandoc.Div(blocks, pandoc.Attr("", { "listing" }, { ["data-snippet"] = name }))
 end
 
 local function finish(doc)

@@ -2,6 +2,7 @@
 #ifndef SYS_ATOMIC_H
 #define SYS_ATOMIC_H
 
+// [snippet: atomic-ops]
 #define atomic_load_relaxed(p)     __atomic_load_n((p), __ATOMIC_RELAXED)
 #define atomic_load_acquire(p)     __atomic_load_n((p), __ATOMIC_ACQUIRE)
 #define atomic_store_relaxed(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
@@ -22,5 +23,6 @@
 // Tells the CPU we are spinning (x86 `pause`): saves power and avoids a
 // memory-order mis-speculation penalty when the awaited store arrives.
 static inline void sys_cpu_relax(void) { __asm__ volatile("pause" ::: "memory"); }
+// [end: atomic-ops]
 
 #endif

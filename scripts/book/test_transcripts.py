@@ -1,0 +1,83 @@
+#!/usr/bin/env python3
+"""test_transcripts.py: proves the transcript check fails on a stale transcript, and how it matches.
+
+1. The matcher: elisions, markers, and a literal line the output lacks.
+2. A copy of a chapter with one line of its first transcript changed: the book
+   build's transcript step (`make book-transcripts` on that copy) must fail and
+   name that line; the unchanged copy must pass. The copy's commands hit the
+   cache the real chapter filled, so this is quick after one `make book`.
+Prints one "[OK] ..." or "[FAIL] ..." line per case; exits non-zero on a failure.
+"""
+import os
+import re
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, HERE)
+import transcripts  # noqa: E402
+
+failed = 0
+
+
+def case(name, ok, why=""):
+    global failed
+    print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}")
+    failed += not ok
+
+
+def matcher_cases():
+    out = ["# stage 1", "[OK] a", "[OK] b", "[OK] c", "# 3 s; log in x.log", "64 passed, 0 failed"]
+    good = ["# stage 1", "...", "[OK] c", "# {{n}} s; log in {{any}}", "{{n}} passed, 0 failed"]
+    case("matcher: elision and markers accept the output", transcripts.compare(good, out) is None)
+    r = transcripts.compare(["# stage 1", "...", "[OK] d", "..."], out)
+    case("matcher: a literal line the command does not print fails, naming it",
+         r is not None and r[0] == 2 and "[OK] d" in r[1], repr(r))
+    r = transcripts.compare(["# stage 1", "[OK] a"], out)
+    case("matcher: output past the block's end fails without a trailing elision", r is not None, repr(r))
+    r = transcripts.compare(["{{n}} passed, 0 failed"], ["x passed, 0 failed"])
+    case("matcher: {{n}} matches only a number", r is not None, repr(r))
+    r = transcripts.compare(["tls={{hex}} ok"], ["tls=0x7ff691250f80 ok"])
+    case("matcher: {{hex}} matches an address", r is None, repr(r))
+
+
+def stale_chapter_case():
+    src = os.path.join(ROOT, "chapters", "01-syscalls.md")
+    lines = open(src, encoding="utf-8").read().split("\n")
+    blocks = list(transcripts.transcripts([src]))
+    if not blocks:
+        case("stale transcript fails make book-transcripts", False, f"no transcript in {src}")
+        return
+    b = blocks[0]
+    # Change the first literal line of the block that is neither an elision nor a marker line.
+    idx = next(i for i, l in enumerate(b.body) if l.strip() and l != "..." and "{{" not in l)
+    target = b.line + 1 + idx  # 1-based line of the changed line in the chapter
+    tmpdir = os.path.join(ROOT, "build", "book", "tests")
+    os.makedirs(tmpdir, exist_ok=True)
+    good = os.path.join(tmpdir, "same.md")
+    stale = os.path.join(tmpdir, "stale.md")
+    with open(good, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(lines))
+    changed = list(lines)
+    changed[target - 1] = changed[target - 1] + " (stale)"
+    with open(stale, "w", encoding="utf-8") as fh:
+        fh.write("\n".join(changed))
+
+    def run(path):
+        return subprocess.run(["make", "-s", "book-transcripts", f"BOOK_CHAPTERS={os.path.relpath(path, ROOT)}"],
+                              cwd=ROOT, capture_output=True, text=True, timeout=900)
+
+    r = run(good)
+    case("unchanged chapter copy passes make book-transcripts", r.returncode == 0, (r.stdout + r.stderr)[-1500:])
+    r = run(stale)
+    where = f"{os.path.relpath(stale, ROOT)}:{target}"
+    named = re.search(re.escape(where) + r"\b", r.stderr) is not None
+    case(f"stale transcript fails make book-transcripts, naming {where}",
+         r.returncode != 0 and named, f"exit {r.returncode}; {(r.stdout + r.stderr)[-1500:]}")
+
+
+if __name__ == "__main__":
+    matcher_cases()
+    stale_chapter_case()
+    sys.exit(1 if failed else 0)
