@@ -142,18 +142,18 @@ static void untagged_reset(void)
 int main(void)
 {
     int tries = 0;
-    uint64_t doubles = 0;
-    while (doubles == 0 && tries < MAX_TRIES) {
+    uint64_t twice = 0;
+    while (twice == 0 && tries < MAX_TRIES) {
         char name[32];
         sys_snprintf(name, sizeof name, "untagged, try %d", ++tries);
         untagged_reset();
-        doubles = run(name, bare_pop, bare_push);
+        twice = run(name, bare_pop, bare_push);
     }
-    if (doubles)
+    if (twice)
         sys_printf("untagged: a slot was handed out twice on try %d of at most %d\n", tries, MAX_TRIES);
     else
         sys_printf("untagged: no double hand-out in %d tries\n", MAX_TRIES);
     sched_slot_pool_init(&pool, pool_next, SLOTS);
     uint64_t tagged = run("tagged", tagged_pop, tagged_push);
-    return doubles && tagged == 0 ? 0 : 1;
+    return twice && tagged == 0 ? 0 : 1;
 }
