@@ -77,7 +77,7 @@ def main():
             fh.write(nav(pages, i).replace('class="book-nav"', 'class="book-nav book-nav-bottom"'))
         cmd = [a.pandoc, "--from=markdown", f"--lua-filter={a.filter}", "--to=html5", "--standalone",
                "--self-contained", "--toc", "--toc-depth=2", "--highlight-style=tango",
-               "--resource-path=.:chapters", f"--css={a.css}", "-M", f"lang={meta.get('lang', 'en')}",
+               f"--resource-path={os.path.dirname(os.path.abspath(a.out))}:.:chapters", f"--css={a.css}", "-M", f"lang={meta.get('lang', 'en')}",
                "-M", f"pagetitle={title}", "-M", f"title-prefix={book}", "-M", "toc-title=In this chapter",
                f"--include-before-body={before}", f"--include-after-body={after}", "-o", "-", src]
         r = subprocess.run(cmd, capture_output=True, text=True)
