@@ -1,6 +1,7 @@
 // test_exec.c: stage-4 tests on each backend: pipes across workers, timers, wake paths, idle CPU.
 #include "config.h"
 #include "exec/exec.h"
+#include "exec/tests/exec_testing.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
@@ -8,28 +9,6 @@
 #include "sys/sys.h"
 #include "sys/testing.h"
 #include "sys/thread.h"
-
-static enum ex_backend backend;
-
-static void start_executor(int workers, uint32_t max_tasks)
-{
-    struct ex_config cfg = {.workers = workers, .backend = backend, .max_tasks = max_tasks};
-    int r = ex_init(&cfg);
-    CHECK_EQ(r, 0);
-    CHECK_EQ(ex_start(), 0);
-}
-
-// Waits (bounded) until every task finished, then stops the executor.
-static bool finish_executor(uint64_t limit_ns)
-{
-    uint64_t deadline = sys_now_ns() + limit_ns;
-    while (sched_live() && sys_now_ns() < deadline)
-        sys_sleep_ns(NS_PER_MS);
-    bool done = sched_live() == 0;
-    ex_shutdown();
-    CHECK_EQ(ex_join(), 0);
-    return done;
-}
 
 // ---- an async "read n bytes" used by several cases ---------------------------------
 struct reader {
@@ -367,17 +346,7 @@ static void shutdown_wakes_tasks_and_joins(void)
     CHECK(sys_now_ns() - t0 < NS_PER_SEC);
 }
 
-static void run_both(const char *name, void (*fn)(void))
-{
-    static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL};
-    for (int i = 0; i < 2; i++) {
-        backend = all[i];
-        char full[96];
-        sys_snprintf(full, sizeof full, "%s [%s]", name, i == 0 ? "epoll" : "ppoll");
-        test_run(full, fn);
-    }
-}
-#define RUN_BOTH(fn) run_both(#fn, fn)
+#define RUN_BOTH(fn) run_on_each_backend(#fn, fn)
 
 int main(void)
 {

@@ -1,6 +1,7 @@
 // tsan_exec.c: TSan stress of the executor: park, kick, poller hand-off, I/O and timers, both reactors.
 #include "config.h"
 #include "exec/exec.h"
+#include "exec/tests/exec_testing.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
@@ -10,26 +11,6 @@
 #include "sys/thread.h"
 
 #define WORKERS 3 // more than the cores: workers park, poll and hand the reactor over all the time
-static enum ex_backend backend;
-
-static void start_executor(void)
-{
-    struct ex_config cfg = {.workers = WORKERS, .backend = backend, .max_tasks = 256};
-    CHECK_EQ(ex_init(&cfg), 0);
-    CHECK_EQ(ex_start(), 0);
-}
-
-// Waits (bounded) until every task finished, then stops the executor.
-static bool finish_executor(uint64_t limit_ns)
-{
-    uint64_t deadline = sys_now_ns() + limit_ns;
-    while (sched_live() && sys_now_ns() < deadline)
-        sys_sleep_ns(NS_PER_MS);
-    bool done = sched_live() == 0;
-    ex_shutdown();
-    CHECK_EQ(ex_join(), 0);
-    return done;
-}
 
 // ---- tasks waking tasks, and wakes from outside -------------------------------------
 // A token goes round a ring of tasks; each holder wakes the next from its
@@ -75,7 +56,7 @@ static void tasks_wake_tasks_across_workers(void)
     uint64_t laps = tsan_iters(20000);
     token = 0;
     outside_stop = 0;
-    start_executor();
+    start_executor(WORKERS, 256);
     for (uint32_t i = 0; i < RING; i++) {
         ring[i] = (struct ring_task){.me = i, .laps = laps};
         CHECK_EQ(sched_spawn_idle(ring_poll, &ring[i], NULL, &ring_wakers[i]), 0);
@@ -134,7 +115,7 @@ static void pipes_across_workers(void)
     int fds[2 * PAIRS][2];
     for (int i = 0; i < 2 * PAIRS; i++)
         CHECK_EQ(sys_pipe2(fds[i], O_NONBLOCK | O_CLOEXEC), 0);
-    start_executor();
+    start_executor(WORKERS, 256);
     for (int i = 0; i < PAIRS; i++) {
         int a = 2 * i, b = 2 * i + 1; // ping reads pipe b, writes pipe a; pong the other way
         pingers[a] = (struct pinger){.in = {.fd = fds[b][0]}, .out = fds[a][1], .serves = 1, .want = want};
@@ -181,7 +162,7 @@ static poll_t sleeper_poll(void *state, struct sched_cx *cx)
 static void timers_across_workers(void)
 {
     uint64_t want = tsan_iters(1000);
-    start_executor();
+    start_executor(WORKERS, 256);
     for (int i = 0; i < SLEEPERS; i++) {
         sleepers[i] = (struct sleeper){.guard = EX_TIMER_INIT, .want = want, .rng = (uint64_t)i + 1};
         CHECK_EQ(sched_spawn(sleeper_poll, &sleepers[i], NULL, NULL), 0);
@@ -218,7 +199,7 @@ static void shutdown_while_tasks_run(void)
 {
     uint64_t rounds = tsan_iters(100);
     for (uint64_t r = 0; r < rounds; r++) {
-        start_executor();
+        start_executor(WORKERS, 256);
         for (int i = 0; i < SLEEPERS; i++) {
             stoppers[i] = (struct stopper){0};
             CHECK_EQ(sched_spawn(stopper_poll, &stoppers[i], NULL, NULL), 0);
@@ -229,17 +210,7 @@ static void shutdown_while_tasks_run(void)
     }
 }
 
-static void run_both(const char *name, void (*fn)(void))
-{
-    static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL};
-    for (int i = 0; i < 2; i++) {
-        backend = all[i];
-        char full[96];
-        sys_snprintf(full, sizeof full, "%s [%s]", name, i == 0 ? "epoll" : "ppoll");
-        test_run(full, fn);
-    }
-}
-#define RUN_BOTH(fn) run_both(#fn, fn)
+#define RUN_BOTH(fn) run_on_each_backend(#fn, fn)
 
 int main(void)
 {

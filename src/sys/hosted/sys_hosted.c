@@ -4,7 +4,7 @@
 // from pthread_create and keeps its per-thread state in libc's TLS, while
 // sys_thread_spawn calls clone() and points %fs at our own block. So the
 // hosted build (-DHOSTED, `make tsan`) links this file instead of thread.c,
-// io.c and start.c, and compiles the real mem, sched and exec sources
+// panic.c and start.c, and compiles the real mem, sched and exec sources
 // unchanged against it. Syscalls the code makes through the inline wrappers
 // (futex, epoll, ppoll, eventfd, clock) stay raw: TSan needs to see memory
 // accesses and atomics, not the kernel.
@@ -23,8 +23,6 @@
 // next to libc's headers (both define struct timespec and friends).
 void *sys_hosted_mmap(void *addr, size_t len, int prot, int flags, int fd, long off);
 int sys_hosted_munmap(void *addr, size_t len);
-long sys_write_all(int fd, const void *buf, size_t n);
-long sys_puts(int fd, const char *s);
 __attribute__((noreturn)) void sys_panic(const char *msg);
 __attribute__((noreturn)) void sys_panic_at(const char *file, int line, const char *msg);
 unsigned long sys_getauxval(unsigned long type);
@@ -96,29 +94,6 @@ void *sys_hosted_mmap(void *addr, size_t len, int prot, int flags, int fd, long 
 }
 
 int sys_hosted_munmap(void *addr, size_t len) { return munmap(addr, len) == 0 ? 0 : -errno; }
-
-long sys_write_all(int fd, const void *buf, size_t n)
-{
-    const char *p = buf;
-    for (size_t left = n; left;) {
-        ssize_t r = write(fd, p, left);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r < 0)
-            return -errno;
-        p += r;
-        left -= (size_t)r;
-    }
-    return (long)n;
-}
-
-long sys_puts(int fd, const char *s)
-{
-    size_t n = 0;
-    while (s[n])
-        n++;
-    return sys_write_all(fd, s, n);
-}
 
 // abort(), not exit: a sanitizer run should end loudly, with a core if wanted.
 void sys_panic(const char *msg)
