@@ -1,6 +1,6 @@
 // exec_testing.h: what the executor's tests share: start and stop an executor, run a case on each backend.
-#ifndef EXEC_TESTS_EXEC_TESTING_H
-#define EXEC_TESTS_EXEC_TESTING_H
+#ifndef EXEC_TESTS_TESTING_H
+#define EXEC_TESTS_TESTING_H
 
 #include "config.h"
 #include "exec/exec.h"
