@@ -33,6 +33,7 @@
 #define EX_RUN_BATCH         64    // tasks run before the reactor is checked again
 #define EX_EPOLL_EVENTS      256   // events taken per epoll_wait
 #define EX_PPOLL_MAX_FDS     16384 // registrations the ppoll backend can hold
+#define EX_EPOLL_HUP_FDS     65536 // fds below this keep a hang-up mark (8 bytes each); above, reads never skip
 #define EX_TIMER_FIRE_BATCH  64    // due timers collected under the heap lock, then woken outside it
 #define EX_MAX_TIMERS        65536 // armed timers at once
 #define EX_SHUTDOWN_GRACE_MS 5000  // how long shutdown waits for tasks to finish
@@ -43,6 +44,7 @@
 // retry after a full second: a p99 disaster. nginx uses 511; the kernel caps
 // the value at net.core.somaxconn (4096 by default).
 #define NET_LISTEN_BACKLOG    1024
+#define NET_REFUSE_DRAIN      2048 // bytes read (and dropped) from a client refused at accept
 #define NET_DEFAULT_PORT      8080
 #define NET_DEFAULT_IP        "127.0.0.1"
 #define NET_EMFILE_BACKOFF_MS 50 // acceptor pause when out of file descriptors
@@ -67,10 +69,10 @@
 // the next. At an upgrade, up to this many bytes read past the head are handed
 // to the next layer (WebSocket frames), so its read buffer must hold them.
 #define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024)
+#define HTTP_UPGRADE_PATH      "/ws" // where stage 7 upgrades to WebSocket; with no hook (stage 6), a 426
 #define HTTP_OUT_BUF           4096  // response bytes gathered before one send
 #define HTTP_COPY_BODY_MAX     2048  // bodies up to this size are copied after their head (one send)
 #define HTTP_METRICS_BUF       4096  // the /metrics text
-#define HTTP_REFUSE_DRAIN      2048  // bytes read (and dropped) from a client refused with 503
 #define HTTP_HEADER_TIMEOUT_MS 10000 // a started request head must complete within this
 #define HTTP_IDLE_TIMEOUT_MS   30000 // keep-alive connection with no request
 #define HTTP_SEND_TIMEOUT_MS   30000 // the most time sending one batch of responses may take

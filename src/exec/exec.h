@@ -46,7 +46,6 @@ struct ex_io {
     int fd;
     uint32_t registered; // epoll: the events in the interest list (0: not added)
     struct waker waker;  // epoll: the waker stored with the registration
-    uint32_t drained;    // the last read emptied the socket (see net_recv)
 };
 
 // [snippet: io-wait-contract]
@@ -62,9 +61,12 @@ poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *e
 // e.g. the acceptor, for a task spawned idle that should first run when its
 // socket has data. Returns 0 or -errno.
 int ex_io_watch(struct ex_io *io, uint32_t events, struct waker w);
-// True if the reactor saw the peer of the current task's fd hang up (end of
-// stream or error): then a read returns at once and must not wait for an edge.
-bool ex_io_hup_seen(struct sched_cx *cx);
+// True if the reactor saw io's peer hang up (end of stream or error) since
+// io was registered: then a read returns at once and must not wait for an
+// edge. The mark belongs to this registration: another fd of the same task
+// does not see it. It may err towards true (then a read costs a syscall),
+// never towards false.
+bool ex_io_hup_seen(const struct ex_io *io);
 // Call before closing io->fd: forgets every registration for it.
 void ex_io_forget(struct ex_io *io);
 

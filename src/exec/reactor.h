@@ -24,10 +24,10 @@ struct reactor_ops {
     int (*wait)(int64_t timeout_ns);
     // Make a blocked wait() return soon. Async-signal-safe.
     void (*kick)(void);
-    // True if an event for this task reported that the peer closed or the
-    // connection broke (EPOLLRDHUP/HUP/ERR). An edge-triggered backend needs
-    // it: that edge comes once, and a reader must not wait for another.
-    bool (*hup_seen)(struct waker w);
+    // True if an event for this registration reported that the peer closed
+    // or the connection broke (EPOLLRDHUP/HUP/ERR). An edge-triggered backend
+    // needs it: that edge comes once, and a reader must not wait for another.
+    bool (*hup_seen)(const struct ex_io *io);
 };
 // [end: reactor-ops]
 

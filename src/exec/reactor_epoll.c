@@ -5,13 +5,42 @@
 #include "sys/atomic.h"
 #include "sys/sys.h"
 
-#define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no waker packs to this
+#define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no registration packs to this
 
 static int epfd = -1;
 static struct kicker kick;
-// hup[slot] == gen + 1 once an event for task (slot, gen) said the peer hung
-// up. The generation makes a mark left by an earlier task in the slot harmless.
-static uint32_t hup[SCHED_MAX_TASK_SLOTS];
+
+// [snippet: epoll-hup-mark]
+// The hang-up mark belongs to a registration, and epoll keys registrations
+// by fd. hup[fd] == waker_pack(w) + 1 once an event for fd, registered for
+// task w, said the peer hung up. The mark cannot live in struct ex_io
+// itself: an event taken by one worker may be handled after the task on
+// another worker closed the fd and freed its state, and a late write there
+// would land in freed memory. A stale mark here is harmless: a later owner
+// of the fd number has another waker, or (the same task reopening the fd
+// number) reads the socket once more than it had to.
+static uint64_t hup[EX_EPOLL_HUP_FDS];
+
+// The event data carries the waker and the fd, so that the event names its
+// registration: slot in bits 0..13, fd + 1 in bits 14..31 (0: no mark kept,
+// the fd is too large), generation in bits 32..63.
+#define SLOT_BITS 14
+_Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << SLOT_BITS, "a slot fits its bits of the event data");
+_Static_assert(EX_EPOLL_HUP_FDS < (1u << (32 - SLOT_BITS)) - 1, "fd + 1 fits its bits of the event data");
+
+static uint64_t reg_pack(struct waker w, int fd)
+{
+    uint64_t mark = fd >= 0 && fd < EX_EPOLL_HUP_FDS ? (uint64_t)fd + 1 : 0;
+    return waker_pack(w) | mark << SLOT_BITS;
+}
+
+static struct waker reg_waker(uint64_t data)
+{
+    return waker_unpack(data & ~((uint64_t)((1u << (32 - SLOT_BITS)) - 1) << SLOT_BITS));
+}
+
+static int reg_mark(uint64_t data) { return (int)((data >> SLOT_BITS) & ((1u << (32 - SLOT_BITS)) - 1)) - 1; }
+// [end: epoll-hup-mark]
 
 static int epoll_init(void)
 {
@@ -50,7 +79,7 @@ static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
     want |= io->registered; // never drop an event once asked for (edge-triggered: no busy loop)
     if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)
         return 0;
-    struct epoll_event ev = {.events = want, .data = waker_pack(w)};
+    struct epoll_event ev = {.events = want, .data = reg_pack(w, io->fd)};
     // Fill in io before the syscall: once the fd is in the interest list an
     // event may wake the task on another worker before epoll_ctl returns.
     int op = io->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD;
@@ -68,8 +97,14 @@ static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 // [end: epoll-arm]
 
 // close() removes the fd from the interest list (we never dup it), so
-// forgetting costs nothing: one syscall per connection saved.
-static void epoll_forget(struct ex_io *io) { io->registered = 0; }
+// forgetting costs no syscall: one per connection saved. The fd's hang-up
+// mark goes with the registration.
+static void epoll_forget(struct ex_io *io)
+{
+    if (io->registered && io->fd >= 0 && io->fd < EX_EPOLL_HUP_FDS)
+        atomic_store_relaxed(&hup[io->fd], 0);
+    io->registered = 0;
+}
 
 // [snippet: epoll-wait]
 static int epoll_wait_and_wake(int64_t timeout_ns)
@@ -87,9 +122,10 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
             kick_drain(&kick);
             continue;
         }
-        struct waker w = waker_unpack(data);
-        if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && w.slot < SCHED_MAX_TASK_SLOTS)
-            atomic_store_release(&hup[w.slot], w.gen + 1); // before the wake, so the task sees it
+        struct waker w = reg_waker(data);
+        int fd = reg_mark(data);
+        if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && fd >= 0)
+            atomic_store_release(&hup[fd], waker_pack(w) + 1); // before the wake, so the task sees it
         sched_wake(w);
     }
     return n;
@@ -98,9 +134,13 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
 
 static void epoll_kick(void) { kick_signal(&kick); }
 
-static bool epoll_hup_seen(struct waker w)
+static bool epoll_hup_seen(const struct ex_io *io)
 {
-    return w.slot < SCHED_MAX_TASK_SLOTS && atomic_load_acquire(&hup[w.slot]) == w.gen + 1;
+    if (!io->registered) // never waited on: the ADD of the next wait reports a hang-up at once
+        return false;
+    if (io->fd < 0 || io->fd >= EX_EPOLL_HUP_FDS) // no mark kept: assume the worst, read
+        return true;
+    return atomic_load_acquire(&hup[io->fd]) == waker_pack(io->waker) + 1;
 }
 
 const struct reactor_ops reactor_epoll = {

@@ -156,9 +156,9 @@ static int ppoll_wait_and_wake(int64_t timeout_ns)
 
 // ppoll is level-triggered: a pending end of stream reports POLLIN on every
 // call, so a reader that waits is always woken. Nothing to remember.
-static bool ppoll_hup_seen(struct waker w)
+static bool ppoll_hup_seen(const struct ex_io *io)
 {
-    (void)w;
+    (void)io;
     return false;
 }
 

@@ -130,7 +130,7 @@ poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *e
 
 int ex_io_watch(struct ex_io *io, uint32_t events, struct waker w) { return ex.reactor->arm(io, events, w); }
 
-bool ex_io_hup_seen(struct sched_cx *cx) { return ex.reactor->hup_seen(cx->waker); }
+bool ex_io_hup_seen(const struct ex_io *io) { return ex.reactor->hup_seen(io); }
 
 void ex_io_forget(struct ex_io *io) { ex.reactor->forget(io); }
 

@@ -8,21 +8,24 @@
 
 #include "exec/exec.h"
 #include "http/http_parse.h"
+#include "net/net.h"
 
 // [snippet: upgrade-hook]
 // The seam through which a later layer takes over a connection (RFC 9110
 // section 7.8, Upgrade). The HTTP layer knows nothing of WebSocket; stage 7
-// installs a hook, and without one `/ws` is answered 426.
+// installs a hook, and without one HTTP_UPGRADE_PATH is answered 426.
 struct http_upgrade_hook {
-    const char *path; // e.g. "/ws"
+    const char *path; // where the route table sends upgrades, e.g. "/ws"
     // Checks the request and writes a complete response head into out[0..cap).
     // Returns 101 to switch protocols, or an error status (400, 426) whose
     // response it wrote; the connection is then closed after sending it.
     int (*handshake)(const struct http_request *req, char *out, size_t cap, size_t *len);
     // After the 101 has been sent: the protocol's state for this connection.
-    // `leftover` holds bytes the client sent after the request head. NULL on
-    // failure (no memory): the connection is then closed.
-    void *(*open)(struct ex_io *io, const char *leftover, size_t n);
+    // `leftover` holds bytes the client sent after the request head. The
+    // socket stays HTTP's: the protocol reads, writes and may shut down its
+    // write side, and HTTP closes it. NULL on failure (no memory): the
+    // connection is then closed.
+    void *(*open)(struct net_stream *sock, const char *leftover, size_t n);
     // Polled by the connection's task until READY (the protocol is done).
     poll_t (*poll)(void *state, struct sched_cx *cx);
     // Releases the state (the HTTP layer then closes the socket).

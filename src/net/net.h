@@ -45,6 +45,38 @@ int net_acceptor_start(struct net_acceptor *a);
 void net_acceptor_stop(struct net_acceptor *a);
 // [end: acceptor-api]
 
+// ---- a connected socket, owned by net from accept to close ----------------------------------
+// [snippet: net-stream]
+// One connection's socket. The layers above keep it in their task state and
+// never touch the fd with a syscall: they read and write through the
+// futures below and end it with net_close, which does the one rule of
+// closing (forget the registration, then close) in one place.
+struct net_stream {
+    struct ex_io io;  // the fd and its reactor registration
+    uint32_t drained; // the last read emptied the socket (see net_recv)
+};
+
+// Takes ownership of a connected, non-blocking fd.
+static inline void net_stream_init(struct net_stream *s, int fd)
+{
+    *s = (struct net_stream){.io = {.fd = fd}};
+}
+// Registers s for task w from any thread, to wake w when it becomes
+// readable (a task spawned idle, first run when its request arrives). 0 or -errno.
+int net_stream_watch(struct net_stream *s, struct waker w);
+// Stops sending: the peer reads end of stream after the bytes already sent,
+// while we can still read (a lingering close).
+void net_shutdown_write(struct net_stream *s);
+// Forgets the reactor registration, then closes the fd. s is unusable after.
+void net_close(struct net_stream *s);
+// [end: net-stream]
+
+// For a connection refused on the acceptor thread before any task owns it:
+// sends reply if the socket takes it at once, and reads what the client
+// already sent, so that the acceptor's close sends FIN, not a reset. Never
+// blocks. The fd stays open: the acceptor closes it.
+void net_refuse_reply(int fd, const void *reply, size_t len);
+
 // ---- async I/O on a connected socket ------------------------------------------------------
 // [snippet: net-futures]
 // Leaf futures. Each does the syscall; on EAGAIN it registers the task with
@@ -52,7 +84,7 @@ void net_acceptor_stop(struct net_acceptor *a);
 
 // Receives up to cap bytes. READY with *result = bytes (> 0), 0 at end of
 // stream, or -errno.
-poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx);
+poll_t net_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx);
 
 // Sends every byte of an iovec list, resuming after short writes: the state
 // remembers how far it got, so a slow peer costs a PENDING, never a blocked
@@ -65,7 +97,7 @@ struct net_send {
 };
 void net_send_init(struct net_send *s, const void *buf, size_t len);
 void net_send_add(struct net_send *s, const void *buf, size_t len);
-poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sched_cx *cx);
+poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx);
 // [end: net-futures]
 
 // Sets TCP_NODELAY (send small responses now, not after the peer's ACK).

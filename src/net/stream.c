@@ -1,4 +1,5 @@
-// stream.c: the recv and send futures: non-blocking syscalls that park the task on EAGAIN.
+// stream.c: a connection's socket from accept to close: the recv and send futures, shutdown, close.
+#include "config.h"
 #include "net/net.h"
 #include "sys/sys.h"
 
@@ -17,27 +18,28 @@ static poll_t wait_ready(struct ex_io *io, uint32_t events, ssize_t *result, str
 
 // [snippet: net-recv]
 // [lab: net_recv]
-poll_t net_recv(struct ex_io *io, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
+poll_t net_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
 {
+    struct ex_io *io = &s->io;
     // A read that returned less than it asked for emptied the socket's
     // receive queue; any byte arriving later raises a new readiness edge.
     // So the next read can go straight to waiting instead of spending a
     // syscall to learn -EAGAIN: one syscall saved per keep-alive request.
     // Not so once the peer has hung up: the end of stream may have arrived
     // before that short read, its one edge is spent, and no other will come.
-    if (io->drained && !ex_io_hup_seen(cx)) {
-        io->drained = 0;
+    if (s->drained && !ex_io_hup_seen(io)) {
+        s->drained = 0;
         return wait_ready(io, EX_READABLE, result, cx);
     }
     for (;;) {
-        io->drained = 0;
+        s->drained = 0;
         ssize_t n = sys_recv(io->fd, buf, cap, 0);
         if (n == -EINTR)
             continue;
         if (n == -EAGAIN) {
             return wait_ready(io, EX_READABLE, result, cx);
         }
-        io->drained = n > 0 && (size_t)n < cap;
+        s->drained = n > 0 && (size_t)n < cap;
         *result = n;
         return READY;
     }
@@ -63,8 +65,9 @@ void net_send_add(struct net_send *s, const void *buf, size_t len)
 
 // [snippet: net-send]
 // [lab: net_send]
-poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sched_cx *cx)
+poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
+    struct ex_io *io = &st->io;
     while (s->sent < s->total) {
         // Skip the iovecs already sent and trim the one we stopped inside.
         struct iovec iov[NET_SEND_MAX_IOV];
@@ -99,3 +102,25 @@ poll_t net_send(struct ex_io *io, struct net_send *s, ssize_t *result, struct sc
 }
 // [end lab: net_send]
 // [end: net-send]
+
+int net_stream_watch(struct net_stream *s, struct waker w) { return ex_io_watch(&s->io, EX_READABLE, w); }
+
+void net_shutdown_write(struct net_stream *s) { sys_shutdown(s->io.fd, SHUT_WR); }
+
+// [snippet: net-close]
+// The reactor's registration goes first: the fd number is free the moment
+// it is closed, and the acceptor may hand it to a new connection at once.
+void net_close(struct net_stream *s)
+{
+    ex_io_forget(&s->io);
+    sys_close(s->io.fd);
+    s->io.fd = -1;
+}
+// [end: net-close]
+
+void net_refuse_reply(int fd, const void *reply, size_t len)
+{
+    sys_send(fd, reply, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    char sink[NET_REFUSE_DRAIN];
+    sys_recv(fd, sink, sizeof sink, MSG_DONTWAIT);
+}

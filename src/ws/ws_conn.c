@@ -17,7 +17,7 @@
 // [snippet: ws-conn-state]
 struct ws_conn {
     int resume;
-    struct ex_io *io; // the HTTP connection's socket registration
+    struct net_stream *sock; // the HTTP connection's socket (HTTP closes it)
     // Received bytes: [start, len) not yet consumed.
     uint8_t *in;
     size_t start, len;
@@ -193,7 +193,7 @@ static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
         w->len -= w->start;
         w->start = 0;
     }
-    poll_t r = net_recv(w->io, w->in + w->len, WS_READ_BUF - w->len, &w->io_result, cx);
+    poll_t r = net_recv(w->sock, w->in + w->len, WS_READ_BUF - w->len, &w->io_result, cx);
     if (r == READY && w->io_result > 0)
         http_metric_add(M_BYTES_IN, (uint64_t)w->io_result);
     return r;
@@ -205,7 +205,7 @@ static poll_t ws_send(struct ws_conn *w, struct sched_cx *cx)
 {
     if (expired(w, cx))
         return w->io_result = -ETIMEDOUT, READY;
-    return net_send(w->io, &w->send, &w->io_result, cx);
+    return net_send(w->sock, &w->send, &w->io_result, cx);
 }
 // [end: ws-deadline]
 
@@ -233,7 +233,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
                 // Silent for a whole period: one ping; silent for another: close.
                 w->timed_out = false;
                 if (w->pinged) {
-                    http_log("[WS] fd=%d idle: no answer to our ping", w->io->fd);
+                    http_log("[WS] fd=%d idle: no answer to our ping", w->sock->io.fd);
                     w->close_code = WS_CLOSE_GOING_AWAY;
                     break;
                 }
@@ -261,7 +261,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             queue_close(w, ev.close_code); // echo the code, then close TCP (5.5.1)
             if (set_deadline(w, http_settings.send_timeout_ms, cx))
                 AWAIT(w, ws_send(w, cx));
-            http_log("[WS] fd=%d closed by peer code=%u", w->io->fd,
+            http_log("[WS] fd=%d closed by peer code=%u", w->sock->io.fd,
                      w->close_code); // not ev: a local, gone after the await
             ASYNC_RETURN(w);
         } else {
@@ -276,7 +276,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         AWAIT(w, ws_send(w, cx));
         if (w->io_result < 0) {
             if (w->io_result == -ETIMEDOUT)
-                http_log("[WS] fd=%d send timed out", w->io->fd);
+                http_log("[WS] fd=%d send timed out", w->sock->io.fd);
             ASYNC_RETURN(w); // a peer that does not read cannot read a close frame either
         }
         http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
@@ -292,20 +292,20 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
     }
     // We close: send our close frame, then wait a little for the peer's
     // close (or EOF) so that it reads our reason before the TCP close.
-    http_log("[WS] fd=%d closing code=%u", w->io->fd, w->close_code);
+    http_log("[WS] fd=%d closing code=%u", w->sock->io.fd, w->close_code);
     queue_close(w, w->close_code);
     if (!set_deadline(w, http_settings.send_timeout_ms, cx))
         ASYNC_RETURN(w);
     AWAIT(w, ws_send(w, cx));
     if (w->io_result < 0)
         ASYNC_RETURN(w);
-    sys_shutdown(w->io->fd, SHUT_WR);
+    net_shutdown_write(w->sock);
     if (!set_deadline(w, WS_CLOSE_LINGER_MS, cx))
         ASYNC_RETURN(w);
     w->start = w->len = 0;
     for (;;) {
         AWAIT(w, expired(w, cx) ? (w->io_result = 0, READY)
-                                : net_recv(w->io, w->in, WS_READ_BUF, &w->io_result, cx));
+                                : net_recv(w->sock, w->in, WS_READ_BUF, &w->io_result, cx));
         if (w->io_result <= 0)
             break;
     }
@@ -320,7 +320,7 @@ struct ws_settings ws_settings = {.idle_timeout_ms = WS_IDLE_TIMEOUT_MS};
 // client pipelined behind it are never refused for their number.
 _Static_assert(WS_READ_BUF >= HTTP_READ_BUF_MAX, "WS_READ_BUF must hold what HTTP hands over at the upgrade");
 
-static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
+static void *ws_open(struct net_stream *sock, const char *leftover, size_t n)
 {
     struct ws_conn *w = mem_alloc(sizeof *w);
     uint8_t *in = mem_alloc(WS_READ_BUF);
@@ -330,7 +330,7 @@ static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
         return NULL;
     }
     sys_memset(w, 0, sizeof *w);
-    w->io = io;
+    w->sock = sock;
     w->in = in;
     w->timer = (struct ex_timer)EX_TIMER_INIT;
     w->restart_idle = true;
@@ -339,7 +339,7 @@ static void *ws_open(struct ex_io *io, const char *leftover, size_t n)
     sys_memcpy(w->in, leftover, n);
     w->len = n;
     http_metric_add(M_WS_OPENED, 1);
-    http_log("[WS] fd=%d handshake complete", io->fd);
+    http_log("[WS] fd=%d handshake complete", sock->io.fd);
     return w;
 }
 
@@ -353,7 +353,7 @@ static void ws_close(void *state)
 }
 
 static const struct http_upgrade_hook ws_hook = {
-    .path = "/ws",
+    .path = HTTP_UPGRADE_PATH,
     .handshake = ws_handshake,
     .open = ws_open,
     .poll = ws_poll,

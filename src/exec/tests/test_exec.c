@@ -296,6 +296,52 @@ static void hangup_wakes_reader(void)
     sys_close(p[0]);
 }
 
+// One task waits on two pipes; only the first one's writer hangs up. The
+// hang-up mark belongs to that registration: the other fd must not see it
+// (a per-task mark would tell the second fd's reader to skip waiting for an
+// edge it still needs, or, the other way round, lose the first fd's mark).
+struct two_readers {
+    struct ex_io a, b;
+    int woken_at_eof; // 1 once a read of a returned end of stream
+    int hup_a, hup_b; // ex_io_hup_seen of each, asked then
+};
+
+static poll_t two_readers_poll(void *state, struct sched_cx *cx)
+{
+    struct two_readers *t = state;
+    char c;
+    ssize_t n = sys_read(t->a.fd, &c, 1);
+    if (n == -EAGAIN) {
+        if (sys_read(t->b.fd, &c, 1) != -EAGAIN)
+            return READY; // the test sees woken_at_eof == 0
+        ex_io_wait(&t->b, EX_READABLE, cx, NULL);
+        return ex_io_wait(&t->a, EX_READABLE, cx, NULL);
+    }
+    t->hup_a = ex_io_hup_seen(&t->a);
+    t->hup_b = ex_io_hup_seen(&t->b);
+    atomic_store_seq(&t->woken_at_eof, n == 0);
+    return READY;
+}
+
+static void hangup_mark_is_per_registration(void)
+{
+    int a[2], b[2];
+    CHECK_EQ(sys_pipe2(a, O_NONBLOCK | O_CLOEXEC), 0);
+    CHECK_EQ(sys_pipe2(b, O_NONBLOCK | O_CLOEXEC), 0);
+    struct two_readers t = {.a = {.fd = a[0]}, .b = {.fd = b[0]}};
+    start_executor(1, 0);
+    CHECK_EQ(sched_spawn(two_readers_poll, &t, NULL, NULL), 0);
+    sys_sleep_ns(30 * NS_PER_MS);
+    sys_close(a[1]); // a's writer gone; b's stays
+    CHECK(finish_executor(2 * NS_PER_SEC));
+    CHECK_EQ(t.woken_at_eof, 1);
+    // epoll keeps the mark (edge-triggered: the edge came once); ppoll is
+    // level-triggered and keeps none.
+    CHECK_EQ(t.hup_a, backend == EX_BACKEND_EPOLL);
+    CHECK_EQ(t.hup_b, 0);
+    sys_close(a[0]), sys_close(b[0]), sys_close(b[1]);
+}
+
 // ppoll only: an fd closed under a registration reports POLLNVAL. The entry
 // must go, and the task be woken once, not spin (the original's 200% CPU).
 static void closed_fd_is_dropped_not_spun_on(void)
@@ -357,6 +403,7 @@ int main(void)
     RUN_BOTH(thousand_pipes_all_complete);
     RUN_BOTH(idle_executor_uses_no_cpu);
     RUN_BOTH(hangup_wakes_reader);
+    RUN_BOTH(hangup_mark_is_per_registration);
     backend = EX_BACKEND_PPOLL; // epoll drops a closed fd from its interest list by itself
     test_run("closed_fd_is_dropped_not_spun_on [ppoll]", closed_fd_is_dropped_not_spun_on);
     RUN_BOTH(shutdown_wakes_tasks_and_joins);

@@ -13,7 +13,7 @@
 // [snippet: echo-conn]
 struct echo_conn {
     int resume;
-    struct ex_io io;
+    struct net_stream sock;
     ssize_t got, sent;
     struct net_send send;
     char buf[16384];
@@ -26,11 +26,12 @@ static poll_t echo_poll(void *state, struct sched_cx *cx)
     for (;;) {
         // An idle read gives up when the server stops: the shutdown wakes
         // every task once, and this poll then sees ex_stopping().
-        AWAIT(c, ex_stopping() ? (c->got = 0, READY) : net_recv(&c->io, c->buf, sizeof c->buf, &c->got, cx));
+        AWAIT(c,
+              ex_stopping() ? (c->got = 0, READY) : net_recv(&c->sock, c->buf, sizeof c->buf, &c->got, cx));
         if (c->got <= 0)
             break; // end of stream (the peer half-closed) or an error
         net_send_init(&c->send, c->buf, (size_t)c->got);
-        AWAIT(c, net_send(&c->io, &c->send, &c->sent, cx));
+        AWAIT(c, net_send(&c->sock, &c->send, &c->sent, cx));
         if (c->sent < 0)
             break;
     }
@@ -40,8 +41,7 @@ static poll_t echo_poll(void *state, struct sched_cx *cx)
 static void echo_drop(void *state)
 {
     struct echo_conn *c = state;
-    ex_io_forget(&c->io);
-    sys_close(c->io.fd);
+    net_close(&c->sock);
     mem_free(c);
 }
 // [end: echo-conn]
@@ -55,7 +55,7 @@ static int on_accept(int fd, void *arg)
     if (!c)
         return -ENOMEM;
     c->resume = 0;
-    c->io = (struct ex_io){.fd = fd};
+    net_stream_init(&c->sock, fd);
     struct waker w;
     int r = sched_spawn_idle(echo_poll, c, echo_drop, &w);
     if (r < 0) {
@@ -63,7 +63,7 @@ static int on_accept(int fd, void *arg)
         return r;
     }
     // First poll when data arrives: no wake-up, no syscall wasted before.
-    if (ex_io_watch(&c->io, EX_READABLE, w) < 0)
+    if (net_stream_watch(&c->sock, w) < 0)
         sched_wake(w); // could not register: let the task find out itself
     return 0;
 }

@@ -62,7 +62,7 @@ static void accepted_sockets_inherit_nodelay(void)
 // with every byte arriving in order.
 struct big_send {
     int resume;
-    struct ex_io io;
+    struct net_stream sock;
     struct net_send send;
     ssize_t result;
     int pendings;
@@ -70,7 +70,7 @@ struct big_send {
 static poll_t big_send_poll(void *state, struct sched_cx *cx)
 {
     struct big_send *b = state;
-    poll_t r = net_send(&b->io, &b->send, &b->result, cx);
+    poll_t r = net_send(&b->sock, &b->send, &b->result, cx);
     b->pendings += r == PENDING;
     return r;
 }
@@ -92,7 +92,7 @@ static void partial_sends_resume(void)
     static uint8_t data[4 << 20];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 31 + (i >> 12));
-    struct big_send b = {.io = {.fd = s}};
+    struct big_send b = {.sock = {.io = {.fd = s}}};
     net_send_init(&b.send, data, sizeof data / 2);
     net_send_add(&b.send, data + sizeof data / 2, sizeof data / 2); // two iovecs
     struct ex_config cfg = {.workers = 1, .backend = EX_BACKEND_EPOLL};
