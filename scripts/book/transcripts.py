@@ -222,7 +222,10 @@ def build_stage(stage):
 def run(b, stage, timeout):
     """Returns (exit status, output lines, seconds, cached?)."""
     cmd = b.attrs["command"]
-    key = hashlib.sha256(f"{cmd}\0{stage}\0{timeout}\0{inputs_digest(stage)}".encode()).hexdigest()[:24]
+    # Files the command names (a script under scripts/book, say) are inputs too.
+    named = "".join(hashlib.sha256(open(os.path.join(ROOT, t), "rb").read()).hexdigest()
+                    for t in cmd.split() if os.path.isfile(os.path.join(ROOT, t)))
+    key = hashlib.sha256(f"{cmd}\0{stage}\0{timeout}\0{inputs_digest(stage)}\0{named}".encode()).hexdigest()[:24]
     cache = os.path.join(ROOT, CACHE, key)
     if os.path.isfile(cache):
         with open(cache, encoding="utf-8", errors="replace") as fh:
