@@ -257,7 +257,7 @@ def main():
                     finally:
                         srv.stop()
                     row = dict(mach, server=srv.kind, server_args=srv.args_text(), workers=1, pinned=int(pinned),
-                               run=r + 1, runs=args.runs, loadavg_1m=os.getloadavg()[0], **res)
+                               run=r + 1, runs=args.runs, loadavg_1m=round(os.getloadavg()[0], 2), **res)
                     out.writerow(row)
                     f.flush()
                     rows.append(row)
