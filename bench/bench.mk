@@ -5,6 +5,8 @@
 #   make bench-quick   reduced grid (under 90 s) into build/bench/quick/
 #   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
 #   make bench-smoke   the few-second check that `make test` runs
+#   make bench-idle    RSS of 10,000 idle keep-alive connections vs nginx (about 2 minutes):
+#                      results/idle-<date>-<host>-<commit>.csv, results/idle-latest.csv
 #
 # Uses STAGE and B of the including Makefile: the server is $(B)/bin/async-nostd.
 
@@ -14,8 +16,9 @@ BENCH_SERVER   = $(B)/bin/async-nostd
 BENCH_WS_LOAD := build/bench/ws_load
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
+BENCH_IDLE_ARGS ?=
 
-.PHONY: bench bench-quick plots bench-smoke bench-setup bench-server
+.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server
 
 bench-setup:
 	@bash scripts/setup.sh bench interop
@@ -31,11 +34,15 @@ $(BENCH_WS_LOAD): bench/ws_load.c
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
 
 # [snippet: bench-make-targets]
-bench: bench-setup bench-server $(BENCH_WS_LOAD)     ## benchmark vs nginx and node ws (~8 min): results/, plots/
+bench: bench-setup bench-server $(BENCH_WS_LOAD)     ## benchmark vs nginx and node ws (~10 min): results/, plots/
 	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
+	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
 
 bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) ## reduced benchmark grid (< 90 s) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
+
+bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv
+	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench-idle" $(BENCH_IDLE_ARGS)
 
 plots:                                                 ## redraw plots/ from results/latest.csv (BENCH_CSV=...)
 	$(BENCH_PY) bench/report.py plots $(BENCH_CSV) --out plots

@@ -19,6 +19,11 @@
 #define MEM_CACHE_BATCH_BYTES (32 * 1024)   // bytes of blocks a cache moves to/from the central lists at once
 #define MEM_CACHE_BATCH_MAX   32            // ... but never more than this many blocks per move
 #define MEM_MAX_CACHES        64 // threads with a cache at once; further threads use the central lists
+// Empty chunks kept committed (pages resident) for reuse: MEM_RESERVE_CHUNKS,
+// plus one per MEM_RESERVE_SHARE chunks in use. Chunks freed beyond that go
+// back to the kernel with madvise (chapter 2 measures the trade-off).
+#define MEM_RESERVE_CHUNKS    16 // 1 MiB: kept even when nothing is in use
+#define MEM_RESERVE_SHARE     4  // a busy heap keeps up to a quarter of its size on top
 
 // ---- stage 3: scheduler -------------------------------------------------------
 // The original had 1024 task slots, fixed. Slots are cheap (64 bytes of

@@ -56,6 +56,8 @@ struct mem_stats {
     size_t heap_carved; // arena bytes ever lent to a size class (the touched part; never shrinks)
     size_t heap_used;   // arena bytes lent to size classes now
     size_t heap_high;   // high-water mark of heap_used
+    size_t heap_idle;   // bytes of empty chunks kept committed for reuse (at most MEM_RESERVE_CHUNKS)
+    uint64_t madvised;  // chunks given back to the kernel so far (one madvise call each)
     size_t big_bytes;   // bytes mapped for big blocks now
     size_t big_high;    // high-water mark of big_bytes
     size_t big_blocks;  // big blocks alive

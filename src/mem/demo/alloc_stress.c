@@ -96,6 +96,24 @@ static int work(void *arg)
     return 0;
 }
 
+// Resident KiB of this process: the second number of /proc/self/statm, in pages.
+static unsigned long resident_kib(void)
+{
+    char buf[128];
+    int fd = sys_open("/proc/self/statm", O_RDONLY | O_CLOEXEC, 0);
+    if (fd < 0)
+        return 0;
+    ssize_t n = sys_read(fd, buf, sizeof buf - 1);
+    sys_close(fd);
+    long i = 0;
+    unsigned long v = 0;
+    while (i < n && buf[i] != ' ')
+        i++;
+    for (i++; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+        v = v * 10 + (unsigned long)(buf[i] - '0');
+    return v * (PAGE_SIZE / 1024);
+}
+
 static void print_stats(const char *when)
 {
     struct mem_stats st;
@@ -103,11 +121,13 @@ static void print_stats(const char *when)
     sys_printf("  %s: in use %zu KiB, cached %zu KiB; heap used %zu KiB, high-water %zu KiB, carved %zu of "
                "%zu KiB;\n"
                "    big blocks %zu (%zu KiB, high-water %zu KiB); allocs %lu, frees %lu, failed %lu, central "
-               "trips %lu\n",
+               "trips %lu\n"
+               "    resident %lu KiB; empty chunks kept %zu KiB, given back to the kernel %lu\n",
                when, st.in_use / 1024, st.cached / 1024, st.heap_used / 1024, st.heap_high / 1024,
                st.heap_carved / 1024, st.heap_size / 1024, st.big_blocks, st.big_bytes / 1024,
                st.big_high / 1024, (unsigned long)st.allocs, (unsigned long)st.frees,
-               (unsigned long)st.failed, (unsigned long)st.central);
+               (unsigned long)st.failed, (unsigned long)st.central, resident_kib(), st.heap_idle / 1024,
+               (unsigned long)st.madvised);
 }
 
 int main(int argc, char **argv)
