@@ -17,12 +17,14 @@ const char *sys_errno_name(long e)
         {ENOMEM, "ENOMEM"},
         {EACCES, "EACCES"},
         {EFAULT, "EFAULT"},
+        {EBUSY, "EBUSY"},
         {EEXIST, "EEXIST"},
         {EINVAL, "EINVAL"},
         {ENFILE, "ENFILE"},
         {EMFILE, "EMFILE"},
         {EPIPE, "EPIPE"},
         {ENOSYS, "ENOSYS"},
+        {ETIME, "ETIME"},
         {ENOTSOCK, "ENOTSOCK"},
         {EADDRINUSE, "EADDRINUSE"},
         {EADDRNOTAVAIL, "EADDRNOTAVAIL"},
@@ -32,6 +34,10 @@ const char *sys_errno_name(long e)
         {ETIMEDOUT, "ETIMEDOUT"},
         {ECONNREFUSED, "ECONNREFUSED"},
         {EINPROGRESS, "EINPROGRESS"},
+        {ENOBUFS, "ENOBUFS"},
+        {EALREADY, "EALREADY"},
+        {ECANCELED, "ECANCELED"},
+        {EOPNOTSUPP, "EOPNOTSUPP"},
     };
     if (e < 0)
         e = -e;

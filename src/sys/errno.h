@@ -23,6 +23,7 @@
 #define EPIPE         32
 #define ERANGE        34
 #define ENOSYS        38
+#define ETIME         62
 #define ENOTSOCK      88
 #define EOPNOTSUPP    95
 #define EADDRINUSE    98
@@ -34,7 +35,9 @@
 #define ENOTCONN      107
 #define ETIMEDOUT     110
 #define ECONNREFUSED  111
+#define EALREADY      114
 #define EINPROGRESS   115
+#define ECANCELED     125
 
 // [snippet: sys-is-err]
 // Raw syscalls return -4095..-1 for errors; everything else is a result.

@@ -195,6 +195,175 @@ struct epoll_event {
 #define EFD_CLOEXEC  02000000
 #define EFD_NONBLOCK 04000
 
+// ---- io_uring (include/uapi/linux/io_uring.h) --------------------------------------
+// Only the parts the ring layer (src/exec/uring.c) uses; the sizes are checked
+// below, since a field out of place here corrupts what the kernel reads.
+#define IORING_SETUP_CQSIZE        (1u << 3)  // cq_entries is ours, not 2 * sq_entries
+#define IORING_SETUP_CLAMP         (1u << 4)  // too-large sizes are clamped, not refused
+#define IORING_SETUP_SUBMIT_ALL    (1u << 7)  // a bad SQE fails alone, the rest still go (5.18)
+#define IORING_SETUP_COOP_TASKRUN  (1u << 8)  // no IPI to run completions; done at our next enter (5.19)
+#define IORING_SETUP_SINGLE_ISSUER (1u << 12) // one thread submits (6.0)
+#define IORING_SETUP_DEFER_TASKRUN (1u << 13) // completions posted only when that thread waits (6.1)
+
+#define IORING_FEAT_SINGLE_MMAP (1u << 0) // SQ and CQ rings share one mapping (5.4)
+#define IORING_FEAT_NODROP      (1u << 1) // an overflowing CQE is kept, not dropped (5.5)
+#define IORING_FEAT_EXT_ARG     (1u << 8) // io_uring_enter takes struct io_uring_getevents_arg (5.11)
+
+#define IORING_OFF_SQ_RING 0ull
+#define IORING_OFF_CQ_RING 0x8000000ull
+#define IORING_OFF_SQES    0x10000000ull
+
+#define IORING_ENTER_GETEVENTS (1u << 0)
+#define IORING_ENTER_EXT_ARG   (1u << 3)
+
+#define IORING_SQ_NEED_WAKEUP (1u << 0)
+#define IORING_SQ_CQ_OVERFLOW (1u << 1) // completions wait in the kernel's overflow list
+#define IORING_SQ_TASKRUN     (1u << 2)
+
+#define IOSQE_IO_LINK       (1u << 2)
+#define IOSQE_ASYNC         (1u << 4)
+#define IOSQE_BUFFER_SELECT (1u << 5) // take the buffer from sqe->buf_group
+
+#define IORING_CQE_F_BUFFER     (1u << 0) // flags >> IORING_CQE_BUFFER_SHIFT is the buffer id
+#define IORING_CQE_F_MORE       (1u << 1) // the request stays armed: more CQEs will follow
+#define IORING_CQE_BUFFER_SHIFT 16
+
+#define IORING_RECV_MULTISHOT   (1u << 1) // in sqe->ioprio of a RECV
+#define IORING_ACCEPT_MULTISHOT (1u << 0) // in sqe->ioprio of an ACCEPT
+
+#define IORING_ASYNC_CANCEL_ALL (1u << 0) // every request matching the key, not the first
+#define IORING_ASYNC_CANCEL_FD  (1u << 1) // match on sqe->fd instead of user_data
+#define IORING_ASYNC_CANCEL_ANY (1u << 2)
+
+enum io_uring_op {
+    IORING_OP_NOP = 0,
+    IORING_OP_SENDMSG = 9,
+    IORING_OP_RECVMSG = 10,
+    IORING_OP_TIMEOUT = 11,
+    IORING_OP_TIMEOUT_REMOVE = 12,
+    IORING_OP_ACCEPT = 13,
+    IORING_OP_ASYNC_CANCEL = 14,
+    IORING_OP_LINK_TIMEOUT = 15,
+    IORING_OP_CONNECT = 16,
+    IORING_OP_CLOSE = 19,
+    IORING_OP_SEND = 26,
+    IORING_OP_RECV = 27,
+    IORING_OP_SHUTDOWN = 34,
+};
+
+enum io_uring_register_op {
+    IORING_REGISTER_PROBE = 8,
+    IORING_REGISTER_PBUF_RING = 22,
+    IORING_UNREGISTER_PBUF_RING = 23,
+    IORING_REGISTER_PBUF_STATUS = 26,
+};
+
+struct io_sqring_offsets {
+    uint32_t head, tail, ring_mask, ring_entries, flags, dropped, array, resv1;
+    uint64_t user_addr;
+};
+
+struct io_cqring_offsets {
+    uint32_t head, tail, ring_mask, ring_entries, overflow, cqes, flags, resv1;
+    uint64_t user_addr;
+};
+
+struct io_uring_params {
+    uint32_t sq_entries;
+    uint32_t cq_entries;
+    uint32_t flags;
+    uint32_t sq_thread_cpu;
+    uint32_t sq_thread_idle;
+    uint32_t features;
+    uint32_t wq_fd;
+    uint32_t resv[3];
+    struct io_sqring_offsets sq_off;
+    struct io_cqring_offsets cq_off;
+};
+
+// One submission: 64 bytes. The unions of the kernel's header are reduced to
+// the names this project uses; each keeps its offset.
+struct io_uring_sqe {
+    uint8_t opcode;
+    uint8_t flags;   // IOSQE_*
+    uint16_t ioprio; // for RECV and ACCEPT: the multishot flag
+    int32_t fd;
+    uint64_t off;  // TIMEOUT: completion count; SEND/RECV: unused
+    uint64_t addr; // buffer, msghdr, timespec, or the user_data to cancel
+    uint32_t len;
+    uint32_t op_flags; // msg_flags, timeout_flags, accept_flags, cancel_flags
+    uint64_t user_data;
+    uint16_t buf_group; // with IOSQE_BUFFER_SELECT
+    uint16_t personality;
+    uint32_t file_index;
+    uint64_t addr3;
+    uint64_t pad2;
+};
+
+struct io_uring_cqe {
+    uint64_t user_data;
+    int32_t res; // the syscall's result: >= 0, or -errno
+    uint32_t flags;
+};
+
+// The wait argument of io_uring_enter with IORING_ENTER_EXT_ARG.
+struct io_uring_getevents_arg {
+    uint64_t sigmask;
+    uint32_t sigmask_sz;
+    uint32_t min_wait_usec;
+    uint64_t ts; // address of a struct timespec
+};
+
+#define IO_URING_OP_SUPPORTED (1u << 0)
+struct io_uring_probe_op {
+    uint8_t op;
+    uint8_t resv;
+    uint16_t flags; // IO_URING_OP_SUPPORTED
+    uint32_t resv2;
+};
+struct io_uring_probe {
+    uint8_t last_op;
+    uint8_t ops_len;
+    uint16_t resv;
+    uint32_t resv2[3];
+    struct io_uring_probe_op ops[];
+};
+
+// A provided buffer, as the application puts it in a buffer ring.
+struct io_uring_buf {
+    uint64_t addr;
+    uint32_t len;
+    uint16_t bid;
+    uint16_t resv;
+};
+// The buffer ring is an array of io_uring_buf whose first entry's resv field
+// is the ring's tail: the application's producer index (the kernel keeps its
+// head to itself).
+#define IO_URING_BUF_RING_TAIL_OFFSET 14
+struct io_uring_buf_reg {
+    uint64_t ring_addr;
+    uint32_t ring_entries;
+    uint16_t bgid;
+    uint16_t flags;
+    uint64_t resv[3];
+};
+struct io_uring_buf_status {
+    uint32_t buf_group; // in
+    uint32_t head;      // out: the kernel's consumer index
+    uint32_t resv[8];
+};
+
+_Static_assert(sizeof(struct io_uring_sqe) == 64, "io_uring_sqe is 64 bytes");
+_Static_assert(offsetof(struct io_uring_sqe, user_data) == 32, "sqe user_data at 32");
+_Static_assert(offsetof(struct io_uring_sqe, buf_group) == 40, "sqe buf_group at 40");
+_Static_assert(sizeof(struct io_uring_cqe) == 16, "io_uring_cqe is 16 bytes");
+_Static_assert(sizeof(struct io_uring_params) == 120, "io_uring_params is 120 bytes");
+_Static_assert(sizeof(struct io_uring_getevents_arg) == 24, "io_uring_getevents_arg is 24 bytes");
+_Static_assert(sizeof(struct io_uring_probe) == 16 && sizeof(struct io_uring_probe_op) == 8, "probe layout");
+_Static_assert(sizeof(struct io_uring_buf) == 16, "io_uring_buf is 16 bytes");
+_Static_assert(sizeof(struct io_uring_buf_reg) == 40, "io_uring_buf_reg is 40 bytes");
+_Static_assert(sizeof(struct io_uring_buf_status) == 40, "io_uring_buf_status is 40 bytes");
+
 // ---- resource limits -------------------------------------------------------------
 #define RLIMIT_NOFILE 7
 struct rlimit {

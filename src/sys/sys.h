@@ -197,6 +197,10 @@ static inline ssize_t sys_sendmsg(int fd, const struct msghdr *m, int flags)
     return syscall3(NR_sendmsg, fd, SC(m), flags);
 }
 static inline int sys_shutdown(int fd, int how) { return (int)syscall2(NR_shutdown, fd, how); }
+static inline int sys_socketpair(int domain, int type, int proto, int fds[2])
+{
+    return (int)syscall4(NR_socketpair, domain, type, proto, SC(fds));
+}
 
 // ---- readiness ------------------------------------------------------------------
 static inline int sys_ppoll(struct pollfd *fds, unsigned long n, const struct timespec *timeout,
@@ -216,6 +220,28 @@ static inline int sys_epoll_wait(int epfd, struct epoll_event *evs, int max, int
 static inline int sys_eventfd2(unsigned initval, int flags)
 {
     return (int)syscall2(NR_eventfd2, initval, flags);
+}
+
+// ---- io_uring ---------------------------------------------------------------------
+// Linux 5.1 and later; -ENOSYS before, -EPERM where
+// /proc/sys/kernel/io_uring_disabled or a seccomp filter forbids it.
+// Returns the ring's fd; p is read (entries, flags) and written (sizes, offsets, features).
+static inline int sys_io_uring_setup(unsigned entries, struct io_uring_params *p)
+{
+    return (int)syscall2(NR_io_uring_setup, entries, SC(p));
+}
+// Submits to_submit SQEs and, with IORING_ENTER_GETEVENTS, waits until
+// min_complete CQEs are in the ring. arg is a signal mask of argsz bytes, or
+// with IORING_ENTER_EXT_ARG a struct io_uring_getevents_arg (sigmask and
+// timeout) and argsz its size. Returns the number of SQEs consumed or -errno.
+static inline int sys_io_uring_enter(int fd, unsigned to_submit, unsigned min_complete, unsigned flags,
+                                     const void *arg, size_t argsz)
+{
+    return (int)syscall6(NR_io_uring_enter, fd, to_submit, min_complete, flags, SC(arg), SC(argsz));
+}
+static inline int sys_io_uring_register(int fd, unsigned op, void *arg, unsigned nr_args)
+{
+    return (int)syscall4(NR_io_uring_register, fd, op, SC(arg), nr_args);
 }
 
 #undef SC

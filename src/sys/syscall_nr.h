@@ -32,6 +32,7 @@
 #define NR_bind              49
 #define NR_listen            50
 #define NR_getsockname       51
+#define NR_socketpair        53
 #define NR_setsockopt        54
 #define NR_getsockopt        55
 #define NR_clone             56
@@ -64,6 +65,9 @@
 #define NR_accept4           288
 #define NR_prlimit64         302
 #define NR_getrandom         318
+#define NR_io_uring_setup    425
+#define NR_io_uring_enter    426
+#define NR_io_uring_register 427
 #define NR_epoll_pwait2      441
 
 #endif

@@ -1,4 +1,4 @@
-// testing.h: a tiny freestanding unit-test harness: one line per case, [OK] or [FAIL].
+// testing.h: a tiny freestanding unit-test harness: one line per case, [OK], [FAIL] or [SKIP].
 #ifndef SYS_TESTING_H
 #define SYS_TESTING_H
 
@@ -16,6 +16,7 @@
 
 static int test_failures;
 static int test_case_failed;
+static int test_case_skipped;
 static char test_reason[256];
 
 static inline void test_fail(const char *file, int line, const char *what, long a, long b, int show)
@@ -32,6 +33,15 @@ static inline void test_fail(const char *file, int line, const char *what, long 
     do {                                                   \
         if (!(cond))                                       \
             test_fail(__FILE__, __LINE__, #cond, 0, 0, 0); \
+    } while (0)
+// Ends nothing by itself: marks the case skipped, with a reason, and the
+// case returns. For what this machine cannot do (a kernel feature it
+// refuses), never for a result the code got wrong: that is a CHECK.
+#define SKIP(...)                                                       \
+    do {                                                                \
+        test_case_skipped = 1;                                          \
+        if (!atomic_load_seq(&test_case_failed))                        \
+            sys_snprintf(test_reason, sizeof test_reason, __VA_ARGS__); \
     } while (0)
 #define CHECK_EQ(a, b)                                                          \
     do {                                                                        \
@@ -59,11 +69,14 @@ static inline void test_run(const char *name, void (*fn)(void))
     if (!test_selected(name))
         return;
     test_case_failed = 0;
+    test_case_skipped = 0;
     test_reason[0] = '\0';
     fn();
     if (atomic_load_seq(&test_case_failed)) {
         test_failures++;
         sys_printf("[FAIL] %s: %s\n", name, test_reason);
+    } else if (test_case_skipped) {
+        sys_printf("[SKIP] %s: %s\n", name, test_reason);
     } else {
         sys_printf("[OK] %s\n", name);
     }

@@ -1,0 +1,573 @@
+// test_uring.c: stage-4 tests of the io_uring rings: wrap, overflow, buffer rings, multishot, cancel.
+#include "exec/uring.h"
+#include "sys/atomic.h"
+#include "sys/clock.h"
+#include "sys/fmt.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+#include "sys/testing.h"
+
+#define WAIT_LIMIT_NS (5 * NS_PER_SEC) // no case waits longer for a completion it expects
+#define BACKEND_OPS                                                                         \
+    IORING_OP_RECV, IORING_OP_SEND, IORING_OP_SENDMSG, IORING_OP_ACCEPT, IORING_OP_TIMEOUT, \
+        IORING_OP_ASYNC_CANCEL, IORING_OP_CLOSE
+
+static struct uring ring;
+
+// Opens the test's ring, or marks the case skipped with the kernel's reason.
+static bool open_ring(uint32_t sq, uint32_t cq)
+{
+    struct uring_config cfg = {.sq_entries = sq, .cq_entries = cq};
+    int err = uring_init(&ring, &cfg);
+    if (err < 0) {
+        char why[160];
+        SKIP("%s", uring_explain(err, why, sizeof why));
+        return false;
+    }
+    return true;
+}
+
+// Registers a buffer group, or marks the case skipped if the kernel has no buffer rings.
+static bool open_buf_ring(struct uring_buf_ring *b, uint16_t bgid, uint32_t count, uint32_t size)
+{
+    int err = uring_buf_ring_init(&ring, b, bgid, count, size);
+    if (err == -EINVAL) {
+        SKIP("kernel lacks IORING_REGISTER_PBUF_RING (Linux 5.19)");
+        return false;
+    }
+    CHECK_EQ(err, 0);
+    return err == 0;
+}
+
+static void queue_or_fail(struct io_uring_sqe *s)
+{
+    CHECK(s != NULL);
+    if (s)
+        uring_queue(&ring, s);
+}
+
+// Submits what is queued and gathers CQEs until want arrived or the limit passed; returns how many.
+static uint32_t wait_cqes(struct io_uring_cqe *out, uint32_t want)
+{
+    uint32_t got = 0;
+    uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+    while (got < want) {
+        uint64_t now = sys_now_ns();
+        if (now >= deadline)
+            break;
+        int r = uring_submit_and_wait(&ring, 1, (int64_t)(deadline - now));
+        if (r < 0 && r != -EBUSY) {
+            CHECK_EQ(r, 0);
+            break;
+        }
+        got += uring_reap(&ring, out + got, want - got);
+    }
+    return got;
+}
+
+static void pair(int fds[2]) { CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0); }
+
+// ---- the rings ------------------------------------------------------------------------
+
+// The free-running indices and their masks where the 32-bit counters wrap.
+static void index_arithmetic_across_uint32_wrap(void)
+{
+    CHECK_EQ(uring_ring_count(UINT32_MAX - 1, 2), 4); // head before the wrap, tail after
+    CHECK_EQ(uring_ring_count(UINT32_MAX, UINT32_MAX), 0);
+    CHECK(uring_ring_full(UINT32_MAX - 3, 0, 4));
+    CHECK(!uring_ring_full(UINT32_MAX - 2, 0, 4));
+    CHECK(!uring_ring_full(UINT32_MAX, UINT32_MAX, 4));
+    CHECK_EQ(uring_ring_slot(UINT32_MAX, 3), 3);
+    CHECK_EQ(uring_ring_slot(UINT32_MAX + 1u, 3), 0); // the slot after the last wraps to 0
+    CHECK_EQ(uring_ring_slot(0xfffffffeu, 7), 6);
+    // The buffer ring's tail is 16 bits: its count wraps the same way.
+    uint16_t head = 65534, tail = 2;
+    CHECK_EQ((uint16_t)(tail - head), 4);
+}
+
+// A 4-entry SQ and 8-entry CQ driven through 20,000 NOPs: both masks wrap 2,500 to 5,000 times.
+static void nops_wrap_the_rings_many_times(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    sys_printf("# io_uring: sq %u, cq %u, features 0x%x, setup flags 0x%x\n", ring.sq_entries,
+               ring.cq_entries, ring.features, ring.flags);
+    CHECK_EQ(ring.sq_entries, 4);
+    CHECK_EQ(ring.cq_entries, 8);
+    uint64_t next = 0, expect = 0;
+    const uint64_t total = 20000;
+    while (expect < total && !test_case_failed) {
+        uint32_t got = 0;
+        struct io_uring_sqe *s;
+        while (next < total && (s = uring_get_sqe(&ring)) != NULL) {
+            uring_prep_nop(s, next++);
+            uring_queue(&ring, s);
+            got++;
+        }
+        CHECK(got > 0 || next == total);
+        CHECK(got <= 4); // the fifth get of a turn must say "full"
+        struct io_uring_cqe cqes[8];
+        uint32_t n = wait_cqes(cqes, got);
+        CHECK_EQ(n, got);
+        for (uint32_t i = 0; i < n; i++) {
+            CHECK_EQ(cqes[i].user_data, expect); // NOPs complete in submission order
+            CHECK_EQ(cqes[i].res, 0);
+            expect++;
+        }
+        if (n == 0)
+            break;
+    }
+    CHECK_EQ(expect, total);
+    CHECK_EQ(atomic_load_acquire(ring.sq_head), (uint32_t)total);
+    CHECK_EQ(atomic_load_acquire(ring.cq_tail), (uint32_t)total);
+    CHECK_EQ(uring_cq_dropped(&ring), 0);
+    uring_close(&ring);
+}
+
+// More NOPs than the CQ holds, none reaped: with FEAT_NODROP each one still arrives, once.
+static void cq_overflow_loses_nothing(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    if (!(ring.features & IORING_FEAT_NODROP)) {
+        SKIP("kernel lacks IORING_FEAT_NODROP (Linux 5.5)");
+        uring_close(&ring);
+        return;
+    }
+    enum { TOTAL = 40 };
+    uint8_t seen[TOTAL] = {0};
+    uint32_t reaped = 0, busy = 0;
+    bool overflowed = false;
+    struct io_uring_cqe cqes[TOTAL];
+    for (uint64_t id = 0; id < TOTAL;) {
+        struct io_uring_sqe *s = uring_get_sqe(&ring);
+        if (s) {
+            uring_prep_nop(s, id++);
+            uring_queue(&ring, s);
+            continue;
+        }
+        int r = uring_submit_and_wait(&ring, 0, 0); // submit, do not reap
+        overflowed |= uring_cq_overflowed(&ring);
+        if (r == -EBUSY) {
+            // The kernel holds completions it cannot post: make room.
+            busy++;
+            reaped += uring_reap(&ring, cqes + reaped, TOTAL - reaped);
+            continue;
+        }
+        CHECK(r >= 0);
+        if (r < 0)
+            break;
+    }
+    uring_submit_and_wait(&ring, 0, 0);
+    overflowed |= uring_cq_overflowed(&ring);
+    CHECK(overflowed); // 40 completions, 8 slots: the kernel kept the rest aside
+    // Reaping frees slots; each enter with GETEVENTS moves held completions in.
+    uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+    while (reaped < TOTAL && sys_now_ns() < deadline) {
+        reaped += uring_reap(&ring, cqes + reaped, TOTAL - reaped);
+        if (reaped < TOTAL)
+            uring_submit_and_wait(&ring, 0, 0);
+    }
+    CHECK_EQ(reaped, TOTAL);
+    for (uint32_t i = 0; i < reaped; i++) {
+        CHECK(cqes[i].user_data < TOTAL);
+        if (cqes[i].user_data < TOTAL)
+            seen[cqes[i].user_data]++;
+    }
+    for (int i = 0; i < TOTAL; i++)
+        CHECK_EQ(seen[i], 1);
+    CHECK(!uring_cq_overflowed(&ring));
+    CHECK_EQ(uring_cq_dropped(&ring), 0);
+    sys_printf("# cq overflow: %d NOPs through an 8-entry CQ, %u -EBUSY, none dropped\n", TOTAL, busy);
+    uring_close(&ring);
+}
+
+// The probe finds the backend's opcodes; an opcode no kernel has is named in the reason.
+static void probe_finds_backend_opcodes(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    static const uint8_t ops[] = {BACKEND_OPS};
+    char why[160] = "";
+    int r = uring_check(&ring, ops, (int)sizeof ops, why, sizeof why);
+    if (r == -EOPNOTSUPP) {
+        SKIP("%s", why);
+        uring_close(&ring);
+        return;
+    }
+    CHECK_EQ(r, 0);
+    static const uint8_t bogus[] = {IORING_OP_NOP, 250};
+    CHECK_EQ(uring_check(&ring, bogus, 2, why, sizeof why), -EOPNOTSUPP);
+    CHECK(test_contains(why, "kernel lacks IORING_OP_?"));
+    uring_close(&ring);
+}
+
+// Each way io_uring can be refused has a sentence.
+static void refusals_have_reasons(void)
+{
+    char why[160];
+    CHECK(test_contains(uring_explain(-ENOSYS, why, sizeof why), "no io_uring"));
+    CHECK(test_contains(uring_explain(-EPERM, why, sizeof why), "io_uring"));
+    CHECK(test_contains(uring_explain(-ENOMEM, why, sizeof why), "RLIMIT_MEMLOCK"));
+    why[0] = '\0';
+    CHECK(test_contains(uring_explain(-EINVAL, why, sizeof why), "EINVAL"));
+}
+
+// ---- operations -------------------------------------------------------------------
+
+// A TIMEOUT completes with -ETIME, no earlier than asked.
+static void timeout_completes_with_etime(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    struct timespec ts = {0, 20 * (long)NS_PER_MS};
+    uint64_t t0 = sys_now_ns();
+    struct io_uring_sqe *s = uring_get_sqe(&ring);
+    uring_prep_timeout(s, &ts, 7);
+    queue_or_fail(s);
+    struct io_uring_cqe c;
+    CHECK_EQ(wait_cqes(&c, 1), 1);
+    uint64_t took = sys_now_ns() - t0;
+    CHECK_EQ(c.user_data, 7);
+    CHECK_EQ(c.res, -ETIME);
+    CHECK(took >= 20 * NS_PER_MS);
+    uring_close(&ring);
+}
+
+// io_uring_enter with EXT_ARG waits no longer than its timeout when nothing completes.
+static void enter_timeout_via_ext_arg(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    if (!(ring.features & IORING_FEAT_EXT_ARG)) {
+        SKIP("kernel lacks IORING_FEAT_EXT_ARG (Linux 5.11)");
+        uring_close(&ring);
+        return;
+    }
+    uint64_t t0 = sys_now_ns();
+    CHECK_EQ(uring_submit_and_wait(&ring, 1, 30 * (int64_t)NS_PER_MS), 0);
+    uint64_t took = sys_now_ns() - t0;
+    CHECK(took >= 30 * NS_PER_MS);
+    CHECK(took < 2 * NS_PER_SEC);
+    CHECK_EQ(uring_cq_ready(&ring), 0);
+    uring_close(&ring);
+}
+
+// The second half of the case below: with both buffers taken, a recv gets
+// -ENOBUFS; giving one back lets the next recv succeed in it.
+static void exhaust_then_recycle(struct uring_buf_ring *b, int rx, int tx, uint16_t bid)
+{
+    struct io_uring_cqe c;
+    // Both buffers are ours now: the kernel has none to give.
+    CHECK_EQ(sys_write(tx, "third", 5), 5);
+    struct io_uring_sqe *s = uring_get_sqe(&ring);
+    uring_prep_recv(s, rx, NULL, 0, b->bgid, false, 102);
+    queue_or_fail(s);
+    CHECK_EQ(wait_cqes(&c, 1), 1);
+    CHECK_EQ(c.res, -ENOBUFS);
+    CHECK_EQ(uring_cqe_buffer(&c), -1);
+    // Give one back; the bytes still wait in the socket.
+    uring_buf_ring_add(b, bid);
+    s = uring_get_sqe(&ring);
+    uring_prep_recv(s, rx, NULL, 0, b->bgid, false, 103);
+    queue_or_fail(s);
+    CHECK_EQ(wait_cqes(&c, 1), 1);
+    CHECK_EQ(c.res, 5);
+    CHECK_EQ(uring_cqe_buffer(&c), bid);
+    CHECK(sys_memcmp(uring_buf_addr(b, bid), "third", 5) == 0);
+}
+
+// Two buffers: two recvs take them, the third gets -ENOBUFS, a recycled one serves the next.
+static void buffer_ring_exhaustion_and_recycling(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    struct uring_buf_ring b;
+    if (!open_buf_ring(&b, 1, 2, 64)) {
+        uring_close(&ring);
+        return;
+    }
+    int fds[2];
+    pair(fds);
+    int bids[2] = {-1, -1};
+    struct io_uring_cqe c;
+    for (int i = 0; i < 2; i++) {
+        char msg[8] = "msg-0";
+        msg[4] = (char)('0' + i);
+        CHECK_EQ(sys_write(fds[1], msg, 5), 5);
+        struct io_uring_sqe *s = uring_get_sqe(&ring);
+        uring_prep_recv(s, fds[0], NULL, 0, b.bgid, false, 100 + (uint64_t)i);
+        queue_or_fail(s);
+        CHECK_EQ(wait_cqes(&c, 1), 1);
+        CHECK_EQ(c.res, 5);
+        bids[i] = uring_cqe_buffer(&c);
+        CHECK(bids[i] >= 0 && bids[i] < 2);
+        if (bids[i] >= 0)
+            CHECK(sys_memcmp(uring_buf_addr(&b, (uint16_t)bids[i]), msg, 5) == 0);
+    }
+    CHECK(bids[0] != bids[1]);
+    if (bids[0] >= 0 && bids[1] >= 0) // else reported above; recycling an id never got would be wild
+        exhaust_then_recycle(&b, fds[0], fds[1], (uint16_t)bids[0]);
+    sys_close(fds[0]);
+    sys_close(fds[1]);
+    uring_buf_ring_free(&ring, &b);
+    uring_close(&ring);
+}
+
+// One multishot RECV, 50 messages through 4 recycled buffers, every CQE flagged MORE.
+static void multishot_recv_keeps_delivering(void)
+{
+    if (!open_ring(4, 16))
+        return;
+    struct uring_buf_ring b;
+    if (!open_buf_ring(&b, 2, 4, 64)) {
+        uring_close(&ring);
+        return;
+    }
+    int fds[2];
+    pair(fds);
+    struct io_uring_sqe *s = uring_get_sqe(&ring);
+    uring_prep_recv(s, fds[0], NULL, 0, b.bgid, true, 42);
+    queue_or_fail(s);
+    int delivered = 0;
+    for (int i = 0; i < 50 && !test_case_failed; i++) {
+        char msg[16];
+        size_t len = sys_snprintf(msg, sizeof msg, "message %d", i);
+        CHECK_EQ(sys_write(fds[1], msg, len), (long)len);
+        struct io_uring_cqe c;
+        CHECK_EQ(wait_cqes(&c, 1), 1);
+        if (c.res == -EINVAL && i == 0) {
+            SKIP("kernel lacks IORING_OP_RECV multishot (Linux 6.0)");
+            break;
+        }
+        CHECK_EQ(c.user_data, 42);
+        CHECK_EQ(c.res, (long)len);
+        CHECK(c.flags & IORING_CQE_F_MORE); // still armed
+        int bid = uring_cqe_buffer(&c);
+        CHECK(bid >= 0 && bid < 4);
+        if (bid < 0 || c.res != (int)len)
+            break;
+        CHECK(sys_memcmp(uring_buf_addr(&b, (uint16_t)bid), msg, len) == 0);
+        uring_buf_ring_add(&b, (uint16_t)bid); // recycle: 50 messages, 4 buffers
+        delivered++;
+    }
+    if (!test_case_skipped)
+        CHECK_EQ(delivered, 50);
+    // Closing the peer ends the multishot recv: a 0-byte CQE without MORE.
+    sys_close(fds[1]);
+    if (!test_case_skipped) {
+        struct io_uring_cqe c;
+        CHECK_EQ(wait_cqes(&c, 1), 1);
+        CHECK_EQ(c.res, 0);
+        CHECK(!(c.flags & IORING_CQE_F_MORE));
+    }
+    sys_close(fds[0]);
+    uring_buf_ring_free(&ring, &b);
+    uring_close(&ring);
+}
+
+// A 256 KiB SEND into a small socket buffer completes in parts; resubmitting the rest delivers every byte in
+// order.
+static void send_partial_sends_accounted(void)
+{
+    if (!open_ring(4, 8))
+        return;
+    enum { TOTAL = 256 * 1024 };
+    static uint8_t out[TOTAL], in[TOTAL];
+    for (int i = 0; i < TOTAL; i++)
+        out[i] = (uint8_t)(i * 7 + (i >> 10));
+    int fds[2];
+    pair(fds);
+    int small = 4096;
+    sys_setsockopt(fds[0], SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    uint32_t sent = 0, received = 0, sends = 0;
+    bool in_flight = false;
+    uint64_t deadline = sys_now_ns() + 10 * NS_PER_SEC;
+    while (received < TOTAL && sys_now_ns() < deadline && !test_case_failed) {
+        if (!in_flight && sent < TOTAL) {
+            struct io_uring_sqe *s = uring_get_sqe(&ring);
+            uring_prep_send(s, fds[0], out + sent, TOTAL - sent, MSG_NOSIGNAL, 9);
+            queue_or_fail(s);
+            in_flight = true;
+        }
+        CHECK(uring_submit_and_wait(&ring, 1, 2 * (int64_t)NS_PER_MS) >= 0);
+        struct io_uring_cqe c;
+        while (uring_reap(&ring, &c, 1) == 1) {
+            CHECK_EQ(c.user_data, 9);
+            CHECK(c.res > 0); // a send of a partial count is a result, not an error
+            if (c.res > 0)
+                sent += (uint32_t)c.res;
+            sends++;
+            in_flight = false;
+        }
+        ssize_t n;
+        while ((n = sys_recv(fds[1], in + received, TOTAL - received, MSG_DONTWAIT)) > 0)
+            received += (uint32_t)n;
+    }
+    CHECK_EQ(sent, TOTAL);
+    CHECK_EQ(received, TOTAL);
+    CHECK(sends > 1); // the socket buffer held far less than 256 KiB: at least one partial send
+    CHECK(sys_memcmp(in, out, TOTAL) == 0);
+    sys_printf("# send: %d bytes in %u SEND completions\n", TOTAL, sends);
+    sys_close(fds[0]);
+    sys_close(fds[1]);
+    uring_close(&ring);
+}
+
+static int listen_loopback(uint16_t *port)
+{
+    int fd = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr = 0x0100007f}; // 127.0.0.1, port 0: any
+    if (fd < 0 || sys_bind(fd, &sa, sizeof sa) < 0 || sys_listen(fd, 16) < 0)
+        return -1;
+    unsigned len = sizeof sa;
+    sys_getsockname(fd, &sa, &len);
+    *port = sa.sin_port;
+    return fd;
+}
+
+// One multishot ACCEPT takes three connections, then a cancel ends it with -ECANCELED.
+static void accept_multishot_then_cancel(void)
+{
+    if (!open_ring(4, 16))
+        return;
+    uint16_t port = 0;
+    int lfd = listen_loopback(&port);
+    CHECK(lfd >= 0);
+    struct io_uring_sqe *s = uring_get_sqe(&ring);
+    uring_prep_accept(s, lfd, SOCK_CLOEXEC, true, 77);
+    queue_or_fail(s);
+    CHECK(uring_submit_and_wait(&ring, 0, 0) >= 0);
+    int clients[3], accepted = 0;
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = port, .sin_addr = 0x0100007f};
+    for (int i = 0; i < 3; i++) {
+        clients[i] = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        CHECK_EQ(sys_connect(clients[i], &sa, sizeof sa), 0);
+    }
+    struct io_uring_cqe cqes[3];
+    uint32_t n = wait_cqes(cqes, 3);
+    if (n >= 1 && cqes[0].res == -EINVAL) {
+        SKIP("kernel lacks IORING_OP_ACCEPT multishot (Linux 5.19)");
+    } else {
+        CHECK_EQ(n, 3);
+        for (uint32_t i = 0; i < n; i++) {
+            CHECK_EQ(cqes[i].user_data, 77);
+            CHECK(cqes[i].res >= 0);
+            CHECK(cqes[i].flags & IORING_CQE_F_MORE);
+            if (cqes[i].res >= 0) {
+                sys_close(cqes[i].res);
+                accepted++;
+            }
+        }
+        CHECK_EQ(accepted, 3);
+        s = uring_get_sqe(&ring);
+        uring_prep_cancel(s, 77, false, 78);
+        queue_or_fail(s);
+        struct io_uring_cqe c[2];
+        CHECK_EQ(wait_cqes(c, 2), 2);
+        for (int i = 0; i < 2; i++) {
+            if (c[i].user_data == 78)
+                CHECK_EQ(c[i].res, 0); // found and cancelled
+            else
+                CHECK(c[i].user_data == 77 && c[i].res == -ECANCELED && !(c[i].flags & IORING_CQE_F_MORE));
+        }
+    }
+    for (int i = 0; i < 3; i++)
+        sys_close(clients[i]);
+    sys_close(lfd);
+    uring_close(&ring);
+}
+
+// [snippet: uring-cancel-test]
+// Shutdown with a multishot RECV armed: cancel it, reap until its last CQE
+// (no MORE), and account for every buffer: the ones CQEs handed us, plus
+// the ones still in the ring (tail - the kernel's head), make all of them.
+static void cancel_at_shutdown_accounts_every_buffer(void)
+{
+    if (!open_ring(4, 16))
+        return;
+    enum { COUNT = 8 };
+    struct uring_buf_ring b;
+    if (!open_buf_ring(&b, 3, COUNT, 64)) {
+        uring_close(&ring);
+        return;
+    }
+    int fds[2];
+    pair(fds);
+    struct io_uring_sqe *s = uring_get_sqe(&ring);
+    uring_prep_recv(s, fds[0], NULL, 0, b.bgid, true, 500);
+    queue_or_fail(s);
+    uint8_t held[COUNT] = {0}; // 1: a CQE gave it to us and we kept it
+    int ours = 0, in_flight = 1;
+    for (int i = 0; i < 3; i++) { // three messages, three buffers kept
+        CHECK_EQ(sys_write(fds[1], "x", 1), 1);
+        struct io_uring_cqe c;
+        CHECK_EQ(wait_cqes(&c, 1), 1);
+        if (c.res == -EINVAL) {
+            SKIP("kernel lacks IORING_OP_RECV multishot (Linux 6.0)");
+            in_flight = 0;
+            break;
+        }
+        int bid = uring_cqe_buffer(&c);
+        CHECK(bid >= 0 && bid < COUNT && !held[bid]);
+        if (bid >= 0 && bid < COUNT && !held[bid])
+            held[bid] = 1, ours++;
+    }
+    // Shutdown: cancel by user_data, then reap until the recv says it is done.
+    s = uring_get_sqe(&ring);
+    uring_prep_cancel(s, 500, false, 501);
+    queue_or_fail(s);
+    uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+    bool cancel_done = false;
+    while ((in_flight || !cancel_done) && sys_now_ns() < deadline) {
+        struct io_uring_cqe c;
+        if (wait_cqes(&c, 1) != 1)
+            break;
+        if (c.user_data == 501) {
+            cancel_done = true;
+            continue;
+        }
+        CHECK_EQ(c.user_data, 500);
+        int bid = uring_cqe_buffer(&c);
+        if (bid >= 0 && bid < COUNT && !held[bid])
+            held[bid] = 1, ours++; // a last message may still bring one
+        if (!(c.flags & IORING_CQE_F_MORE)) {
+            CHECK(c.res == -ECANCELED || c.res >= 0);
+            in_flight = 0;
+        }
+    }
+    CHECK_EQ(in_flight, 0);
+    CHECK(cancel_done);
+    uint16_t head;
+    int err = uring_buf_ring_head(&ring, &b, &head);
+    if (err == 0) {
+        uint16_t in_ring = (uint16_t)(b.tail - head);
+        CHECK_EQ(ours + in_ring, COUNT); // nothing leaked, nothing counted twice
+        sys_printf("# cancel: %d buffers ours, %u in the ring, of %d\n", ours, in_ring, COUNT);
+    } else if (!test_case_skipped) {
+        CHECK_EQ(err, -EINVAL); // no IORING_REGISTER_PBUF_STATUS before 6.8
+    }
+    CHECK_EQ(uring_cq_ready(&ring), 0);
+    sys_close(fds[0]);
+    sys_close(fds[1]);
+    uring_buf_ring_free(&ring, &b); // safe now: no request can select from it
+    uring_close(&ring);
+}
+// [end: uring-cancel-test]
+
+int main(void)
+{
+    RUN(index_arithmetic_across_uint32_wrap);
+    RUN(nops_wrap_the_rings_many_times);
+    RUN(cq_overflow_loses_nothing);
+    RUN(probe_finds_backend_opcodes);
+    RUN(refusals_have_reasons);
+    RUN(timeout_completes_with_etime);
+    RUN(enter_timeout_via_ext_arg);
+    RUN(buffer_ring_exhaustion_and_recycling);
+    RUN(multishot_recv_keeps_delivering);
+    RUN(send_partial_sends_accounted);
+    RUN(accept_multishot_then_cancel);
+    RUN(cancel_at_shutdown_accounts_every_buffer);
+    return test_summary();
+}
