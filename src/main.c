@@ -16,6 +16,7 @@
 
 static void usage(const char *prog, int fd)
 {
+    // Two writes: sys_dprintf formats into a bounded buffer.
     sys_dprintf(fd,
                 "usage: %s [WORKERS] [IP] [PORT] [options]\n"
                 "  WORKERS            worker threads (default: the number of CPUs)\n"
@@ -24,7 +25,9 @@ static void usage(const char *prog, int fd)
                 "  --reactor=NAME     epoll (default) or ppoll\n"
                 "  --accept=MODE      who accepts: workers (default; the listening socket in\n"
                 "                     the reactor), thread (a dedicated acceptor thread), or\n"
-                "                     reuseport (one SO_REUSEPORT socket per worker)\n"
+                "                     reuseport (one SO_REUSEPORT socket per worker)\n",
+                prog, NET_DEFAULT_PORT);
+    sys_dprintf(fd,
                 "  --max-tasks=N      most concurrent connections (default %d, at most %d)\n"
                 "  --log=PATH         log file (default " LOG_FILE_PATH "), --no-log to disable\n"
                 "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
@@ -37,8 +40,8 @@ static void usage(const char *prog, int fd)
 #endif
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
-                prog, NET_DEFAULT_PORT, SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS,
-                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
+                SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS,
+                HTTP_SEND_TIMEOUT_MS,
 #if STAGE >= 7
                 WS_IDLE_TIMEOUT_MS,
 #endif

@@ -1,5 +1,4 @@
-// net.h: TCP for the executor: listening sockets, the acceptor thread or listener tasks, async recv/send
-// futures.
+// net.h: TCP for the executor: listen sockets, acceptor thread or listener task, recv/send futures.
 #ifndef NET_H
 #define NET_H
 
