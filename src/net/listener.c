@@ -21,7 +21,6 @@ static poll_t listener_stop(struct net_listener *l)
 // is spawned idle and registered from here: it first runs when its request
 // arrives, on whichever worker takes it from the queue. No thread is woken
 // to hand it over, the acceptor thread's context switch per connection.
-// [lab: listener_poll]
 static poll_t listener_poll(void *state, struct sched_cx *cx)
 {
     struct net_listener *l = state;
@@ -64,7 +63,6 @@ static poll_t listener_poll(void *state, struct sched_cx *cx)
     sched_wake(cx->waker);
     return PENDING;
 }
-// [end lab: listener_poll]
 // [end: listener-poll]
 
 int net_listener_start(struct net_listener *l)
