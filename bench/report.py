@@ -25,6 +25,7 @@ NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run",
            "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
+THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
 
 
 def load(path):
@@ -172,6 +173,12 @@ def headline_section(rows, targets):
         lines.append([f"{name}: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
         a, c = busy(h, "cpu_s", **o), busy(h, "cpu_s", **n)
         lines.append([f"{name}: server busy (share of one core)", f_pct(a), f_pct(c), f_ratio(ratio(a, c))])
+        t = dict(point=p, server=THREAD)
+        if med(h, "cpu_us_per_req", **t) is not None:
+            a, c = med(h, "cpu_us_per_req", **t), med(h, "cpu_us_per_req", **n)
+            lines.append([f"{name}, --accept=thread: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
+            a = med(h, "rps", **t)
+            lines.append([f"{name}, --accept=thread: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
         gen = busy(h, "loadgen_cpu_s", point=p)
         if gen is not None:
             gen_busy.append(gen)
@@ -348,13 +355,14 @@ def dat_files(rows, d):
                     line.append(num(med(w, pc, server=s, keepalive=1, connections=100, workers=x)))
             lat.append(line)
             line = [int(x)]
-            for s, ka, c in ((OURS, 1, 100), ("nginx", 1, 100), (OURS, 0, close_c), ("nginx", 0, close_c)):
+            for s, ka, c in ((OURS, 1, 100), ("nginx", 1, 100), (OURS, 0, close_c), ("nginx", 0, close_c),
+                             (THREAD, 0, close_c)):
                 line += triple(w, "cpu_us_per_req", 1, server=s, keepalive=ka, connections=c, workers=x)
             cpu.append(line)
         write_dat(os.path.join(d, "workers.dat"), ["workers"] + [f"{s}-{'ka' if ka else 'close'}-c{int(c)}(med,min,max)"
                                                                  for s, ka, c in curves], lines)
         write_dat(os.path.join(d, "latency.dat"), ["workers", "ours p50 p90 p99 p999", "nginx p50 p90 p99 p999"], lat)
-        write_dat(os.path.join(d, "cpu.dat"), ["workers", "ours-ka nginx-ka ours-close nginx-close (med,min,max)"], cpu)
+        write_dat(os.path.join(d, "cpu.dat"), ["workers", "ours-ka nginx-ka ours-close nginx-close ours-thread-close (med,min,max)"], cpu)
         have += ["rps-vs-workers", "latency-vs-workers", "cpu-per-request"]
     rr = [r for r in rows if r["series"] == "reactor"]
     if rr:

@@ -11,6 +11,8 @@ run, alternating the two so that drift on a shared machine hits both:
             /plaintext keep-alive and Connection: close, and the demo page /
   workers   1, 2, 4, 8 workers, unpinned; keep-alive at 1, 100, 1000
             connections and a Connection: close series
+The Connection: close points of both also run our server with
+--accept=thread (the acceptor thread) beside the default --accept=workers.
   reactor   --reactor=epoll vs --reactor=ppoll (and nginx) with 0, 1,000 and
             5,000 extra idle connections held open
   ws        WebSocket echo, 1 / 100 / 1,000 connections, against node's `ws`
@@ -208,7 +210,7 @@ class Bench:
     def stop_all(self):
         for s in self.live:
             status = s.stop()
-            if s.kind == "async-nostd" and status != 0:
+            if s.kind.startswith("async-nostd") and status != 0:
                 self.notes.append(f"{s.label} ({s.workers} workers) did not exit cleanly on SIGTERM "
                                   f"(status {status if status is not None else 'none: killed'})")
         self.live = []
@@ -315,8 +317,8 @@ def point_name(route, close, conns):
 def series_headline(b, cfg, plan_only):
     pinned = b.pinned_ok
     if plan_only:
-        for _ in cfg["points"]:
-            b.http_point_cost(2 if b.args.reference else 1, cfg["runs"], cfg["duration"], cfg["warmup"])
+        for _, close in cfg["points"]:
+            b.http_point_cost((2 if b.args.reference else 1) + close, cfg["runs"], cfg["duration"], cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
     ours = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))
@@ -325,8 +327,12 @@ def series_headline(b, cfg, plan_only):
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
         for note in check_same_answers(ours, servers[1], sorted({p[0] for p in cfg["points"]})):
             print("  check:", note)
+    thread = None
+    if any(close for _, close in cfg["points"]):
+        thread = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS, accept="thread"))
     for route, close in cfg["points"]:
-        b.http_point("headline", point_name(route, close, cfg["conns"]), servers, route, cfg["conns"], close,
+        b.http_point("headline", point_name(route, close, cfg["conns"]),
+                     servers[:1] + ([thread] if close else []) + servers[1:], route, cfg["conns"], close,
                      cfg["runs"], cfg["duration"], cfg["warmup"], pinned)
     b.stop_all()
 
@@ -337,16 +343,19 @@ def series_workers(b, cfg, plan_only):
     # Each server is warmed up once after it starts, not before every point.
     for w in cfg["workers"]:
         if plan_only:
-            for i, _ in enumerate(points):
-                b.http_point_cost(2 if b.args.reference else 1, cfg["runs"], cfg["duration"],
-                                  cfg["warmup"] if i == 0 else 0)
+            for i, (_, close, _) in enumerate(points):
+                b.http_point_cost((2 if b.args.reference else 1) + close, cfg["runs"], cfg["duration"],
+                                  cfg["warmup"] if i == 0 or close else 0)
             continue
         servers = [b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS))]
         if b.args.reference:
             servers.append(b.start(Nginx(b.tmp, workers=w)))
+        thread = b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS, accept="thread"))
         for i, (route, close, conns) in enumerate(points):
-            b.http_point("workers", f"w{w}-" + point_name(route, close, conns), servers, route, conns, close,
-                         cfg["runs"], cfg["duration"], cfg["warmup"] if i == 0 else 0, pinned=False)
+            # The acceptor thread only matters with Connection: close; it is warmed up there.
+            b.http_point("workers", f"w{w}-" + point_name(route, close, conns),
+                         servers[:1] + ([thread] if close else []) + servers[1:], route, conns, close,
+                         cfg["runs"], cfg["duration"], cfg["warmup"] if i == 0 or close else 0, pinned=False)
         b.stop_all()
 
 

@@ -185,12 +185,17 @@ class Ours(Server):
     DEFAULT_ARGS = ("--no-log",)
 
     def __init__(self, tmp, binary, workers=1, cpu=None, reactor="epoll", max_tasks=8192, label=None,
-                 extra_args=()):
+                 extra_args=(), accept="workers"):
         self.binary = binary
         self.reactor = reactor
         self.max_tasks = max_tasks
+        self.accept = accept
         self.extra_args = list(self.DEFAULT_ARGS) + list(extra_args)
-        super().__init__(tmp, workers, cpu, label or f"ours-{reactor}")
+        if accept != "workers":
+            # Another accept mode is another curve: the CSV's server column says which.
+            self.kind = f"async-nostd-{accept}"
+            self.extra_args.append(f"--accept={accept}")
+        super().__init__(tmp, workers, cpu, label or f"ours-{reactor}" + ("" if accept == "workers" else f"-{accept}"))
 
     def argv(self):
         return [self.binary, str(self.workers), HOST, str(self.port),

@@ -52,7 +52,8 @@
 #define NET_REFUSE_DRAIN      2048 // bytes read (and dropped) from a client refused at accept
 #define NET_DEFAULT_PORT      8080
 #define NET_DEFAULT_IP        "127.0.0.1"
-#define NET_EMFILE_BACKOFF_MS 50 // acceptor pause when out of file descriptors
+#define NET_EMFILE_BACKOFF_MS 50 // accept pause when out of file descriptors (thread or listener task)
+#define NET_ACCEPT_BATCH      64 // accept4 calls per listener poll before it yields to the connections
 
 // ---- stage 6: http ---------------------------------------------------------------------
 // Parser limits: the request head (src/http/http_parse.c) and the chunked body

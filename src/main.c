@@ -1,4 +1,4 @@
-// main.c: the async-nostd server: arguments, listening socket, executor, acceptor, signals, shutdown.
+// main.c: the async-nostd server: arguments, listening sockets, executor, accept mode, signals, shutdown.
 #include "config.h"
 #include "exec/exec.h"
 #include "http/http_log.h"
@@ -16,12 +16,18 @@
 
 static void usage(const char *prog, int fd)
 {
+    // Two writes: sys_dprintf formats into a bounded buffer.
     sys_dprintf(fd,
                 "usage: %s [WORKERS] [IP] [PORT] [options]\n"
                 "  WORKERS            worker threads (default: the number of CPUs)\n"
                 "  IP                 IPv4 address to listen on (default " NET_DEFAULT_IP ")\n"
                 "  PORT               TCP port (default %d)\n"
                 "  --reactor=NAME     epoll (default) or ppoll\n"
+                "  --accept=MODE      who accepts: workers (default; the listening socket in\n"
+                "                     the reactor), thread (a dedicated acceptor thread), or\n"
+                "                     reuseport (one SO_REUSEPORT socket per worker)\n",
+                prog, NET_DEFAULT_PORT);
+    sys_dprintf(fd,
                 "  --max-tasks=N      most concurrent connections (default %d, at most %d)\n"
                 "  --log=PATH         log file (default " LOG_FILE_PATH "), --no-log to disable\n"
                 "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
@@ -34,16 +40,20 @@ static void usage(const char *prog, int fd)
 #endif
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
-                prog, NET_DEFAULT_PORT, SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS,
-                HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
+                SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS,
+                HTTP_SEND_TIMEOUT_MS,
 #if STAGE >= 7
                 WS_IDLE_TIMEOUT_MS,
 #endif
                 STAGE >= 7 ? "" : " (not in this stage: 426)");
 }
 
+// Who calls accept4 (chapter 5 measures the three).
+enum accept_mode { ACCEPT_WORKERS, ACCEPT_THREAD, ACCEPT_REUSEPORT };
+
 struct options {
     int workers;
+    enum accept_mode accept;
     uint32_t addr;
     const char *ip;
     uint16_t port;
@@ -65,6 +75,18 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (sys_starts_with(a, "--reactor=")) {
             if (ex_backend_parse(a + 10, &o->backend) < 0) {
                 sys_eprintf("%s: unknown reactor '%s' (use epoll or ppoll)\n", argv[0], a + 10);
+                return -1;
+            }
+        } else if (sys_starts_with(a, "--accept=")) {
+            const char *m = a + 9;
+            if (sys_streq(m, "workers"))
+                o->accept = ACCEPT_WORKERS;
+            else if (sys_streq(m, "thread"))
+                o->accept = ACCEPT_THREAD;
+            else if (sys_streq(m, "reuseport"))
+                o->accept = ACCEPT_REUSEPORT;
+            else {
+                sys_eprintf("%s: unknown accept mode '%s' (use workers, thread or reuseport)\n", argv[0], m);
                 return -1;
             }
         } else if (sys_starts_with(a, "--max-tasks=")) {
@@ -158,11 +180,20 @@ int main(int argc, char **argv)
     if (r != 0)
         return r > 0 ? 0 : 2;
 
-    int lfd = net_listen(o.addr, o.port, NET_LISTEN_BACKLOG);
-    if (lfd < 0) {
-        sys_eprintf("%s: cannot listen on %s:%u: %s%s\n", argv[0], o.ip, o.port, sys_errno_name(lfd),
-                    lfd == -EADDRINUSE ? " (the port is in use)" : "");
-        return 1;
+    // One listening socket, or one per worker with SO_REUSEPORT (the first
+    // one's port for the rest, in case PORT was 0).
+    int nlisten = o.accept == ACCEPT_REUSEPORT ? o.workers : 1;
+    int lfds[EX_MAX_WORKERS];
+    for (int i = 0; i < nlisten; i++) {
+        uint16_t port = i == 0 ? o.port : (uint16_t)net_local_port(lfds[0]);
+        int lfd = o.accept == ACCEPT_REUSEPORT ? net_listen_reuseport(o.addr, port, NET_LISTEN_BACKLOG)
+                                               : net_listen(o.addr, port, NET_LISTEN_BACKLOG);
+        if (lfd < 0) {
+            sys_eprintf("%s: cannot listen on %s:%u: %s%s\n", argv[0], o.ip, o.port, sys_errno_name(lfd),
+                        lfd == -EADDRINUSE ? " (the port is in use)" : "");
+            return 1;
+        }
+        lfds[i] = lfd;
     }
     if (o.log_path && http_log_open(o.log_path) < 0)
         sys_eprintf("%s: warning: cannot open log file %s; logging is off\n", argv[0], o.log_path);
@@ -171,7 +202,13 @@ int main(int argc, char **argv)
     sys_signal_handle(SIGINT, on_stop_signal);
     sys_signal_handle(SIGTERM, on_stop_signal);
 
-    struct ex_config cfg = {.workers = o.workers, .backend = o.backend, .max_tasks = o.max_tasks};
+    // A listener task takes a task slot: give it one beyond --max-tasks, so
+    // the 503 comes at the same count in every mode (at the maximum the
+    // listeners' slots come out of the connections').
+    uint32_t slots = o.max_tasks + (o.accept == ACCEPT_THREAD ? 0 : (uint32_t)nlisten);
+    if (slots > SCHED_MAX_TASK_SLOTS)
+        slots = SCHED_MAX_TASK_SLOTS;
+    struct ex_config cfg = {.workers = o.workers, .backend = o.backend, .max_tasks = slots};
     r = ex_init(&cfg);
     if (r < 0) {
         sys_eprintf("%s: cannot start the executor: %s\n", argv[0], sys_errno_name(r));
@@ -186,28 +223,48 @@ int main(int argc, char **argv)
         sys_eprintf("%s: cannot start worker threads: %s\n", argv[0], sys_errno_name(r));
         return 1;
     }
-    struct net_acceptor acceptor = {.listen_fd = lfd, .on_accept = http_accept, .on_refused = http_refuse};
-    if ((r = net_acceptor_start(&acceptor)) < 0) {
-        sys_eprintf("%s: cannot start the acceptor: %s\n", argv[0], sys_errno_name(r));
+    static const char *const accept_names[] = {"workers", "thread", "reuseport"};
+    struct net_acceptor acceptor = {
+        .listen_fd = lfds[0], .on_accept = http_accept, .on_refused = http_refuse};
+    static struct net_listener listeners[EX_MAX_WORKERS];
+    if (o.accept == ACCEPT_THREAD) {
+        r = net_acceptor_start(&acceptor);
+    } else {
+        for (int i = 0; i < nlisten && r >= 0; i++) {
+            listeners[i] = (struct net_listener){
+                .listen_fd = lfds[i], .on_accept = http_accept, .on_refused = http_refuse};
+            r = net_listener_start(&listeners[i]);
+        }
+    }
+    if (r < 0) {
+        sys_eprintf("%s: cannot start accepting (%s): %s\n", argv[0], accept_names[o.accept],
+                    sys_errno_name(r));
         return 1;
     }
-    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %u task slots, log %s)\n",
-               o.ip, o.port, o.workers, ex_backend_name(), o.max_tasks, o.log_path ? o.log_path : "off");
+    sys_printf(
+        "async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, accept=%s, %u task slots, log "
+        "%s)\n",
+        o.ip, o.port, o.workers, ex_backend_name(), accept_names[o.accept], o.max_tasks,
+        o.log_path ? o.log_path : "off");
 
     // [snippet: server-shutdown]
     while (!atomic_load_seq(&stop_requested))
         sys_futex_wait(&stop_requested, 0, NULL);
 
     // Stop accepting, then let every task finish what it was doing: idle
-    // keep-alive connections close, in-flight responses complete.
+    // keep-alive connections close, in-flight responses complete. Listener
+    // tasks stop accepting at ex_shutdown, the first thing they see.
     http_log("[SHUTDOWN] signal=%u", stop_requested);
     http_log_flush();
     net_acceptor_stop(&acceptor);
     ex_shutdown();
     uint32_t left = ex_join();
-    sys_close(lfd);
-    sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", acceptor.accepted,
-               left);
+    uint64_t accepted = acceptor.accepted;
+    for (int i = 0; i < nlisten; i++) {
+        accepted += listeners[i].accepted;
+        sys_close(lfds[i]);
+    }
+    sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", accepted, left);
     // [end: server-shutdown]
     return 0;
 }

@@ -43,7 +43,7 @@ int net_set_nodelay(int fd)
 }
 
 // [snippet: net-listen]
-int net_listen(uint32_t addr_be, uint16_t port, int backlog)
+static int listen_socket(uint32_t addr_be, uint16_t port, int backlog, bool reuseport)
 {
     int fd = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     if (fd < 0)
@@ -51,6 +51,8 @@ int net_listen(uint32_t addr_be, uint16_t port, int backlog)
     int one = 1;
     // Restarting the server must not fail while old connections sit in TIME_WAIT.
     int r = sys_setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (r == 0 && reuseport)
+        r = sys_setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
     // Linux copies TCP_NODELAY from the listening socket to each accepted
     // one, which saves a setsockopt per connection.
     if (r == 0)
@@ -67,6 +69,16 @@ int net_listen(uint32_t addr_be, uint16_t port, int backlog)
     return fd;
 }
 // [end: net-listen]
+
+int net_listen(uint32_t addr_be, uint16_t port, int backlog)
+{
+    return listen_socket(addr_be, port, backlog, false);
+}
+
+int net_listen_reuseport(uint32_t addr_be, uint16_t port, int backlog)
+{
+    return listen_socket(addr_be, port, backlog, true);
+}
 
 int net_local_port(int fd)
 {

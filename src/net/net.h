@@ -1,4 +1,4 @@
-// net.h: TCP for the executor: listening socket, the acceptor thread, async recv/send futures.
+// net.h: TCP for the executor: listen sockets, acceptor thread or listener task, recv/send futures.
 #ifndef NET_H
 #define NET_H
 
@@ -18,6 +18,9 @@ int net_parse_port(const char *s, uint16_t *port);
 // A listening TCP socket on ip:port (port 0 = any; see net_local_port).
 // Returns the fd or -errno (-EADDRINUSE when the port is taken).
 int net_listen(uint32_t addr_be, uint16_t port, int backlog);
+// Same, with SO_REUSEPORT: several sockets on one port, each with its own
+// accept queue; the kernel spreads new connections over them by a hash.
+int net_listen_reuseport(uint32_t addr_be, uint16_t port, int backlog);
 // The port a socket is bound to, or -errno.
 int net_local_port(int fd);
 
@@ -76,6 +79,30 @@ void net_close(struct net_stream *s);
 // already sent, so that the acceptor's close sends FIN, not a reset. Never
 // blocks. The fd stays open: the acceptor closes it.
 void net_refuse_reply(int fd, const void *reply, size_t len);
+
+// ---- workers accept: a listener task ------------------------------------------------------
+// [snippet: listener-api]
+// The listening socket goes into the reactor and a task accepts: on
+// readiness, whichever worker polls it calls accept4 until -EAGAIN (at most
+// NET_ACCEPT_BATCH at a time) and hands each fd to on_accept on that worker.
+// Same hooks and the same answers as the acceptor thread: on_refused and
+// close when on_accept fails, a pause of NET_EMFILE_BACKOFF_MS (a timer,
+// the worker stays free) when out of descriptors. At ex_shutdown the task
+// shuts the listening socket down and ends; the caller closes it after ex_join.
+struct net_listener {
+    int listen_fd;
+    net_accept_fn on_accept;
+    void (*on_refused)(int fd);
+    void *arg;
+    struct ex_io io;
+    struct ex_timer backoff;
+    uint64_t accepted, refused, backoffs; // read them after ex_join
+};
+
+// Makes listen_fd non-blocking and spawns the listener task (one task slot).
+// Call after ex_init. Returns 0 or -errno (-EAGAIN: no task slot).
+int net_listener_start(struct net_listener *l);
+// [end: listener-api]
 
 // ---- async I/O on a connected socket ------------------------------------------------------
 // [snippet: net-futures]

@@ -10,7 +10,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_blackbox import (HELLO, REACTORS, Conn, Skip, assert_serving, check_common_headers, get,  # noqa: E402
-                           metrics, page_bytes, request, server, wait_for)
+                           metrics, page_bytes, proc_fds, request, server, wait_for)
 
 
 # ---- connection management ---------------------------------------------------------------------
@@ -695,14 +695,16 @@ def test_cli_help_and_bad_arguments(ctx):
            ["2", "127.0.0.1", "70000"], ["2", "127.0.0.1", "0"], ["2", "127.0.0.1", "http"],
            ["2", "127.0.0.1", "8080", "extra"], ["--bogus"], ["--reactor=kqueue"], ["--reactor="],
            ["--max-tasks=0"], ["--max-tasks=lots"], ["--header-timeout=0"], ["--idle-timeout=x"],
-           ["--send-timeout="]]
+           ["--send-timeout="], ["--accept=bogus"], ["--accept="], ["--accept=Workers"]]
     for args in bad:
         try:
             r = subprocess.run([exe, *args], capture_output=True, text=True, timeout=5)
         except subprocess.TimeoutExpired:
             raise AssertionError(f"{args} did not exit (it should refuse the arguments)") from None
-        assert r.returncode != 0, f"{args} exits 0"
+        assert r.returncode == 2, f"{args} exits {r.returncode}, not 2"
         assert r.stderr.strip(), f"{args}: no message on stderr"
+        if args[0].startswith("--accept="):
+            assert "unknown accept mode" in r.stderr and "workers" in r.stderr, f"{args}: {r.stderr!r}"
     return f"{len(bad)} bad argument lists refused"
 
 
@@ -724,8 +726,9 @@ def test_cli_port_in_use(ctx):
 
 def test_signal_shutdown_completes_in_flight_response(ctx):
     page = page_bytes()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        with server(ctx) as srv:
+    for sig, accept in ((signal.SIGTERM, "workers"), (signal.SIGINT, "workers"), (signal.SIGTERM, "thread"),
+                        (signal.SIGTERM, "reuseport")):
+        with server(ctx, args=(f"--accept={accept}",)) as srv:
             idle = [Conn(srv.port) for _ in range(10)]
             for c in idle[:5]:  # five that had a request, five that never sent a byte
                 c.send(request("/plaintext"))
@@ -736,6 +739,7 @@ def test_signal_shutdown_completes_in_flight_response(ctx):
             start = time.monotonic()
             srv.send_signal(sig)
             responses, error = [], []
+            sig = f"{sig.name} --accept={accept}"
 
             def drain():  # whole responses, then an orderly close between two of them
                 try:
@@ -754,14 +758,14 @@ def test_signal_shutdown_completes_in_flight_response(ctx):
             try:
                 code = srv.wait(5)
             except subprocess.TimeoutExpired:
-                raise AssertionError(f"{sig.name}: still running 5 s after the signal") from None
+                raise AssertionError(f"{sig}: still running 5 s after the signal") from None
             took = time.monotonic() - start
             t.join(5)
-            assert code == 0, f"{sig.name}: exit status {code}"
-            assert took < 3, f"{sig.name}: shutdown took {took:.1f} s"
-            assert not error, f"{sig.name}: after {len(responses)} whole responses: {error[0]}"
+            assert code == 0, f"{sig}: exit status {code}"
+            assert took < 3, f"{sig}: shutdown took {took:.1f} s"
+            assert not error, f"{sig}: after {len(responses)} whole responses: {error[0]}"
             assert responses and all(r.status == 200 and r.body == page for r in responses), \
-                f"{sig.name}: in-flight responses damaged"
+                f"{sig}: in-flight responses damaged"
             for c in idle:
                 c.expect_eof(1)
                 c.close()
@@ -772,9 +776,13 @@ def test_signal_shutdown_completes_in_flight_response(ctx):
 # ---- capacity --------------------------------------------------------------------------------
 
 def test_capacity_503_then_recovers(ctx):
-    """--max-tasks=64 and 128 clients at once: each gets 200 or a clean 503, never a hang."""
+    """--max-tasks=64 and 128 clients at once: each gets 200 or a clean 503, never a hang (every accept mode)."""
+    return "; ".join(f"{accept}: {_capacity_503(ctx, accept)}" for accept in ("workers", "thread", "reuseport"))
+
+
+def _capacity_503(ctx, accept):
     n = 128
-    with server(ctx, args=("--max-tasks=64",)) as srv:
+    with server(ctx, args=("--max-tasks=64", f"--accept={accept}")) as srv:
         outcome = [None] * n
         ready = threading.Barrier(n + 1)
         done = threading.Event()
@@ -840,6 +848,48 @@ def test_capacity_503_then_recovers(ctx):
             assert c.read_response().status == 200, "not serving normally after the overload"
             c.close()
     return f"{ok} x 200, {refused} x 503"
+
+
+def _cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def test_emfile_backoff_then_recovers(ctx):
+    """Out of descriptors (prlimit --nofile=32): accepting pauses instead of spinning, in every accept
+    mode and reactor, and the connections queued meanwhile are served once descriptors free up."""
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        raise Skip("prlimit (util-linux) is not installed")
+    out = []
+    for accept, reactor in (("workers", "epoll"), ("workers", "ppoll"), ("thread", "epoll"),
+                            ("reuseport", "epoll")):
+        port = ctx.free_port()
+        argv = [prlimit, "--nofile=32:32", ctx.bin("async-nostd"), "2", "127.0.0.1", str(port),
+                f"--reactor={reactor}", f"--accept={accept}", "--no-log"]
+        with ctx.process(argv, ready_port=port) as srv:
+            what = f"--accept={accept} --reactor={reactor}"
+            held = []
+            # Idle connections until the server is out of fds; the kernel still
+            # completes handshakes into the listen queue, so connect succeeds.
+            for _ in range(40):
+                held.append(Conn(port, timeout=5))
+            assert wait_for(lambda: proc_fds(srv.pid) == 32, 3), f"{what}: {proc_fds(srv.pid)} fds, not 32"
+            queued = Conn(port, timeout=10)  # waits in the listen queue
+            queued.send(request("/plaintext", headers=["Connection: close"]))
+            cpu0 = _cpu_seconds(srv.pid)
+            time.sleep(1.0)
+            busy = _cpu_seconds(srv.pid) - cpu0
+            assert busy < 0.25, f"{what}: {busy:.2f} s of CPU in 1 s while out of descriptors (spinning)"
+            for c in held:
+                c.close()
+            r = queued.read_response()
+            assert r.status == 200 and r.body == HELLO, f"{what}: the queued connection got {r}"
+            queued.close()
+            assert_serving(port, f"{what}, after the descriptors came back")
+            out.append(f"{accept}/{reactor} {busy:.2f} s CPU")
+    return "; ".join(out)
 
 
 # ---- interop with real clients -----------------------------------------------------------------

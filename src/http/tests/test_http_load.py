@@ -83,3 +83,22 @@ def test_sustained_load_and_resources_return(ctx):
         assert rss <= warm_rss + RSS_SLACK_KB, f"RSS {rss} kB after the load, {warm_rss} kB after warm-up"
     return (f"{ka} keep-alive in {ka_s:.0f} s ({ka_runs} runs), {cl} close in {cl_s:.0f} s ({cl_runs} runs), "
             f"RSS {warm_rss}->{rss} kB, fds {baseline_fds}")
+
+
+def test_sustained_close_load_accept_thread(ctx):
+    """The same 100,000 `Connection: close` requests with the acceptor thread (--accept=thread)."""
+    if not shutil.which("wrk"):
+        raise Skip("wrk is not installed (scripts/setup.sh installs it)")
+    with server(ctx, workers=2, args=("--accept=thread",)) as srv:
+        pid = srv.pid
+        time.sleep(0.3)
+        baseline_fds = proc_fds(pid)
+        _wrk(srv.port, 1, 50, ("-H", "Connection: close"))
+        cl, cl_s, cl_runs = _load_until(srv.port, CLOSE_TARGET, 50, ("-H", "Connection: close"), first=3)
+        assert_serving(srv.port, f"after {cl} Connection: close requests")
+        m = metrics(srv.port)
+        others = {k: v for k, v in m.items() if k.startswith("async_nostd_requests_total") and
+                  '"200"' not in k and v}
+        assert not others, f"non-200 responses under load: {others}"
+        assert _settled(pid, baseline_fds), f"fds {proc_fds(pid)} after the load, {baseline_fds} before (a leak)"
+    return f"{cl} close in {cl_s:.0f} s ({cl_runs} runs), fds {baseline_fds}"

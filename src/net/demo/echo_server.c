@@ -47,7 +47,7 @@ static void echo_drop(void *state)
 // [end: echo-conn]
 
 // [snippet: echo-accept]
-// Runs on the acceptor thread.
+// Runs on the acceptor thread, or on a worker in the listener task.
 static int on_accept(int fd, void *arg)
 {
     (void)arg;
@@ -83,9 +83,11 @@ int main(int argc, char **argv)
     uint16_t port = 7007;
     int workers = 2;
     enum ex_backend backend = EX_BACKEND_EPOLL;
+    bool workers_accept = argc > 4 && sys_streq(argv[4], "workers");
     if ((argc > 1 && net_parse_port(argv[1], &port) < 0) ||
-        (argc > 3 && ex_backend_parse(argv[3], &backend) < 0)) {
-        sys_eprintf("usage: %s [PORT] [WORKERS] [epoll|ppoll]\n", argv[0]);
+        (argc > 3 && ex_backend_parse(argv[3], &backend) < 0) ||
+        (argc > 4 && !workers_accept && !sys_streq(argv[4], "thread"))) {
+        sys_eprintf("usage: %s [PORT] [WORKERS] [epoll|ppoll] [thread|workers]\n", argv[0]);
         return 2;
     }
     if (argc > 2) {
@@ -110,13 +112,17 @@ int main(int argc, char **argv)
     if (ex_init(&cfg) < 0 || ex_start() < 0)
         return 1;
     struct net_acceptor acc = {.listen_fd = lfd, .on_accept = on_accept};
-    net_acceptor_start(&acc);
+    struct net_listener lis = {.listen_fd = lfd, .on_accept = on_accept};
+    if ((workers_accept ? net_listener_start(&lis) : net_acceptor_start(&acc)) < 0)
+        return 1;
     sys_printf("echo server on 127.0.0.1:%u (%d workers, %s)\n", port, workers, ex_backend_name());
     while (!atomic_load_seq(&stop_requested))
         sys_futex_wait(&stop_requested, 0, NULL);
-    net_acceptor_stop(&acc);
-    ex_shutdown();
+    net_acceptor_stop(&acc); // (no thread with workers accepting: nothing to do)
+    ex_shutdown();           // the listener task, if any, ends here
     uint32_t left = ex_join();
-    sys_printf("echo server: %lu connections, stopped with %u tasks left\n", acc.accepted, left);
+    sys_close(lfd);
+    sys_printf("echo server: %lu connections, stopped with %u tasks left\n", acc.accepted + lis.accepted,
+               left);
     return 0;
 }

@@ -5,9 +5,9 @@ import socket
 import threading
 
 
-def _serve(ctx, backend, workers=2):
+def _serve(ctx, backend, workers=2, accept="thread"):
     port = ctx.free_port()
-    return port, ctx.process([ctx.bin("echo_server"), str(port), str(workers), backend], ready_port=port)
+    return port, ctx.process([ctx.bin("echo_server"), str(port), str(workers), backend, accept], ready_port=port)
 
 
 def _echo_once(port, payload, chunk=65536):
@@ -60,10 +60,11 @@ def _concurrent_clients(port, clients=200, messages=20):
 
 def test_many_concurrent_clients(ctx):
     for backend in ("epoll", "ppoll"):
-        port, server = _serve(ctx, backend)
-        with server:
-            _concurrent_clients(port)
-    return "200 clients x 20 messages, epoll and ppoll"
+        for accept in ("thread", "workers"):
+            port, server = _serve(ctx, backend, accept=accept)
+            with server:
+                _concurrent_clients(port)
+    return "200 clients x 20 messages, epoll and ppoll, thread and workers accepting"
 
 
 def test_large_payloads(ctx):
@@ -110,8 +111,12 @@ def test_abrupt_disconnects_leave_server_serving(ctx):
 
 
 def test_sigterm_exits_cleanly_with_idle_connections(ctx):
+    return "; ".join(_sigterm_with_idle(ctx, accept) for accept in ("thread", "workers"))
+
+
+def _sigterm_with_idle(ctx, accept):
     import time
-    port, server = _serve(ctx, "epoll")
+    port, server = _serve(ctx, "epoll", accept=accept)
     with server as proc:
         idle = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(10)]
         idle[0].sendall(b"ping")
@@ -122,9 +127,10 @@ def test_sigterm_exits_cleanly_with_idle_connections(ctx):
         code = proc.wait(10)
         took = time.monotonic() - start
         out = proc.stdout.read().decode()
-        assert code == 0, f"exit status {code}"
-        assert took < 2, f"shutdown took {took:.1f} s (idle connections held it)"
-        assert "0 tasks left" in out, out
-        assert all(s.recv(10) == b"" for s in idle), "an idle connection was not closed"
+        assert code == 0, f"{accept} accepting: exit status {code}"
+        assert took < 2, f"{accept} accepting: shutdown took {took:.1f} s (idle connections held it)"
+        assert "0 tasks left" in out, f"{accept} accepting: {out}"
+        assert all(s.recv(10) == b"" for s in idle), f"{accept} accepting: an idle connection was not closed"
         for s in idle:
             s.close()
+    return f"{accept} accepting: {took:.1f} s"
