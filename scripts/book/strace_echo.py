@@ -86,7 +86,8 @@ def main():
         return 1
     for l in lines:
         on_fd = re.match(r"^(epoll_ctl\(\d+, \w+, |recvfrom\(|sendto\(|close\()" + conn + r"\b", l)
-        event = re.match(r"^epoll_wait\(.*data=\{u32=0,", l) or re.match(r"^ppoll\(.*fd=" + conn + r", revents", l)
+        # epoll: the connection's registration carries fd + 1 in bits 14 to 31 (chapter 5).
+        event = re.match(r"^epoll_wait\(.*data=\{u32=" + str((int(conn) + 1) << 14) + ",", l) or re.match(r"^ppoll\(.*fd=" + conn + r", revents", l)
         if re.match(r"^accept4\(.*\) = " + conn + "$", l) or on_fd or event:
             l = re.sub(r"\s+\)", ")", l)  # strace pads a joined call's result column
             print(re.sub(r"\)\s+= ", ") = ", l))
