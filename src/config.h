@@ -9,9 +9,9 @@
 
 // ---- stage 2: allocator -------------------------------------------------------
 // The original had 16 MB and never freed. Ours reuses memory, so the size only
-// bounds how many connections fit at once: each takes about 9 KiB (the task
-// state with its buffers), so 128 MB holds over 10,000. Pages are touched
-// only when used: an idle server stays small.
+// bounds how many connections fit at once: an idle one takes under 1 KiB (its
+// task state), a busy one up to 8 KiB more (its I/O buffers), so 128 MB holds
+// well over 10,000. Pages are touched only when used: an idle server stays small.
 #define HEAP_SIZE             (128ul << 20) // arena for blocks up to MEM_CHUNK_SIZE
 #define MEM_CHUNK_SIZE        (64 * 1024) // unit of the arena lent to one size class; also the largest class
 #define MEM_BIG_LIMIT         (256ul << 20) // most bytes of big blocks (each its own mmap) alive at once
@@ -54,6 +54,11 @@
 #define NET_DEFAULT_IP        "127.0.0.1"
 #define NET_EMFILE_BACKOFF_MS 50 // accept pause when out of file descriptors (thread or listener task)
 #define NET_ACCEPT_BATCH      64 // accept4 calls per listener poll before it yields to the connections
+// I/O buffers are lent to a connection while it has bytes to parse or send,
+// and given back when it goes idle (src/net/buf_pool.c).
+#define NET_BUF_SIZE          4096 // one read or output buffer (HTTP_READ_BUF, HTTP_OUT_BUF)
+#define NET_BUF_CACHE         64   // most free buffers a thread keeps; more go back to the allocator
+#define NET_BUF_MAX_CACHES    72   // threads with a free list (EX_MAX_WORKERS + 8); others use the allocator
 
 // ---- stage 6: http ---------------------------------------------------------------------
 // Parser limits: the request head (src/http/http_parse.c) and the chunked body
@@ -70,13 +75,13 @@
 #define HTTP_MAX_CHUNK_EXT     16384         // chunk-extension bytes summed over a whole body; more -> 400
 #define HTTP_MAX_TRAILER_BYTES 16384         // bytes of the trailer section of a chunked body; more -> 413
 // Connection handling.
-#define HTTP_READ_BUF          4096 // first read buffer; grows up to HTTP_READ_BUF_MAX
+#define HTTP_READ_BUF          4096 // first read buffer, from the pool; grows up to HTTP_READ_BUF_MAX
 // The read buffer grown for a long head: a head at its limit and the start of
-// the next. At an upgrade, up to this many bytes read past the head are handed
-// to the next layer (WebSocket frames), so its read buffer must hold them.
+// the next. At an upgrade, the buffer itself, with the bytes read past the
+// head (WebSocket frames), is handed to the next layer.
 #define HTTP_READ_BUF_MAX      (HTTP_MAX_HEAD_BYTES + 1024)
 #define HTTP_UPGRADE_PATH      "/ws" // where stage 7 upgrades to WebSocket; with no hook (stage 6), a 426
-#define HTTP_OUT_BUF           4096  // response bytes gathered before one send
+#define HTTP_OUT_BUF           4096  // response bytes gathered before one send (a pool buffer)
 #define HTTP_COPY_BODY_MAX     2048  // bodies up to this size are copied after their head (one send)
 #define HTTP_METRICS_BUF       4096  // the /metrics text
 #define HTTP_HEADER_TIMEOUT_MS 10000 // a started request head must complete within this
@@ -89,8 +94,8 @@
 // ---- stage 7: websocket -------------------------------------------------------------------
 #define WS_MAX_MESSAGE     (16u * 1024u * 1024u) // largest reassembled message; more -> close 1009
 #define WS_MAX_FRAME       WS_MAX_MESSAGE        // largest single frame payload; more -> close 1009
-#define WS_READ_BUF        HTTP_READ_BUF_MAX     // bytes read at a time; holds all HTTP hands over
-#define WS_OUT_BUF         4096                  // frames up to this size are sent from one buffer
+#define WS_SMALL_FRAME     16                    // control frames up to this size are sent from the state
+#define WS_BIG_READ        HTTP_READ_BUF_MAX     // read buffer for a frame payload larger than a pool buffer
 #define WS_CLOSE_LINGER_MS 2000                  // wait for the peer's close after ours
 #define WS_KEEP_BUF        65536                 // message buffers above this are freed after each echo
 #define WS_IDLE_TIMEOUT_MS 60000                 // silence before a ping; as long again, then close

@@ -34,6 +34,15 @@ static void process_buffer(struct http_conn *c)
             c->more = c->len > c->start || http_body_pending(&c->req_body);
             return;
         }
+        if (c->len == c->start)
+            return;
+        // Bytes to act on: they may need an answer, so out is taken now
+        // (and given back once the batch is sent). No memory for it: nothing
+        // can be answered, so the connection closes.
+        if (!c->out && !(c->out = net_buf_take())) {
+            c->closing = true;
+            return;
+        }
         if (http_body_pending(&c->req_body)) {
             int status;
             int k = http_body_skip(&c->req_body, c->buf + c->start, c->len - c->start, &status);
@@ -72,6 +81,32 @@ static void process_buffer(struct http_conn *c)
 // [end lab: process_buffer]
 // [end: http-process]
 
+// ---- buffers: lent while there is work --------------------------------------------------------
+
+_Static_assert(HTTP_READ_BUF == NET_BUF_SIZE && HTTP_OUT_BUF == NET_BUF_SIZE,
+               "the read and output buffers come from the pool");
+_Static_assert(HTTP_READ_BUF_MAX != NET_BUF_SIZE, "cap tells a grown read buffer from a pool buffer");
+
+// [snippet: http-conn-buffers]
+// Before a wait: a buffer holding nothing unparsed, and an output buffer
+// holding nothing unsent, go back. This is the idle keep-alive state, and
+// also a body being skipped with no byte of it at hand: the parse and skip
+// states live in the struct, not in the buffer.
+static void give_back_idle(struct http_conn *c)
+{
+    if (c->buf && c->len == c->start) {
+        net_buf_release(c->buf, c->cap);
+        c->buf = NULL;
+        c->cap = c->len = c->start = 0;
+        c->parsed_upto = 0;
+    }
+    if (c->out && c->out_len == 0 && !c->body) {
+        net_buf_give(c->out);
+        c->out = NULL;
+    }
+}
+// [end: http-conn-buffers]
+
 // ---- waiting, with timeouts ------------------------------------------------------------------
 
 // Reads more request bytes; READY with io_result > 0, or 0 to close
@@ -83,10 +118,24 @@ static poll_t conn_read(struct http_conn *c, struct sched_cx *cx)
         c->io_result = 0;
         return READY;
     }
+    // [snippet: http-conn-read-buffer]
+    // A buffer is taken on each readiness wake, just before the recv. When
+    // the recv finds nothing (the socket was drained: net_recv waits without
+    // a syscall), it goes straight back: a take and a give, no syscall.
+    if (!c->buf) {
+        if (!(c->buf = net_buf_take())) {
+            c->io_result = -ENOMEM;
+            return READY;
+        }
+        c->cap = NET_BUF_SIZE;
+    }
     poll_t r = net_recv(&c->sock, c->buf + c->len, c->cap - c->len, &c->io_result, cx);
-    if (r == READY && c->io_result > 0)
+    if (r == PENDING || c->io_result <= 0)
+        give_back_idle(c);
+    else
         http_metric_add(M_BYTES_IN, (uint64_t)c->io_result);
     return r;
+    // [end: http-conn-read-buffer]
 }
 
 static poll_t conn_send(struct http_conn *c, struct sched_cx *cx)
@@ -100,8 +149,11 @@ static poll_t conn_send(struct http_conn *c, struct sched_cx *cx)
 
 // Makes room to read: drops parsed bytes, and grows the buffer once the
 // unparsed head fills it (the parser answers 431 before it passes the limit).
+// A connection without a buffer has room: conn_read takes one.
 static bool make_room(struct http_conn *c)
 {
+    if (!c->buf)
+        return true;
     if (c->start == c->len) {
         c->start = c->len = 0;
     } else if (c->start > 0 && c->len == c->cap) {
@@ -120,8 +172,7 @@ static bool make_room(struct http_conn *c)
     if (!bigger)
         return false;
     sys_memcpy(bigger, c->buf, c->len);
-    if (c->buf != c->inline_buf)
-        mem_free(c->buf);
+    net_buf_release(c->buf, c->cap);
     c->buf = bigger;
     c->cap = want;
     return true;
@@ -152,12 +203,21 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             c->body = NULL;
             c->body_owned = false;
             if (c->more && !c->closing && !c->upgrade)
-                continue; // more pipelined requests are waiting in the buffer
+                continue; // more pipelined requests are waiting in the buffer (keep out for them)
+            net_buf_give(c->out);
+            c->out = NULL;
         }
         if (c->upgrade) {
-            c->upgrade_state = c->upgrade->open(&c->sock, c->buf + c->start, c->len - c->start);
+            // [snippet: http-upgrade-handover]
+            // The read buffer goes to the protocol as it is, without a copy:
+            // the bytes the client sent behind its handshake are in it. With
+            // none, it is given back first and the protocol starts with none.
+            give_back_idle(c);
+            c->upgrade_state = c->upgrade->open(&c->sock, c->buf, c->cap, c->start, c->len);
+            c->buf = NULL; // the protocol's now, whether open succeeded or not
             if (!c->upgrade_state)
                 break;
+            // [end: http-upgrade-handover]
             AWAIT(c, c->upgrade->poll(c->upgrade_state, cx));
             break;
         }
@@ -170,6 +230,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
         }
         if (!make_room(c))
             break;
+        give_back_idle(c);
         if (c->len == c->start && !http_body_pending(&c->req_body)) {
             c->head_deadline = 0;
             http_deadline_in(&c->deadline, http_settings.idle_timeout_ms, cx);
@@ -186,6 +247,8 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             // A request that started but never finished gets 408 (RFC 9110 15.5.9).
             if (c->deadline.timed_out && c->len > c->start) {
                 c->start = c->len;
+                if (!c->out && !(c->out = net_buf_take()))
+                    break; // no memory for the answer: just close
                 http_respond_error(c, 408);
                 c->linger = false;
                 c->deadline.timed_out = false;
@@ -205,9 +268,13 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
     if (c->linger && c->io_result >= 0) {
         net_shutdown_write(&c->sock);
         c->start = c->len = 0;
+        if (!c->buf) { // a sink for the bytes we drop
+            c->buf = net_buf_take();
+            c->cap = NET_BUF_SIZE;
+        }
         http_deadline_in(&c->deadline, ex_stopping() ? HTTP_LINGER_MS / 4 : HTTP_LINGER_MS, cx);
         for (;;) {
-            AWAIT(c, http_deadline_expired(&c->deadline, cx)
+            AWAIT(c, http_deadline_expired(&c->deadline, cx) || !c->buf
                          ? (c->io_result = 0, READY)
                          : net_recv(&c->sock, c->buf, c->cap, &c->io_result, cx));
             if (c->io_result <= 0)
@@ -228,8 +295,9 @@ static void conn_drop(void *state)
     net_close(&c->sock);
     if (c->body_owned)
         mem_free((void *)c->body);
-    if (c->buf != c->inline_buf)
-        mem_free(c->buf);
+    if (c->buf) // every path that ends a connection ends here: its buffers go back
+        net_buf_release(c->buf, c->cap);
+    net_buf_give(c->out);
     mem_free(c);
     http_metric_add(M_CONN_CLOSED, 1);
 }
@@ -243,10 +311,8 @@ int http_accept(int fd, void *arg)
     struct http_conn *c = mem_alloc(sizeof *c);
     if (!c)
         return -ENOMEM;
-    sys_memset(c, 0, offsetof(struct http_conn, inline_buf));
+    sys_memset(c, 0, sizeof *c);
     net_stream_init(&c->sock, fd);
-    c->buf = c->inline_buf;
-    c->cap = HTTP_READ_BUF;
     c->deadline = (struct http_deadline)HTTP_DEADLINE_INIT;
     struct waker w;
     int r = sched_spawn_idle(conn_poll, c, conn_drop, &w);

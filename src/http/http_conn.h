@@ -23,18 +23,25 @@ _Static_assert(HTTP_OUT_BUF >= HTTP_CONN_OUT_RESERVE,
                "an empty out buffer has the reserve, or nothing is ever answered");
 
 // [snippet: http-conn-state]
-// Everything the connection keeps across awaits. About 9 KiB, no stack: a
-// thousand idle keep-alive connections cost 9 MB, not a thousand thread stacks.
+// Everything the connection keeps across awaits: its state, and buffers
+// only while it has work. An idle keep-alive connection holds no buffer
+// (buf and out are NULL), so it costs this struct and no more: a thousand
+// of them take well under a megabyte, not a thousand thread stacks.
 struct http_conn {
     int resume;
     struct net_stream sock;
     // Read side: bytes [start, len) of buf are received but not yet parsed.
+    // buf is a pool buffer (cap NET_BUF_SIZE) or, grown for a long head, a
+    // block of HTTP_READ_BUF_MAX; NULL while nothing is buffered.
     char *buf;
     size_t cap, len, start;
     size_t parsed_upto;        // len at the last parse that needed more (skip useless re-parses)
     struct http_body req_body; // the body of the request just answered, being skipped
-    // Write side: response heads (and small bodies) gather in out; a large
-    // static body goes out as a second iovec, straight from the binary.
+    // Write side: response heads (and small bodies) gather in out (a pool
+    // buffer, taken for the first response of a batch, given back once it
+    // is sent); a large static body goes out as a second iovec, straight
+    // from the binary.
+    char *out;
     size_t out_len;
     const void *body;
     size_t body_len;
@@ -50,10 +57,11 @@ struct http_conn {
     // Timeouts: one timer for every wait (http_deadline.c).
     uint64_t head_deadline; // when the request being received must be complete (0: none)
     struct http_deadline deadline;
-    char inline_buf[HTTP_READ_BUF];
-    char out[HTTP_OUT_BUF];
 };
 // [end: http-conn-state]
+// An idle keep-alive connection costs this struct (in the allocator's
+// 384-byte class) and a task slot: well under the 1 KiB it may take.
+_Static_assert(sizeof(struct http_conn) <= 384, "an idle HTTP connection's state grew past 384 bytes");
 
 // How to answer the request at hand (the route's handler passes it on).
 struct http_reply {

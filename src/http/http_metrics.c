@@ -2,6 +2,7 @@
 #include "http/http_metrics.h"
 #include "config.h"
 #include "exec/exec.h"
+#include "net/net.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
@@ -110,6 +111,12 @@ size_t http_metrics_render(char *buf, size_t cap)
            sum_counter(M_WS_OPENED));
     metric(&w, "async_nostd_ws_messages_total", "counter", "WebSocket messages echoed.",
            sum_counter(M_WS_MESSAGES));
+    struct net_buf_stats bs;
+    net_buf_stats(&bs);
+    metric(&w, "async_nostd_io_buffers_in_use", "gauge",
+           "I/O buffers lent to connections (an idle connection holds none).", bs.in_use);
+    metric(&w, "async_nostd_io_buffers_free", "gauge", "Free I/O buffers kept in the threads' lists.",
+           bs.cached);
     struct sched_stats st;
     sched_get_stats(&st);
     metric(&w, "async_nostd_tasks_live", "gauge", "Tasks alive in the scheduler.", st.live);

@@ -21,11 +21,14 @@ struct http_upgrade_hook {
     // response it wrote; the connection is then closed after sending it.
     int (*handshake)(const struct http_request *req, char *out, size_t cap, size_t *len);
     // After the 101 has been sent: the protocol's state for this connection.
-    // `leftover` holds bytes the client sent after the request head. The
-    // socket stays HTTP's: the protocol reads, writes and may shut down its
-    // write side, and HTTP closes it. NULL on failure (no memory): the
-    // connection is then closed.
-    void *(*open)(struct net_stream *sock, const char *leftover, size_t n);
+    // HTTP's read buffer comes along, with the bytes the client sent after
+    // the request head in buf[start, len): buf is NULL when there are none,
+    // else a pool buffer (cap NET_BUF_SIZE) or a block from mem_alloc (cap
+    // HTTP_READ_BUF_MAX), and the protocol owns and frees it, even when open
+    // fails. The socket stays HTTP's: the protocol reads, writes and may shut
+    // down its write side, and HTTP closes it. NULL on failure (no memory):
+    // the connection is then closed.
+    void *(*open)(struct net_stream *sock, char *buf, size_t cap, size_t start, size_t len);
     // Polled by the connection's task until READY (the protocol is done).
     poll_t (*poll)(void *state, struct sched_cx *cx);
     // Releases the state (the HTTP layer then closes the socket).

@@ -1,4 +1,4 @@
-// net.h: TCP for the executor: listen sockets, acceptor thread or listener task, recv/send futures.
+// net.h: TCP for the executor: listen sockets, accepting, recv/send futures, I/O buffers.
 #ifndef NET_H
 #define NET_H
 
@@ -126,6 +126,25 @@ void net_send_init(struct net_send *s, const void *buf, size_t len);
 void net_send_add(struct net_send *s, const void *buf, size_t len);
 poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx);
 // [end: net-futures]
+
+// ---- I/O buffers (buf_pool.c) --------------------------------------------------------------
+// [snippet: net-buf-api]
+// Buffers of NET_BUF_SIZE bytes for reading and writing sockets. A
+// connection takes one when bytes arrive or a reply is written, and gives it
+// back as soon as it holds nothing unparsed or unsent, so an idle connection
+// holds none. Any thread may give back a buffer any thread took.
+void *net_buf_take(void);     // a buffer, or NULL (out of memory)
+void net_buf_give(void *buf); // a buffer from net_buf_take; NULL is ignored
+// Frees a read buffer that may have been grown: cap NET_BUF_SIZE means a
+// pool buffer (back to the pool), any other cap a block from mem_alloc.
+void net_buf_release(void *buf, size_t cap);
+// Buffers lent out now (taken and not given back), and free ones kept in
+// the threads' lists. A snapshot: each is a recent value under load.
+struct net_buf_stats {
+    uint64_t in_use, cached;
+};
+void net_buf_stats(struct net_buf_stats *out);
+// [end: net-buf-api]
 
 // Sets TCP_NODELAY (send small responses now, not after the peer's ACK).
 int net_set_nodelay(int fd);

@@ -12,6 +12,7 @@
 enum sys_thread_slot {
     SLOT_EXECUTOR,     // exec: the executor, set on its worker threads
     SLOT_MEM_CACHE,    // mem: the thread's allocator cache
+    SLOT_NET_BUF,      // net: the thread's free list of I/O buffers
     SLOT_HTTP_LOG,     // http: the thread's log buffer
     SLOT_HTTP_METRICS, // http: the thread's counters
     SYS_THREAD_SLOTS

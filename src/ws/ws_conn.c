@@ -18,21 +18,25 @@
 struct ws_conn {
     int resume;
     struct net_stream *sock; // the HTTP connection's socket (HTTP closes it)
-    // Received bytes: [start, len) not yet consumed.
+    // Received bytes: [start, len) of in not yet consumed. in is lent while
+    // it holds bytes (a pool buffer, or HTTP's grown one handed over at the
+    // upgrade: in_cap tells which), NULL while waiting for the next frame.
     uint8_t *in;
-    size_t start, len;
+    size_t in_cap, start, len;
     // The frame being read, and the message machine (fragments, UTF-8, close).
     struct ws_msg msg;
     struct ws_frame frame;
     bool in_frame;
     uint64_t frame_done; // payload bytes of this frame consumed (unmask offset)
-    // The message being reassembled (grown as frames announce their sizes).
+    // The message being reassembled, at msg_buf + WS_MSG_HEADROOM (grown as
+    // its bytes arrive; freed when the connection goes idle). The echo's
+    // header is written into the headroom: header and message leave as one
+    // buffer, with no copy and no output buffer.
     uint8_t *msg_buf;
     size_t msg_len, msg_cap;
-    // What goes out: a small frame is built whole in out; a large message is
-    // sent as header + msg_buf, two iovecs, no copy.
-    uint8_t out[WS_OUT_BUF];
-    size_t out_len;
+    // A control frame up to WS_SMALL_FRAME bytes (a close, the idle ping) is
+    // built whole here; a larger pong is this header + the ping's payload.
+    uint8_t frame_out[WS_SMALL_FRAME];
     struct net_send send;
     ssize_t io_result;
     uint16_t close_code; // our close frame's code, once we close
@@ -49,23 +53,46 @@ struct ws_conn {
 };
 // [end: ws-conn-state]
 
+// An idle WebSocket connection holds this and HTTP's struct http_conn, and
+// no buffer. Both must stay in small size classes of the allocator (448 and
+// 384 bytes): with the task slot, under 1 KiB. test_ws_state prints them.
+_Static_assert(sizeof(struct ws_conn) <= 448, "an idle WebSocket connection's state grew past 448 bytes");
+const size_t ws_conn_state_size = sizeof(struct ws_conn);
+
+#define WS_MSG_HEADROOM 10 // the longest frame header (RFC 6455 5.2)
+_Static_assert(WS_BIG_READ != NET_BUF_SIZE, "in_cap tells a big read buffer from a pool buffer");
+_Static_assert(WS_SMALL_FRAME >= 2 + 2 + sizeof WS_IDLE_PING - 1 && WS_SMALL_FRAME >= WS_MSG_HEADROOM,
+               "a close frame, the idle ping and any header fit frame_out");
+
 // [snippet: ws-queue-frame]
-// Frames a server sends are never masked (RFC 6455 5.1).
+// Frames a server sends are never masked (RFC 6455 5.1). A control frame:
+// payload stays valid until the send completes (a ping's payload is in the
+// message machine's ctl[] until the next frame, and no frame is read while
+// an answer is being sent), so a frame that does not fit frame_out is sent
+// as two iovecs.
 static void queue_frame(struct ws_conn *w, unsigned opcode, const uint8_t *payload, size_t n)
 {
-    uint8_t hdr[10];
-    size_t h = ws_frame_header_encode(hdr, true, opcode, n);
-    if (h + n <= WS_OUT_BUF) {
-        sys_memcpy(w->out, hdr, h);
-        sys_memcpy(w->out + h, payload, n);
-        w->out_len = h + n;
-        net_send_init(&w->send, w->out, w->out_len);
+    size_t h = ws_frame_header_encode(w->frame_out, true, opcode, n);
+    if (n <= WS_SMALL_FRAME - h) {
+        sys_memcpy(w->frame_out + h, payload, n);
+        net_send_init(&w->send, w->frame_out, h + n);
     } else {
-        sys_memcpy(w->out, hdr, h);
-        w->out_len = h;
-        net_send_init(&w->send, w->out, h);
+        net_send_init(&w->send, w->frame_out, h);
         net_send_add(&w->send, payload, n);
     }
+}
+
+// The echo of the message in msg_buf: its header goes into the headroom
+// right before it, and the frame leaves as one buffer.
+static void queue_message(struct ws_conn *w, unsigned opcode)
+{
+    if (!w->msg_buf) // an empty message: no buffer was ever needed
+        return queue_frame(w, opcode, NULL, 0);
+    uint8_t hdr[WS_MSG_HEADROOM];
+    size_t h = ws_frame_header_encode(hdr, true, opcode, w->msg_len);
+    uint8_t *frame = w->msg_buf + WS_MSG_HEADROOM - h;
+    sys_memcpy(frame, hdr, h);
+    net_send_init(&w->send, frame, h + w->msg_len);
 }
 
 static void queue_close(struct ws_conn *w, uint16_t code)
@@ -79,16 +106,41 @@ static void queue_close(struct ws_conn *w, uint16_t code)
 }
 // [end: ws-queue-frame]
 
+// Before a wait for bytes: what holds nothing goes back. The read buffer
+// when every byte was consumed, the message buffer between messages (a
+// message in progress keeps its bytes). An idle connection holds neither.
+static void give_back_idle(struct ws_conn *w)
+{
+    if (w->in && w->start == w->len) {
+        net_buf_release(w->in, w->in_cap);
+        w->in = NULL;
+        w->in_cap = w->start = w->len = 0;
+    }
+    if (w->msg_buf && w->msg_len == 0) {
+        mem_free(w->msg_buf);
+        w->msg_buf = NULL;
+        w->msg_cap = 0;
+    }
+}
+
 static bool grow_message(struct ws_conn *w, uint64_t need)
 {
     if (need <= w->msg_cap)
         return true;
-    size_t cap = w->msg_cap ? w->msg_cap : 4096;
-    while (cap < need)
-        cap *= 2;
+    // Up to the allocator's largest class, headroom and message together
+    // fill 4 KiB, 8 KiB, ... 64 KiB: exact classes. Past it, blocks are
+    // mapped by the page and the message alone doubles from 128 KiB, so a
+    // 1 MiB message takes 1 MiB and a page, not 2 MiB.
+    size_t cap = w->msg_cap ? w->msg_cap : 4096 - WS_MSG_HEADROOM;
+    while (cap < need) {
+        if (cap + WS_MSG_HEADROOM < MEM_CHUNK_SIZE)
+            cap = 2 * cap + WS_MSG_HEADROOM;
+        else
+            cap = cap < 2 * MEM_CHUNK_SIZE ? 2 * MEM_CHUNK_SIZE : 2 * cap;
+    }
     if (cap > WS_MAX_MESSAGE)
         cap = WS_MAX_MESSAGE;
-    uint8_t *p = mem_realloc(w->msg_buf, cap);
+    uint8_t *p = mem_realloc(w->msg_buf, WS_MSG_HEADROOM + cap);
     if (!p)
         return false;
     w->msg_buf = p;
@@ -105,6 +157,8 @@ enum step { STEP_NEED_MORE, STEP_EVENT, STEP_FAIL };
 static enum step step(struct ws_conn *w, struct ws_event *ev)
 {
     if (!w->in_frame) {
+        if (w->start == w->len) // also: no buffer at all
+            return STEP_NEED_MORE;
         int r = ws_frame_parse(w->in + w->start, w->len - w->start, &w->frame);
         if (r == PARSE_NEED_MORE)
             return STEP_NEED_MORE;
@@ -135,7 +189,7 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
                 w->close_code = WS_CLOSE_TOO_BIG; // no memory for it now
                 return STEP_FAIL;
             }
-            sys_memcpy(w->msg_buf + w->msg_len, p, k);
+            sys_memcpy(w->msg_buf + WS_MSG_HEADROOM + w->msg_len, p, k);
             w->msg_len += k;
         }
         w->start += k;
@@ -188,13 +242,31 @@ static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
         return READY;
     if (w->start == w->len)
         w->start = w->len = 0;
-    else if (w->len == WS_READ_BUF) { // keep the unconsumed tail, make room after it
+    else if (w->len == w->in_cap) { // keep the unconsumed tail, make room after it
         sys_memmove(w->in, w->in + w->start, w->len - w->start);
         w->len -= w->start;
         w->start = 0;
     }
-    poll_t r = net_recv(w->sock, w->in + w->len, WS_READ_BUF - w->len, &w->io_result, cx);
-    if (r == READY && w->io_result > 0)
+    // As in HTTP: a buffer is taken just before the recv, and goes back at
+    // once if the recv finds nothing and none of it holds a byte. The
+    // payload of a large frame streams through it: that is read WS_BIG_READ
+    // bytes at a time (one recv where a pool buffer would take four).
+    bool big = w->in_frame && w->frame.payload_len - w->frame_done > NET_BUF_SIZE;
+    if (!w->in || (big && w->in_cap == NET_BUF_SIZE && w->len == 0)) {
+        uint8_t *in = big ? mem_alloc(WS_BIG_READ) : net_buf_take();
+        if (in) {
+            if (w->in)
+                net_buf_release(w->in, w->in_cap);
+            w->in = in;
+            w->in_cap = big ? WS_BIG_READ : NET_BUF_SIZE;
+        } else if (!w->in) {
+            return w->io_result = -ENOMEM, READY;
+        }
+    }
+    poll_t r = net_recv(w->sock, w->in + w->len, w->in_cap - w->len, &w->io_result, cx);
+    if (r == PENDING || w->io_result <= 0)
+        give_back_idle(w);
+    else
         http_metric_add(M_BYTES_IN, (uint64_t)w->io_result);
     return r;
 }
@@ -250,7 +322,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             }
         } else if (ev.kind == WS_EV_MESSAGE) {
             // Echo: the same opcode (text stays text), the whole message.
-            queue_frame(w, ev.opcode, w->msg_buf, w->msg_len);
+            queue_message(w, ev.opcode);
             http_metric_add(M_WS_MESSAGES, 1);
             w->sent_kind = WS_EV_MESSAGE;
         } else if (ev.kind == WS_EV_PING) {
@@ -303,9 +375,13 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
     if (!set_deadline(w, WS_CLOSE_LINGER_MS, cx))
         ASYNC_RETURN(w);
     w->start = w->len = 0;
+    if (!w->in) { // a sink for the bytes we drop
+        w->in = net_buf_take();
+        w->in_cap = NET_BUF_SIZE;
+    }
     for (;;) {
-        AWAIT(w, expired(w, cx) ? (w->io_result = 0, READY)
-                                : net_recv(w->sock, w->in, WS_READ_BUF, &w->io_result, cx));
+        AWAIT(w, expired(w, cx) || !w->in ? (w->io_result = 0, READY)
+                                          : net_recv(w->sock, w->in, w->in_cap, &w->io_result, cx));
         if (w->io_result <= 0)
             break;
     }
@@ -316,28 +392,25 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
 struct ws_settings ws_settings = {.idle_timeout_ms = WS_IDLE_TIMEOUT_MS};
 
 // [snippet: ws-hook]
-// The read buffer takes whatever HTTP read past the handshake: frames the
-// client pipelined behind it are never refused for their number.
-_Static_assert(WS_READ_BUF >= HTTP_READ_BUF_MAX, "WS_READ_BUF must hold what HTTP hands over at the upgrade");
-
-static void *ws_open(struct net_stream *sock, const char *leftover, size_t n)
+// HTTP's read buffer comes along as it is: frames the client pipelined
+// behind the handshake are never copied, nor refused for their number.
+static void *ws_open(struct net_stream *sock, char *buf, size_t cap, size_t start, size_t len)
 {
     struct ws_conn *w = mem_alloc(sizeof *w);
-    uint8_t *in = mem_alloc(WS_READ_BUF);
-    if (!w || !in || n > WS_READ_BUF) { // n > WS_READ_BUF: impossible, see above
-        mem_free(w);
-        mem_free(in);
+    if (!w) {
+        if (buf)
+            net_buf_release(buf, cap);
         return NULL;
     }
     sys_memset(w, 0, sizeof *w);
     w->sock = sock;
-    w->in = in;
+    w->in = (uint8_t *)buf;
+    w->in_cap = cap;
+    w->start = start;
+    w->len = len;
     w->timer = (struct ex_timer)EX_TIMER_INIT;
     w->restart_idle = true;
     ws_msg_init(&w->msg);
-    // Frames the client sent right behind its handshake are already read.
-    sys_memcpy(w->in, leftover, n);
-    w->len = n;
     http_metric_add(M_WS_OPENED, 1);
     http_log("[WS] fd=%d handshake complete", sock->io.fd);
     return w;
@@ -348,7 +421,8 @@ static void ws_close(void *state)
     struct ws_conn *w = state;
     ex_timer_cancel(&w->timer);
     mem_free(w->msg_buf);
-    mem_free(w->in);
+    if (w->in)
+        net_buf_release(w->in, w->in_cap);
     mem_free(w);
 }
 

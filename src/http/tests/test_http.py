@@ -439,6 +439,40 @@ def test_metrics(ctx):
         assert active, "connections_active does not go back to 1 (the /metrics request itself)"
 
 
+def test_idle_connections_hold_no_buffers(ctx):
+    """Buffers belong to the work: an idle keep-alive connection holds none, one with a partial
+    head or unsent answer holds them, and they go back when it is idle again."""
+    for reactor in REACTORS:
+        with server(ctx, reactor=reactor) as srv:
+            def in_use():
+                return metrics(srv.port)["async_nostd_io_buffers_in_use"]
+            conns = []
+            try:
+                for i in range(50):
+                    c = Conn(srv.port)
+                    conns.append(c)
+                    c.send(request("/plaintext") * (3 if i % 5 == 0 else 1))  # some pipeline three
+                    for _ in range(3 if i % 5 == 0 else 1):
+                        assert c.read_response().status == 200
+                # The /metrics request itself holds a read and an output buffer while answered.
+                assert wait_for(lambda: in_use() <= 2, 3), \
+                    f"50 idle keep-alive connections hold {in_use() - 2:.0f} I/O buffers, expected none"
+                # Half a head on ten of them: each holds its read buffer until the rest arrives.
+                head = request("/plaintext")
+                for c in conns[:10]:
+                    c.send(head[:20])
+                assert wait_for(lambda: in_use() >= 10, 3), f"10 partial heads, {in_use()} buffers in use"
+                for c in conns[:10]:
+                    c.send(head[20:])
+                    assert c.read_response().status == 200
+                assert wait_for(lambda: in_use() <= 2, 3), f"{in_use()} buffers in use once idle again"
+                assert metrics(srv.port)["async_nostd_connections_active"] >= 51
+            finally:
+                for c in conns:
+                    c.close()
+    return "50 idle keep-alive: 0 buffers in use; 10 partial heads: 10 (epoll, ppoll)"
+
+
 def test_ws_route_without_websocket_stage(ctx):
     with server(ctx) as srv:
         if ctx.stage >= 7:

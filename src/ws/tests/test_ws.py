@@ -940,7 +940,6 @@ def test_peer_vanishing_leaves_server_serving(ctx):
 
 # ---- limits: send timeout, idle ping, back-pressure, pipelined frames ------------------------
 
-WS_READ_BUF = 16384 + 1024  # WS_READ_BUF = HTTP_READ_BUF_MAX = HTTP_MAX_HEAD_BYTES + 1024 in src/config.h
 IDLE_PING = b"idle"  # WS_IDLE_PING in src/config.h
 BACKENDS = ("epoll", "ppoll")
 
@@ -1053,9 +1052,10 @@ def test_idle_peer_answering_pings_stays(ctx):
 def _pipelined_behind_handshake(ctx, backend):
     with serve(ctx, backend=backend) as srv:
         with srv.connect(timeout=10) as c:
-            # A long first head makes HTTP grow its read buffer to HTTP_READ_BUF_MAX;
-            # the handshake and 17,000 bytes of frames then arrive in one write, and
-            # all of them are read by HTTP before it hands the connection over.
+            # A long first head makes HTTP grow its read buffer to HTTP_READ_BUF_MAX
+            # (given back once answered). The handshake and 17,000 bytes of frames then
+            # arrive in one write: HTTP reads the head with as many frames as its
+            # buffer holds, and hands that buffer, frames and all, to WebSocket.
             c.request(f"GET /plaintext HTTP/1.1\r\nHost: x\r\nX-Pad: {'p' * 6000}\r\n\r\n")
             status, _, _ = c.read_response()
             assert status == 200, f"the padded request got {status}"
@@ -1221,6 +1221,49 @@ def test_idle_connections_do_not_hold_peak_buffers(ctx):
             for c in idle:
                 c.close()
     return "20 x 16 MiB, then 1 MiB on a fresh connection"
+
+
+def _wait_for(cond, timeout):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _idle_holds_no_buffers(ctx, backend):
+    with serve(ctx, backend=backend) as srv:
+        def in_use():
+            return metrics(srv.port)["async_nostd_io_buffers_in_use"]
+        conns = []
+        try:
+            for i in range(20):
+                c = srv.ws()
+                conns.append(c)
+                c.echo(OP_TEXT if i % 2 else OP_BINARY, os.urandom(3000 if i % 2 == 0 else 50).hex().encode())
+            # The /metrics request holds its own read and output buffers while it is answered.
+            idle = _wait_for(lambda: in_use() <= 2, 3)
+            assert idle, f"20 idle WebSockets hold {in_use() - 2:.0f} I/O buffers, expected none"
+            # Half a frame header: that connection holds its read buffer (payload bytes would
+            # be copied out into the message at once), and gives it back with the rest.
+            data = frame(OP_BINARY, b"q" * 1000)
+            conns[0].send(data[:3])
+            assert _wait_for(lambda: in_use() >= 3, 3), "a connection holding half a header holds no buffer"
+            conns[0].send(data[3:])
+            conns[0].expect_message(OP_BINARY, b"q" * 1000)
+            assert _wait_for(lambda: in_use() <= 2, 3), "the buffer stayed after the frame was echoed"
+            for c in conns:
+                c.close_cleanly()
+        finally:
+            for c in conns:
+                c.close()
+
+
+def test_idle_websockets_hold_no_buffers(ctx):
+    for backend in BACKENDS:
+        _idle_holds_no_buffers(ctx, backend)
+    return "20 idle after an echo: 0 buffers in use (epoll, ppoll)"
 
 
 def test_announced_lengths_do_not_reserve_memory(ctx):
