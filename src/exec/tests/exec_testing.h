@@ -46,7 +46,8 @@ static inline void run_on_each_backend(const char *name, void (*fn)(void))
         backend = all[i];
         char full[96];
         sys_snprintf(full, sizeof full, "%s [%s]", name, names[i]);
-        test_run(full, all[i] == EX_BACKEND_IO_URING && !ex_uring_available() ? skip_unavailable_backend : fn);
+        test_run(full,
+                 all[i] == EX_BACKEND_IO_URING && !ex_uring_available() ? skip_unavailable_backend : fn);
     }
 }
 
