@@ -1,5 +1,4 @@
-// reactor_uring.c: the io_uring backend: one shared ring, readiness by POLL_ADD, completions for net's
-// futures.
+// reactor_uring.c: the io_uring backend: one shared ring, POLL_ADD readiness, completions for net.
 //
 // Topology: one ring for the whole executor, not one per worker. The
 // executor is leader/follower (at most one poller waits at a time) over one
