@@ -18,10 +18,10 @@
 #define EX_OP_FLIGHT 1 // queued or in the kernel: the kernel may still use its memory
 #define EX_OP_DONE   2 // completed: res and flags are valid
 struct ex_op {
-    uint32_t state;
-    int32_t res;        // the CQE's result: bytes, or -errno
-    uint32_t flags;     // the CQE's flags (IORING_CQE_F_BUFFER and the buffer id)
-    struct waker waker; // woken when the completion arrives
+    _Alignas(8) uint32_t state; // 8-aligned: the low 3 bits of the address are free for a tag
+    int32_t res;                // the CQE's result: bytes, or -errno
+    uint32_t flags;             // the CQE's flags (IORING_CQE_F_BUFFER and the buffer id)
+    struct waker waker;         // woken when the completion arrives
 };
 // [end: ex-op]
 

@@ -33,6 +33,7 @@
 #define TAG_POLL   1u // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
 #define TAG_KICK   2u // the kick eventfd's poll
 #define TAG_IGNORE 3u // a cancel's own completion
+_Static_assert(_Alignof(struct ex_op) >= 8, "an ex_op's address leaves the tag bits 0");
 _Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << 14, "a slot fits its bits of the user_data");
 _Static_assert(EX_URING_POLL_FDS < 1u << 15, "fd + 1 fits its bits of the user_data");
 
