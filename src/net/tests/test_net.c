@@ -1,5 +1,4 @@
-// test_net.c: stage-5 unit tests: address parsing, listening, partial sends, and the io_uring completion
-// path.
+// test_net.c: stage-5 unit tests: addresses, listening, partial sends, the io_uring completion path.
 #include "config.h"
 #include "exec/completion.h"
 #include "exec/exec.h"
