@@ -6,7 +6,7 @@ import sys
 import threading
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from reactors import reactors, reactors_note  # noqa: E402
+from reactors import default_reactor, reactors, reactors_note  # noqa: E402
 
 
 def _serve(ctx, backend, workers=2, accept="thread"):
