@@ -129,8 +129,8 @@ int main(int argc, char **argv)
     sys_close(lfd);
     sys_printf("echo server: %lu connections, stopped with %u tasks left\n", acc.accepted + lis.accepted,
                left);
-    if (backend ==
-        EX_BACKEND_IO_URING) { // what the kernel still held at the end: nothing, after a clean stop
+    if (backend == EX_BACKEND_IO_URING) {
+        // What the kernel still held at the end: nothing, after a clean stop.
         struct ex_op_stats st;
         ex_op_stats(&st);
         sys_printf("echo server: io_uring: %u requests in flight, %u buffers out\n", st.in_flight,
