@@ -22,7 +22,7 @@ GP_DIR = os.path.join(BENCH_DIR, "plots")
 NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run", "runs", "rps", "requests",
            "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
            "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
-           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct"}
+           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
