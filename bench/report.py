@@ -263,6 +263,7 @@ def reactor_section(rows, targets):
     out = [f"## Reactor series: 1 worker, {int(rr[0]['connections'])} keep-alive connections plus idle ones, "
            f"median of {int(rr[0]['runs'])}", ""]
     idles = sorted({r["idle_conns"] for r in rr})
+    uring = any(r["server"] == URING for r in rr)
     lines = []
     for idle in idles:
         e = med(rr, "rps", idle_conns=idle, server=OURS, reactor="epoll")
@@ -271,13 +272,21 @@ def reactor_section(rows, targets):
         ce = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="epoll")
         cp = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="ppoll")
         cn = med(rr, "cpu_us_per_req", idle_conns=idle, server="nginx")
+        if not uring:
+            lines.append([int(idle), f_rate(e), f_rate(p), f_rate(n), f_ratio(ratio(e, n)), f_ratio(ratio(p, n)),
+                          f_cpu(ce), f_cpu(cp), f_cpu(cn)])
+            continue
         u = med(rr, "rps", idle_conns=idle, server=URING)
         cu = med(rr, "cpu_us_per_req", idle_conns=idle, server=URING)
         lines.append([int(idle), f_rate(e), f_rate(p), f_rate(u), f_rate(n), f_ratio(ratio(e, n)),
                       f_ratio(ratio(p, n)), f_ratio(ratio(u, n)), f_cpu(ce), f_cpu(cp), f_cpu(cu), f_cpu(cn)])
-    out += [table(["idle conns", "epoll req/s", "ppoll req/s", "io_uring req/s", "nginx req/s", "epoll/nginx",
-                   "ppoll/nginx", "io_uring/nginx", "epoll µs/req", "ppoll µs/req", "io_uring µs/req",
-                   "nginx µs/req"], lines), ""]
+    if not uring:  # a CSV from before the io_uring backend
+        out += [table(["idle conns", "epoll req/s", "ppoll req/s", "nginx req/s", "epoll/nginx", "ppoll/nginx",
+                       "epoll µs/req", "ppoll µs/req", "nginx µs/req"], lines), ""]
+    else:
+        out += [table(["idle conns", "epoll req/s", "ppoll req/s", "io_uring req/s", "nginx req/s", "epoll/nginx",
+                       "ppoll/nginx", "io_uring/nginx", "epoll µs/req", "ppoll µs/req", "io_uring µs/req",
+                       "nginx µs/req"], lines), ""]
     if len(idles) >= 2:
         lo, hi = idles[0], idles[-1]
         fe = ratio(med(rr, "rps", idle_conns=hi, server=OURS, reactor="epoll"),
