@@ -272,5 +272,12 @@ int main(int argc, char **argv)
     }
     sys_printf("async-nostd: stopped (%lu connections served, %u still open at exit)\n", accepted, left);
     // [end: server-shutdown]
+    if (o.backend == EX_BACKEND_IO_URING) {
+        // What the kernel still held: nothing, after a clean stop (chapter 9).
+        struct ex_op_stats st;
+        ex_op_stats(&st);
+        sys_printf("async-nostd: io_uring: %u requests in flight, %u buffers out at exit\n", st.in_flight,
+                   st.bufs_out);
+    }
     return 0;
 }

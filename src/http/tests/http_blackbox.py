@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
-from reactors import default_reactor, reactors, reactors_note  # noqa: E402,F401
+from reactors import default_reactor, reactors, reactors_note, uring_refusal  # noqa: E402,F401
 HELLO = b"Hello, World!"
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "page", "index.html")
 

@@ -10,7 +10,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from http_blackbox import (HELLO, Conn, default_reactor, Skip, assert_serving, check_common_headers, get,  # noqa: E402
-                           metrics, page_bytes, proc_fds, reactors, reactors_note, request, server, wait_for)
+                           metrics, page_bytes, proc_fds, reactors, reactors_note, request, server,
+                           uring_refusal, wait_for)
 
 
 # ---- connection management ---------------------------------------------------------------------
@@ -750,6 +751,48 @@ def test_io_uring_refused_exits_1(ctx):
         proc.terminate()
         proc.wait(5)
     return "; ".join(out)
+
+
+def test_io_uring_shutdown_leaves_nothing_in_flight(ctx):
+    """SIGTERM with idle keep-alive connections (each with a recv in flight), one half-sent request (its
+    recv in flight until --header-timeout ends it) and one client that does not read its responses (a
+    send in flight): both timeouts fall inside the shutdown grace, and every request the kernel held is
+    cancelled and reaped, every provided buffer back in the ring. (With the default 10 s header timeout
+    the half-sent request outlives the 5 s grace on every reactor: its task is still open at exit, and on
+    io_uring its recv is reported in flight.)"""
+    why = uring_refusal()
+    if why:
+        raise Skip(f"io_uring unavailable: {why}")
+    port = ctx.free_port()
+    argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), "--no-log", "--reactor=io_uring",
+            "--send-timeout=1000", "--header-timeout=1000"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = []
+    try:
+        ctx.wait_port(port, 5, proc)
+        for _ in range(20):
+            c = Conn(port, timeout=5)
+            c.send(request())
+            assert c.read_response().status == 200
+            held.append(c)
+        half = Conn(port, timeout=5)
+        half.send(b"GET /plaintext HTTP/1.1\r\nHost: t")
+        held.append(half)
+        stuck = Conn(port, timeout=5, rcvbuf=4096)
+        stuck.send(request("/") * 64)  # 64 pages queued behind a reader that never reads
+        held.append(stuck)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for c in held:
+            c.close()
+    assert proc.returncode == 0, f"exit status {proc.returncode}: {err}"
+    assert "0 still open at exit" in out and "io_uring: 0 requests in flight, 0 buffers out at exit" in out, out
+    return out.strip().splitlines()[-1].split(": ", 2)[2]
 
 
 def test_cli_port_in_use(ctx):
