@@ -251,8 +251,9 @@ def load_blackbox_tests(layer):
     return [(n, fn, tags) for n, fn, tags, _ in tests]
 
 
-def run_blackbox(results, ctx, layer, tag, name_filter):
+def run_blackbox(results, ctx, layer, tag, name_filter, suffix=""):
     for name, fn, tags in load_blackbox_tests(layer):
+        name += suffix
         if tag and tag not in tags:
             continue
         if name_filter and name_filter not in name:
@@ -267,6 +268,27 @@ def run_blackbox(results, ctx, layer, tag, name_filter):
             results.fail(name, str(e) or "assertion failed")
         except Exception as e:  # a crash of the test itself is a failure too
             results.fail(name, f"{type(e).__name__}: {e}")
+
+
+def run_blackbox_on_io_uring(results, ctx, stage, layers, tag, name_filter):
+    """Every black-box test of net, http and ws once more, with io_uring as the
+    reactor of the helpers (src/net/tests/reactors.py); one skip, with the
+    kernel's reason, where it refuses io_uring."""
+    todo = [layer for layer in ("net", "http", "ws") if layer in LAYERS[:stage] and layer in layers]
+    if not todo:
+        return
+    sys.path.insert(0, os.path.join(ROOT, "src", "net", "tests"))
+    from reactors import uring_refusal
+    why = uring_refusal()
+    if why:
+        results.skip("black-box tests on io_uring", why)
+        return
+    os.environ["ASYNC_NOSTD_REACTOR"] = "io_uring"
+    try:
+        for layer in todo:
+            run_blackbox(results, ctx, layer, tag, name_filter, " [io_uring]")
+    finally:
+        del os.environ["ASYNC_NOSTD_REACTOR"]
 
 
 def run_command_test(results, name, cmd, timeout=600):
@@ -306,6 +328,7 @@ def main():
                     run_unit_binaries(results, stage, layer, "", name_filter, os.path.join(ROOT, "build", "tsan"),
                                       ["sh", os.path.join(ROOT, "scripts", "tsan-run.sh")], tsan_env)
                 run_blackbox(results, ctx, layer, tag, name_filter)
+            run_blackbox_on_io_uring(results, ctx, stage, layers, tag, name_filter)
             if tag is None and shutil.which("clang") and not name_filter:
                 clang_dir = os.path.join(ROOT, "build", f"stage-{stage}-clang")
                 if run_make(results, stage, ["CC=clang", f"B={os.path.relpath(clang_dir, ROOT)}", "tests"]):

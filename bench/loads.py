@@ -7,6 +7,8 @@ server's CPU microseconds per request next to req/s and latency.
 import json
 import os
 import resource
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -47,6 +49,42 @@ def measured(server, load):
         raise BenchError(f"{server.label} died during the run:\n{server.log_tail()}")
     return result
 # [end: bench-measured-run]
+
+
+# [snippet: bench-syscalls]
+def syscalls_during(pid, load):
+    """Runs load() while `perf stat` counts the raw_syscalls:sys_enter
+    tracepoint for every thread of pid (the workers, the acceptor, the
+    signal thread: all of them). Adds "syscalls" and "syscalls_per_req".
+    A tracepoint count costs the server almost nothing, unlike strace, whose
+    stops would slow it down and so change how much each io_uring_enter
+    batches. Without perf (or with perf_event_paranoid refusing) the columns
+    stay empty."""
+    perf = shutil.which("perf")
+    if not perf:
+        return dict(load(), syscalls="", syscalls_per_req="")
+    with tempfile.NamedTemporaryFile(prefix="perf-", suffix=".txt", delete=False) as f:
+        out = f.name
+    p = subprocess.Popen([perf, "stat", "-x", ",", "-e", "raw_syscalls:sys_enter", "-p", str(pid), "-o", out],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(0.3)  # perf attaches to every thread before the load starts
+    try:
+        result = load()
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    count = ""
+    with open(out) as f:
+        for line in f:
+            parts = line.strip().split(",")
+            if len(parts) > 2 and parts[2] == "raw_syscalls:sys_enter" and parts[0].isdigit():
+                count = int(parts[0])
+    os.unlink(out)
+    n = result.get("requests", 0)
+    result["syscalls"] = count
+    result["syscalls_per_req"] = round(count / n, 4) if n and count != "" else ""
+    return result
+# [end: bench-syscalls]
 
 
 def children_cpu():

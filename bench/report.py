@@ -22,10 +22,11 @@ GP_DIR = os.path.join(BENCH_DIR, "plots")
 NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run", "runs", "rps", "requests",
            "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
            "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
-           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct"}
+           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
+URING = "async-nostd-io_uring"  # the same server with --reactor=io_uring
 
 
 def load(path):
@@ -127,6 +128,7 @@ def summary(rows, command="", total_s=None, notes=()):
     out += headline_section(rows, targets)
     out += workers_section(rows)
     out += reactor_section(rows, targets)
+    out += syscalls_section(rows, targets)
     out += ws_section(rows)
     if targets:
         out += ["## Targets", "", table(["target", "measured", "status"], targets), ""]
@@ -179,6 +181,19 @@ def headline_section(rows, targets):
             lines.append([f"{name}, --accept=thread: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
             a = med(h, "rps", **t)
             lines.append([f"{name}, --accept=thread: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
+        u = dict(point=p, server=URING)
+        if med(h, "cpu_us_per_req", **u) is not None:
+            a, c = med(h, "cpu_us_per_req", **u), med(h, "cpu_us_per_req", **n)
+            lines.append([f"{name}, --reactor=io_uring: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
+            a = med(h, "rps", **u)
+            lines.append([f"{name}, --reactor=io_uring: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
+            kind = p.rsplit("-c", 1)[0]
+            limit = {"plaintext-ka": 0.8, "plaintext-close": 0.85}.get(kind)
+            if limit:
+                q = ratio(med(h, "cpu_us_per_req", **u), med(h, "cpu_us_per_req", **n))
+                mode = "keep-alive" if kind == "plaintext-ka" else "Connection: close"
+                targets.append([f"io_uring server CPU µs/request, {mode}: at most {limit:.2f}x nginx", f_ratio(q),
+                                verdict(q, "<=", limit)])
         gen = busy(h, "loadgen_cpu_s", point=p)
         if gen is not None:
             gen_busy.append(gen)
@@ -248,6 +263,7 @@ def reactor_section(rows, targets):
     out = [f"## Reactor series: 1 worker, {int(rr[0]['connections'])} keep-alive connections plus idle ones, "
            f"median of {int(rr[0]['runs'])}", ""]
     idles = sorted({r["idle_conns"] for r in rr})
+    uring = any(r["server"] == URING for r in rr)
     lines = []
     for idle in idles:
         e = med(rr, "rps", idle_conns=idle, server=OURS, reactor="epoll")
@@ -256,10 +272,21 @@ def reactor_section(rows, targets):
         ce = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="epoll")
         cp = med(rr, "cpu_us_per_req", idle_conns=idle, server=OURS, reactor="ppoll")
         cn = med(rr, "cpu_us_per_req", idle_conns=idle, server="nginx")
-        lines.append([int(idle), f_rate(e), f_rate(p), f_rate(n), f_ratio(ratio(e, n)), f_ratio(ratio(p, n)),
-                      f_cpu(ce), f_cpu(cp), f_cpu(cn)])
-    out += [table(["idle conns", "epoll req/s", "ppoll req/s", "nginx req/s", "epoll/nginx", "ppoll/nginx",
-                   "epoll µs/req", "ppoll µs/req", "nginx µs/req"], lines), ""]
+        if not uring:
+            lines.append([int(idle), f_rate(e), f_rate(p), f_rate(n), f_ratio(ratio(e, n)), f_ratio(ratio(p, n)),
+                          f_cpu(ce), f_cpu(cp), f_cpu(cn)])
+            continue
+        u = med(rr, "rps", idle_conns=idle, server=URING)
+        cu = med(rr, "cpu_us_per_req", idle_conns=idle, server=URING)
+        lines.append([int(idle), f_rate(e), f_rate(p), f_rate(u), f_rate(n), f_ratio(ratio(e, n)),
+                      f_ratio(ratio(p, n)), f_ratio(ratio(u, n)), f_cpu(ce), f_cpu(cp), f_cpu(cu), f_cpu(cn)])
+    if not uring:  # a CSV from before the io_uring backend
+        out += [table(["idle conns", "epoll req/s", "ppoll req/s", "nginx req/s", "epoll/nginx", "ppoll/nginx",
+                       "epoll µs/req", "ppoll µs/req", "nginx µs/req"], lines), ""]
+    else:
+        out += [table(["idle conns", "epoll req/s", "ppoll req/s", "io_uring req/s", "nginx req/s", "epoll/nginx",
+                       "ppoll/nginx", "io_uring/nginx", "epoll µs/req", "ppoll µs/req", "io_uring µs/req",
+                       "nginx µs/req"], lines), ""]
     if len(idles) >= 2:
         lo, hi = idles[0], idles[-1]
         fe = ratio(med(rr, "rps", idle_conns=hi, server=OURS, reactor="epoll"),
@@ -273,6 +300,30 @@ def reactor_section(rows, targets):
         reopened = sum(r.get("idle_reopened") and float(r["idle_reopened"]) or 0 for r in rr)
         if reopened:
             out += [f"Idle connections closed by servers and reopened during the series: {int(reopened)}", ""]
+    return out
+
+
+def syscalls_section(rows, targets):
+    sc = [r for r in rows if r["series"] == "syscalls"]
+    if not sc:
+        return []
+    out = [f"## System calls per keep-alive request: 1 worker, every thread counted "
+           f"(`perf stat -e raw_syscalls:sys_enter`), median of {int(sc[0]['runs'])}", ""]
+    servers = [(OURS, "epoll", "epoll"), (OURS, "ppoll", "ppoll"), (URING, "io_uring", "io_uring"),
+               ("nginx", None, "nginx")]
+    lines = []
+    for c in sorted({r["connections"] for r in sc}):
+        line = [int(c)]
+        for server, reactor, _ in servers:
+            match = dict(server=server, connections=c, **({"reactor": reactor} if reactor else {}))
+            st = stat(sc, "syscalls_per_req", **match)
+            line.append("–" if not st else f"{st['med']:.3f} ({st['min']:.3f}-{st['max']:.3f})")
+        lines.append(line)
+    out += [table(["connections"] + [f"{label} (range)" for _, _, label in servers], lines), ""]
+    q = med(sc, "syscalls_per_req", server=URING, connections=100)
+    if q is not None:
+        targets.append(["io_uring system calls per keep-alive request at 100 connections: at most 0.2",
+                        f"{q:.3f}", verdict(q, "<=", 0.2)])
     return out
 
 
@@ -369,12 +420,25 @@ def dat_files(rows, d):
         lines = []
         for idle in sorted({r["idle_conns"] for r in rr}):
             line = [int(idle)]
-            for match in (dict(server=OURS, reactor="epoll"), dict(server=OURS, reactor="ppoll"), dict(server="nginx")):
+            for match in (dict(server=OURS, reactor="epoll"), dict(server=OURS, reactor="ppoll"), dict(server="nginx"),
+                          dict(server=URING)):
                 line += triple(rr, "rps", 1e-3, idle_conns=idle, **match)
                 line += triple(rr, "cpu_us_per_req", 1, idle_conns=idle, **match)
             lines.append(line)
-        write_dat(os.path.join(d, "reactor.dat"), ["idle", "epoll(rps3,cpu3) ppoll(...) nginx(...)"], lines)
+        write_dat(os.path.join(d, "reactor.dat"), ["idle", "epoll(rps3,cpu3) ppoll(...) nginx(...) io_uring(...)"], lines)
         have.append("reactor-idle")
+    sc = [r for r in rows if r["series"] == "syscalls"]
+    if sc and any(r.get("syscalls_per_req") not in (None, "") for r in sc):
+        lines = []
+        for c in sorted({r["connections"] for r in sc}):
+            line = [int(c)]
+            for match in (dict(server=OURS, reactor="epoll"), dict(server=OURS, reactor="ppoll"), dict(server=URING),
+                          dict(server="nginx")):
+                line += triple(sc, "syscalls_per_req", 1, connections=c, **match)
+            lines.append(line)
+        write_dat(os.path.join(d, "syscalls.dat"), ["conns", "epoll(med,min,max) ppoll(...) io_uring(...) nginx(...)"],
+                  lines)
+        have.append("syscalls-per-request")
     ws = [r for r in rows if r["series"] == "ws"]
     if ws:
         lines = []

@@ -13,8 +13,13 @@ run, alternating the two so that drift on a shared machine hits both:
             connections and a Connection: close series
 The Connection: close points of both also run our server with
 --accept=thread (the acceptor thread) beside the default --accept=workers.
-  reactor   --reactor=epoll vs --reactor=ppoll (and nginx) with 0, 1,000 and
-            5,000 extra idle connections held open
+  reactor   --reactor=epoll vs ppoll vs io_uring (and nginx) with 0, 1,000
+            and 5,000 extra idle connections held open
+  syscalls  system calls per keep-alive request (all threads, counted by
+            `perf stat -e raw_syscalls:sys_enter`) at 1, 100 and 1,000
+            connections, for each reactor and nginx
+The headline runs --reactor=io_uring beside the default epoll where the kernel
+allows io_uring.
   ws        WebSocket echo, 1 / 100 / 1,000 connections, against node's `ws`
 
 Every run becomes one CSV row (results/<date>-<host>-<commit>.csv, with the
@@ -40,7 +45,7 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servers import ROOT, BenchError, Nginx, NodeWs, Ours, check_same_answers  # noqa: E402
-from loads import IdleHolder, measured, ws_load, wrk  # noqa: E402
+from loads import IdleHolder, measured, syscalls_during, ws_load, wrk  # noqa: E402
 import report  # noqa: E402
 
 WS_LOAD_SRC = os.path.join(ROOT, "bench", "ws_load.c")
@@ -61,6 +66,7 @@ PROFILES = {
                         runs=3, duration=2, warmup=1),
         "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=3, duration=2, warmup=1),
         "ws": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1, size=64),
+        "syscalls": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1),
     },
     "quick": {
         "limit_s": 85,
@@ -70,6 +76,7 @@ PROFILES = {
                         runs=1, duration=1, warmup=1),
         "reactor": dict(idle=[0, 1000], conns=100, runs=1, duration=1, warmup=1),
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
+        "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
     },
     "smoke": {
         "limit_s": 40,
@@ -89,7 +96,7 @@ COLUMNS = [
     "requests", "elapsed_s", "rps", "bytes_per_req", "p50_us", "p90_us", "p99_us", "p999_us",
     "lat_mean_us", "lat_max_us", "err_connect", "err_read", "err_write", "err_status", "err_timeout",
     "cpu_s", "cpu_us_per_req", "loadgen_cpu_s", "other_cpu_pct", "idle_alive", "idle_reopened",
-    "discarded", "loadavg_1m", "t_s",
+    "syscalls", "syscalls_per_req", "discarded", "loadavg_1m", "t_s",
 ]
 
 
@@ -191,6 +198,13 @@ class Bench:
         self.live = []
         self.notes = []
         self.limit_s = PROFILES[args.profile]["limit_s"]
+        # io_uring joins the series where the kernel allows it; else a note says why not.
+        sys.path.insert(0, os.path.join(ROOT, "src", "net", "tests"))
+        from reactors import uring_refusal
+        why = uring_refusal()
+        self.uring_ok = why is None
+        if why:
+            self.notes.append(f"io_uring left out: {why}")
         self.noisy_kept = 0
         self.tmp = None
 
@@ -256,7 +270,7 @@ class Bench:
     # -- one HTTP point: warm up each server, then alternate measured runs
     # [snippet: bench-alternate]
     def http_point(self, series, point, servers, route, conns, close, runs, duration, warmup,
-                   pinned, extra=None, idle=None):
+                   pinned, extra=None, idle=None, count_syscalls=False):
         for s in servers if warmup else ():
             self.progress(f"{series} {point}: {s.label} warm-up {warmup} s", warmup)
             wrk(s.url(route), conns, warmup, close=close, cpu=self.cpu_load if pinned else None)
@@ -265,8 +279,10 @@ class Bench:
             for s in servers:  # ours, reference, ours, reference, ...
                 def one():
                     self.progress(f"{series} {point}: {s.label} run {r + 1}/{runs}", duration)
-                    res = measured(s, lambda: wrk(s.url(route), conns, duration, close=close,
-                                                  cpu=self.cpu_load if pinned else None))
+                    def load():
+                        return wrk(s.url(route), conns, duration, close=close, cpu=self.cpu_load if pinned else None)
+                    res = measured(s, (lambda: syscalls_during(",".join(map(str, s.pids())), load))
+                                   if count_syscalls else load)
                     if idle is not None and s.label in idle:
                         res["idle_alive"], res["idle_reopened"] = idle[s.label].status()
                     return res
@@ -318,14 +334,18 @@ def series_headline(b, cfg, plan_only):
     pinned = b.pinned_ok
     if plan_only:
         for _, close in cfg["points"]:
-            b.http_point_cost((2 if b.args.reference else 1) + close, cfg["runs"], cfg["duration"], cfg["warmup"])
+            b.http_point_cost((2 if b.args.reference else 1) + close + b.uring_ok, cfg["runs"], cfg["duration"],
+                              cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
     ours = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))
     servers = [ours]
+    if b.uring_ok:
+        servers.append(b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS,
+                                    reactor="io_uring")))
     if b.args.reference:
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
-        for note in check_same_answers(ours, servers[1], sorted({p[0] for p in cfg["points"]})):
+        for note in check_same_answers(ours, servers[-1], sorted({p[0] for p in cfg["points"]})):
             print("  check:", note)
     thread = None
     if any(close for _, close in cfg["points"]):
@@ -361,7 +381,8 @@ def series_workers(b, cfg, plan_only):
 
 def series_reactor(b, cfg, plan_only):
     pinned = b.pinned_ok
-    n = 3 if b.args.reference else 2
+    reactors = ("epoll", "ppoll") + (("io_uring",) if b.uring_ok else ())
+    n = len(reactors) + (1 if b.args.reference else 0)
     if plan_only:
         for idle in cfg["idle"]:
             b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
@@ -372,7 +393,7 @@ def series_reactor(b, cfg, plan_only):
     # the nginx config does) so they stay open for the whole series.
     keep = ["--header-timeout=600000", "--idle-timeout=600000"]
     servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, reactor=r, max_tasks=MAX_TASKS,
-                            extra_args=keep)) for r in ("epoll", "ppoll")]
+                            extra_args=keep)) for r in reactors]
     if b.args.reference:
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
     for idle in cfg["idle"]:
@@ -387,6 +408,29 @@ def series_reactor(b, cfg, plan_only):
             for h in holders.values():
                 h.__exit__()
     b.stop_all()
+
+
+# [snippet: bench-series-syscalls]
+def series_syscalls(b, cfg, plan_only):
+    """System calls per keep-alive request, for every thread of the server,
+    at each connection count: what io_uring's batching buys, in its own unit."""
+    pinned = b.pinned_ok
+    reactors = ("epoll", "ppoll") + (("io_uring",) if b.uring_ok else ())
+    n = len(reactors) + (1 if b.args.reference else 0)
+    if plan_only:
+        for _ in cfg["conns"]:
+            b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
+        return
+    cpu = b.cpu_server if pinned else None
+    servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, reactor=r, max_tasks=MAX_TASKS))
+               for r in reactors]
+    if b.args.reference:
+        servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
+    for conns in cfg["conns"]:
+        b.http_point("syscalls", point_name("/plaintext", False, conns), servers, "/plaintext", conns, False,
+                     cfg["runs"], cfg["duration"], cfg["warmup"], pinned, count_syscalls=True)
+    b.stop_all()
+# [end: bench-series-syscalls]
 
 
 def series_ws(b, cfg, plan_only):
@@ -418,7 +462,8 @@ def series_ws(b, cfg, plan_only):
     b.stop_all()
 
 
-SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws}
+SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws,
+          "syscalls": series_syscalls}
 
 
 def on_sigterm(signum, frame):

@@ -195,6 +195,8 @@ class Ours(Server):
             # Another accept mode is another curve: the CSV's server column says which.
             self.kind = f"async-nostd-{accept}"
             self.extra_args.append(f"--accept={accept}")
+        if reactor == "io_uring":
+            self.kind = "async-nostd-io_uring"  # so is the completion backend (the reactor column says so too)
         super().__init__(tmp, workers, cpu, label or f"ours-{reactor}" + ("" if accept == "workers" else f"-{accept}"))
 
     def argv(self):

@@ -42,6 +42,12 @@
 #define EX_TIMER_FIRE_BATCH  64    // due timers collected under the heap lock, then woken outside it
 #define EX_MAX_TIMERS        65536 // armed timers at once
 #define EX_SHUTDOWN_GRACE_MS 5000  // how long shutdown waits for tasks to finish
+#define EX_URING_SQ_ENTRIES  4096  // io_uring: SQEs queued between two enters before one is forced
+#define EX_URING_CQ_ENTRIES  16384 // io_uring: CQ slots (more wait in the kernel's overflow list)
+#define EX_URING_CQE_BATCH   256   // io_uring: CQEs reaped at a time
+#define EX_URING_POLL_FDS    32767 // io_uring: fds below this keep a readiness mark; above, arm re-adds
+#define EX_URING_BUFS        1024  // io_uring: provided receive buffers shared by all connections
+#define EX_URING_BUF_SIZE    8192  // io_uring: bytes of each; a recv reads at most this much
 
 // ---- stage 5: net --------------------------------------------------------------------
 // The original used 128. Under a 1,000-connection `Connection: close` load a

@@ -7,7 +7,7 @@
 
 #include "sched/sched.h"
 
-enum ex_backend { EX_BACKEND_EPOLL = 0, EX_BACKEND_PPOLL = 1 };
+enum ex_backend { EX_BACKEND_EPOLL = 0, EX_BACKEND_PPOLL = 1, EX_BACKEND_IO_URING = 2 };
 
 struct ex_config {
     int workers;             // worker threads, 1..EX_MAX_WORKERS
@@ -15,7 +15,8 @@ struct ex_config {
     uint32_t max_tasks;      // task slots (0 = SCHED_DEFAULT_TASKS)
 };
 
-// Sets up the scheduler and the reactor; starts no threads. Returns 0 or -errno.
+// Sets up the scheduler and the reactor; starts no threads. Returns 0 or
+// -errno (for io_uring, ex_uring_why in completion.h says why).
 int ex_init(const struct ex_config *cfg);
 // Starts the worker threads. Returns 0 or -errno.
 int ex_start(void);
@@ -32,9 +33,9 @@ bool ex_stopping(void);
 // the reactor) and once when it exits: the place for per-thread work that
 // should not cost the hot path, such as flushing a buffered log. NULL = none.
 void ex_set_idle_hook(void (*fn)(void));
-// Name of the active backend ("epoll" or "ppoll").
+// Name of the active backend ("epoll", "ppoll" or "io_uring").
 const char *ex_backend_name(void);
-// Parses "epoll"/"ppoll"; returns 0 and sets *out, or -1.
+// Parses "epoll"/"ppoll"/"io_uring"; returns 0 and sets *out, or -1.
 int ex_backend_parse(const char *name, enum ex_backend *out);
 
 // ---- I/O readiness --------------------------------------------------------------

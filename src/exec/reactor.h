@@ -1,4 +1,4 @@
-// reactor.h: the reactor backend table (inside the executor): ppoll and epoll behind one interface.
+// reactor.h: the reactor backend table (inside the executor): ppoll, epoll and io_uring behind one interface.
 #ifndef EXEC_REACTOR_H
 #define EXEC_REACTOR_H
 
@@ -36,5 +36,6 @@ void ex_clock_refresh(void);
 
 extern const struct reactor_ops reactor_epoll;
 extern const struct reactor_ops reactor_ppoll;
+extern const struct reactor_ops reactor_uring;
 
 #endif

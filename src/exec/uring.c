@@ -153,6 +153,8 @@ static const struct {
     const char *name;
 } op_names[] = {
     {IORING_OP_NOP, "IORING_OP_NOP"},
+    {IORING_OP_POLL_ADD, "IORING_OP_POLL_ADD"},
+    {IORING_OP_POLL_REMOVE, "IORING_OP_POLL_REMOVE"},
     {IORING_OP_SENDMSG, "IORING_OP_SENDMSG"},
     {IORING_OP_RECVMSG, "IORING_OP_RECVMSG"},
     {IORING_OP_TIMEOUT, "IORING_OP_TIMEOUT"},
@@ -300,6 +302,11 @@ uint32_t uring_sq_pending(const struct uring *r)
 // deferred task work) before we look at the CQ.
 int uring_submit_and_wait(struct uring *r, uint32_t wait_nr, int64_t timeout_ns)
 {
+    return uring_enter(r, uring_sq_pending(r), wait_nr, timeout_ns);
+}
+
+int uring_enter(struct uring *r, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
+{
     struct timespec ts;
     struct io_uring_getevents_arg arg = {0};
     const void *argp = NULL;
@@ -313,7 +320,7 @@ int uring_submit_and_wait(struct uring *r, uint32_t wait_nr, int64_t timeout_ns)
         argp = &arg;
         argsz = sizeof arg;
     }
-    int n = sys_io_uring_enter(r->fd, uring_sq_pending(r), wait_nr, flags, argp, argsz);
+    int n = sys_io_uring_enter(r->fd, to_submit, wait_nr, flags, argp, argsz);
     if (n == -ETIME || n == -EINTR)
         return 0; // the wait ended; what was submitted is in the CQ or in flight
     return n;
@@ -361,6 +368,14 @@ void uring_prep_nop(struct io_uring_sqe *s, uint64_t user_data)
 {
     s->opcode = IORING_OP_NOP;
     s->fd = -1;
+    s->user_data = user_data;
+}
+
+void uring_prep_poll_add(struct io_uring_sqe *s, int fd, uint32_t poll_events, uint64_t user_data)
+{
+    s->opcode = IORING_OP_POLL_ADD;
+    s->fd = fd;
+    s->op_flags = poll_events; // poll32_events shares the word with the other ops' flags
     s->user_data = user_data;
 }
 

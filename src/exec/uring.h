@@ -96,6 +96,9 @@ uint32_t uring_sq_pending(const struct uring *r);
 // or -errno: -EBUSY when the kernel holds overflowed completions it cannot
 // post: reap, then call again.
 int uring_submit_and_wait(struct uring *r, uint32_t wait_nr, int64_t timeout_ns);
+// The same with an explicit count to submit: a ring shared by several threads
+// reads the count under its lock (uring_sq_pending) and enters outside it.
+int uring_enter(struct uring *r, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns);
 // Copies up to max ready CQEs to out and frees their slots. Returns how many.
 uint32_t uring_reap(struct uring *r, struct io_uring_cqe *out, uint32_t max);
 // CQEs ready to reap.
@@ -108,6 +111,8 @@ uint32_t uring_cq_dropped(const struct uring *r);
 
 // ---- SQE builders: each fills a zeroed SQE ------------------------------------------
 void uring_prep_nop(struct io_uring_sqe *s, uint64_t user_data);
+// One-shot readiness: completes once with the poll mask (POLLIN ...) in res.
+void uring_prep_poll_add(struct io_uring_sqe *s, int fd, uint32_t poll_events, uint64_t user_data);
 // Single-shot recv into buf, or with buf == NULL from buffer group bgid;
 // multishot (needs a group) keeps delivering until an error or a cancel.
 void uring_prep_recv(struct io_uring_sqe *s, int fd, void *buf, uint32_t len, int bgid, bool multishot,

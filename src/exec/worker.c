@@ -113,6 +113,8 @@ int ex_backend_parse(const char *name, enum ex_backend *out)
         *out = EX_BACKEND_EPOLL;
     else if (sys_streq(name, "ppoll"))
         *out = EX_BACKEND_PPOLL;
+    else if (sys_streq(name, "io_uring"))
+        *out = EX_BACKEND_IO_URING;
     else
         return -1;
     return 0;
@@ -270,11 +272,15 @@ int ex_init(const struct ex_config *cfg)
     sys_memset(&ex, 0, sizeof ex);
     ex.idle_hook = idle_hook;
     ex.nworkers = cfg->workers;
-    ex.reactor = cfg->backend == EX_BACKEND_PPOLL ? &reactor_ppoll : &reactor_epoll;
+    ex.reactor = cfg->backend == EX_BACKEND_PPOLL      ? &reactor_ppoll
+                 : cfg->backend == EX_BACKEND_IO_URING ? &reactor_uring
+                                                       : &reactor_epoll;
     ex.now = sys_now_ns();
     r = ex.reactor->init();
-    if (r < 0)
+    if (r < 0) {
+        ex.reactor = NULL; // nothing to destroy, no one to kick
         return r;
+    }
     timer_earlier_hook = timer_earlier;
     sched_set_notify(notify);
     return 0;

@@ -7,6 +7,7 @@
 #include <stdint.h>
 
 #include "exec/exec.h"
+#include "net/stream_uring.h"
 #include "sys/kernel_abi.h"
 #include "sys/thread.h"
 
@@ -55,8 +56,9 @@ void net_acceptor_stop(struct net_acceptor *a);
 // futures below and end it with net_close, which does the one rule of
 // closing (forget the registration, then close) in one place.
 struct net_stream {
-    struct ex_io io;  // the fd and its reactor registration
-    uint32_t drained; // the last read emptied the socket (see net_recv)
+    struct ex_io io;                // the fd and its reactor registration
+    uint32_t drained;               // the last read emptied the socket (see net_recv)
+    struct net_stream_uring *uring; // io_uring only: requests in flight, taken at the first (stream_uring.c)
 };
 
 // Takes ownership of a connected, non-blocking fd.
@@ -145,6 +147,12 @@ struct net_buf_stats {
 };
 void net_buf_stats(struct net_buf_stats *out);
 // [end: net-buf-api]
+
+// The same futures on the completion path (stream_uring.c), which
+// net_recv, net_send and net_close take when ex_completion_active().
+poll_t net_recv_uring(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx);
+poll_t net_send_uring(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx);
+void net_close_uring(struct net_stream *s);
 
 // Sets TCP_NODELAY (send small responses now, not after the peer's ACK).
 int net_set_nodelay(int fd);

@@ -20,6 +20,8 @@ static poll_t wait_ready(struct ex_io *io, uint32_t events, ssize_t *result, str
 // [lab: net_recv]
 poll_t net_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
 {
+    if (ex_completion_active())
+        return net_recv_uring(s, buf, cap, result, cx);
     struct ex_io *io = &s->io;
     // A read that returned less than it asked for emptied the socket's
     // receive queue; any byte arriving later raises a new readiness edge.
@@ -67,6 +69,8 @@ void net_send_add(struct net_send *s, const void *buf, size_t len)
 // [lab: net_send]
 poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
+    if (ex_completion_active())
+        return net_send_uring(st, s, result, cx);
     struct ex_io *io = &st->io;
     while (s->sent < s->total) {
         // Skip the iovecs already sent and trim the one we stopped inside.
@@ -110,8 +114,12 @@ void net_shutdown_write(struct net_stream *s) { sys_shutdown(s->io.fd, SHUT_WR);
 // [snippet: net-close]
 // The reactor's registration goes first: the fd number is free the moment
 // it is closed, and the acceptor may hand it to a new connection at once.
+// On io_uring, before that, the requests in flight: the kernel may still be
+// reading the caller's memory (see net_close_uring).
 void net_close(struct net_stream *s)
 {
+    if (ex_completion_active())
+        net_close_uring(s);
     ex_io_forget(&s->io);
     sys_close(s->io.fd);
     s->io.fd = -1;

@@ -237,6 +237,8 @@ struct epoll_event {
 
 enum io_uring_op {
     IORING_OP_NOP = 0,
+    IORING_OP_POLL_ADD = 6,
+    IORING_OP_POLL_REMOVE = 7,
     IORING_OP_SENDMSG = 9,
     IORING_OP_RECVMSG = 10,
     IORING_OP_TIMEOUT = 11,

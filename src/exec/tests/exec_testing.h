@@ -3,6 +3,7 @@
 #define EXEC_TESTS_TESTING_H
 
 #include "config.h"
+#include "exec/completion.h"
 #include "exec/exec.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
@@ -31,15 +32,22 @@ static inline bool finish_executor(uint64_t limit_ns)
     return done;
 }
 
-// Runs one case once per backend, as "name [epoll]", "name [ppoll]".
+// The case for a backend the kernel refuses: skipped, with the reason.
+static inline void skip_unavailable_backend(void) { SKIP("io_uring unavailable: %s", ex_uring_why()); }
+
+// Runs one case once per backend, as "name [epoll]", "name [ppoll]",
+// "name [io_uring]"; the last is skipped with the reason where the kernel
+// refuses io_uring (ENOSYS, EPERM, io_uring_disabled, a missing opcode).
 static inline void run_on_each_backend(const char *name, void (*fn)(void))
 {
-    static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL};
+    static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
+    static const char *const names[] = {"epoll", "ppoll", "io_uring"};
     for (unsigned i = 0; i < sizeof all / sizeof all[0]; i++) {
         backend = all[i];
         char full[96];
-        sys_snprintf(full, sizeof full, "%s [%s]", name, all[i] == EX_BACKEND_EPOLL ? "epoll" : "ppoll");
-        test_run(full, fn);
+        sys_snprintf(full, sizeof full, "%s [%s]", name, names[i]);
+        test_run(full,
+                 all[i] == EX_BACKEND_IO_URING && !ex_uring_available() ? skip_unavailable_backend : fn);
     }
 }
 

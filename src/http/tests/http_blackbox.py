@@ -8,7 +8,8 @@ import socket
 import sys
 import time
 
-REACTORS = ("epoll", "ppoll")
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
+from reactors import default_reactor, reactors, reactors_note, uring_refusal  # noqa: E402,F401
 HELLO = b"Hello, World!"
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "page", "index.html")
 
@@ -28,8 +29,9 @@ def page_bytes():
 
 
 @contextlib.contextmanager
-def server(ctx, reactor="epoll", workers=2, args=()):
-    """Runs the stage's server on a free port; yields the Popen with .port set."""
+def server(ctx, reactor=None, workers=2, args=()):
+    """Runs the stage's server on a free port (default_reactor() unless named); yields the Popen with .port set."""
+    reactor = reactor or default_reactor()
     port = ctx.free_port()
     argv = [ctx.bin("async-nostd"), str(workers), "127.0.0.1", str(port), f"--reactor={reactor}", "--no-log",
             *args]

@@ -9,15 +9,16 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from http_blackbox import (HELLO, REACTORS, Conn, Skip, assert_serving, check_common_headers, get,  # noqa: E402
-                           metrics, page_bytes, proc_fds, request, server, wait_for)
+from http_blackbox import (HELLO, Conn, default_reactor, Skip, assert_serving, check_common_headers, get,  # noqa: E402
+                           metrics, page_bytes, proc_fds, reactors, reactors_note, request, server,
+                           uring_refusal, wait_for)
 
 
 # ---- connection management ---------------------------------------------------------------------
 
 def test_keep_alive_and_close_rules(ctx):
     """1.1 keeps alive by default; 1.0 closes by default; 1.0 + keep-alive stays open; close is honoured."""
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             with Conn(srv.port) as c:  # HTTP/1.1: three requests, one connection
                 for path in ("/plaintext", "/nope", "/plaintext"):
@@ -47,7 +48,7 @@ def test_keep_alive_and_close_rules(ctx):
                 r = c.read_response()
                 assert r.status == 200 and r.closes(), f"{reactor}: reply to Connection: close does not say close"
                 c.expect_eof()
-    return "epoll and ppoll"
+    return reactors_note()
 
 
 def test_close_with_unread_pipelined_requests_delivers_the_response(ctx):
@@ -116,7 +117,7 @@ def _check_pipeline(c, plan, where):
 
 
 def test_pipelined_requests_answered_in_order(ctx):
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             for n in (20, 300):  # 300: more than one read buffer and one output buffer
                 data, plan = _pipeline_plan(n)
@@ -130,11 +131,11 @@ def test_pipelined_requests_answered_in_order(ctx):
                 page = page_bytes()
                 for i in range(30):
                     assert c.read_response().body == page, f"{reactor}: page {i} differs"
-    return "20 and 300 in one send, 30 x /, epoll and ppoll"
+    return f"20 and 300 in one send, 30 x /, {reactors_note()}"
 
 
 def test_byte_at_a_time(ctx):
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             with Conn(srv.port) as c:
                 c.send_slowly(request("/plaintext"))
@@ -147,7 +148,7 @@ def test_byte_at_a_time(ctx):
                                       body=b"3;x=y\r\nabc\r\n0\r\nT: v\r\n\r\n") + request("/nope"))
                 assert c.read_response().status == 405
                 assert c.read_response().status == 404, f"{reactor}: request after a slow chunked body"
-    return "single, pipelined and chunked, epoll and ppoll"
+    return f"single, pipelined and chunked, {reactors_note()}"
 
 
 # ---- request bodies ----------------------------------------------------------------------------
@@ -248,7 +249,7 @@ BAD_CHUNKED = [
 
 def test_chunked_framing_errors_close(ctx):
     """Malformed chunked framing is a 400 and a close; nothing pipelined after it is answered."""
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             failures = []
             for name, body, status in BAD_CHUNKED:
@@ -274,7 +275,7 @@ def test_chunked_framing_errors_close(ctx):
                 c.expect_open()
             assert_serving(srv.port)
             assert not failures, f"{reactor}: " + "; ".join(failures)
-    return f"{len(BAD_CHUNKED)} bodies, epoll and ppoll"
+    return f"{len(BAD_CHUNKED)} bodies, {reactors_note()}"
 
 
 def test_expect_continue_gets_final_answer_without_body(ctx):
@@ -334,7 +335,7 @@ def test_other_methods_405(ctx):
 def test_options(ctx):
     """OPTIONS * and OPTIONS on a route: 200, Allow, Content-Length: 0 (RFC 9110 9.3.7); the
     connection stays. OPTIONS on no route: 404. Asterisk-form with another method: 400 (RFC 9112 3.2.4)."""
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             with Conn(srv.port) as c:
                 for path in ("*", "/plaintext", "/", "/metrics", "/ws", "http://test/plaintext"):
@@ -593,7 +594,7 @@ def _bad_request(port, name, data, statuses):
 
 
 def test_bad_requests_get_error_and_close(ctx):
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             failures = []
             for name, data, statuses in BAD:
@@ -603,7 +604,7 @@ def test_bad_requests_get_error_and_close(ctx):
                     failures.append(str(e))
             assert_serving(srv.port, "after the bad requests")
             assert not failures, f"{reactor}: {len(failures)} of {len(BAD)} failed: " + "; ".join(failures)
-    return f"{len(BAD)} cases, epoll and ppoll"
+    return f"{len(BAD)} cases, {reactors_note()}"
 
 
 def test_limits_are_inclusive(ctx):
@@ -624,7 +625,7 @@ def test_limits_are_inclusive(ctx):
 
 def test_error_in_a_pipeline_ends_it(ctx):
     """Requests before a bad one are answered; the bad one gets 400; nothing after it is."""
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             with Conn(srv.port) as c:
                 c.send(request("/plaintext") + request("/nope") + b"BROKEN\r\n\r\n" + request("/plaintext") * 3)
@@ -740,6 +741,92 @@ def test_cli_help_and_bad_arguments(ctx):
         if args[0].startswith("--accept="):
             assert "unknown accept mode" in r.stderr and "workers" in r.stderr, f"{args}: {r.stderr!r}"
     return f"{len(bad)} bad argument lists refused"
+
+
+def _forbid_io_uring(errno_value):
+    """A preexec_fn: a seccomp filter that fails io_uring_setup (425) with errno_value, as a container
+    or a kernel without io_uring would."""
+    import ctypes
+    import struct as st
+    libc = ctypes.CDLL(None, use_errno=True)
+    prog = b"".join(st.pack("<HBBI", *ins) for ins in (
+        (0x20, 0, 0, 0),                         # A = seccomp_data.nr
+        (0x15, 0, 1, 425),                       # if A == io_uring_setup
+        (0x06, 0, 0, 0x00050000 | errno_value),  #   return ERRNO(errno_value)
+        (0x06, 0, 0, 0x7fff0000)))               # return ALLOW
+    buf = ctypes.create_string_buffer(prog)
+    fprog = st.pack("<HxxxxxxQ", 4, ctypes.addressof(buf))
+    if libc.prctl(38, 1, 0, 0, 0) != 0 or libc.prctl(22, 2, ctypes.c_char_p(fprog), 0, 0) != 0:  # NO_NEW_PRIVS, SECCOMP
+        raise OSError(ctypes.get_errno(), "seccomp")
+
+
+def test_io_uring_refused_exits_1(ctx):
+    """Where the kernel refuses io_uring, --reactor=io_uring says why and exits 1 (no silent fallback to
+    epoll); the default reactor still starts."""
+    import errno as E
+    out = []
+    for err, want in ((E.EPERM, "a seccomp filter or the container forbids it"),
+                      (E.ENOSYS, "kernel has no io_uring")):
+        r = subprocess.run([ctx.bin("async-nostd"), "1", "127.0.0.1", str(ctx.free_port()), "--no-log",
+                            "--reactor=io_uring"], capture_output=True, text=True, timeout=5,
+                           preexec_fn=lambda err=err: _forbid_io_uring(err))
+        assert r.returncode == 1, f"{E.errorcode[err]}: exit status {r.returncode}, stderr {r.stderr!r}"
+        assert r.stderr.startswith("async-nostd: io_uring unavailable: ") and want in r.stderr, \
+            f"{E.errorcode[err]}: {r.stderr!r}"
+        out.append(r.stderr.strip().split(": ", 2)[2])
+    port = ctx.free_port()
+    argv = [ctx.bin("async-nostd"), "1", "127.0.0.1", str(port), "--no-log"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            preexec_fn=lambda: _forbid_io_uring(E.EPERM))
+    try:
+        ctx.wait_port(port, 5, proc)
+        assert get(port, "/plaintext").status == 200
+    finally:
+        proc.terminate()
+        proc.wait(5)
+    return "; ".join(out)
+
+
+def test_io_uring_shutdown_leaves_nothing_in_flight(ctx):
+    """SIGTERM with idle keep-alive connections (each with a recv in flight), one half-sent request (its
+    recv in flight until --header-timeout ends it) and one client that does not read its responses (a
+    send in flight): both timeouts fall inside the shutdown grace, and every request the kernel held is
+    cancelled and reaped, every provided buffer back in the ring. (With the default 10 s header timeout
+    the half-sent request outlives the 5 s grace on every reactor: its task is still open at exit, and on
+    io_uring its recv is reported in flight.)"""
+    why = uring_refusal()
+    if why:
+        raise Skip(f"io_uring unavailable: {why}")
+    port = ctx.free_port()
+    argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), "--no-log", "--reactor=io_uring",
+            "--send-timeout=1000", "--header-timeout=1000"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    held = []
+    try:
+        ctx.wait_port(port, 5, proc)
+        for _ in range(20):
+            c = Conn(port, timeout=5)
+            c.send(request())
+            assert c.read_response().status == 200
+            held.append(c)
+        half = Conn(port, timeout=5)
+        half.send(b"GET /plaintext HTTP/1.1\r\nHost: t")
+        held.append(half)
+        stuck = Conn(port, timeout=5, rcvbuf=4096)
+        stuck.send(request("/") * 64)  # 64 pages queued behind a reader that never reads
+        held.append(stuck)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=15)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for c in held:
+            c.close()
+    assert proc.returncode == 0, f"exit status {proc.returncode}: {err}"
+    assert "0 still open at exit" in out and "io_uring: 0 requests in flight, 0 buffers out at exit" in out, out
+    return out.strip().splitlines()[-1].split(": ", 2)[2]
 
 
 def test_cli_port_in_use(ctx):
@@ -897,8 +984,9 @@ def test_emfile_backoff_then_recovers(ctx):
     if not prlimit:
         raise Skip("prlimit (util-linux) is not installed")
     out = []
-    for accept, reactor in (("workers", "epoll"), ("workers", "ppoll"), ("thread", "epoll"),
-                            ("reuseport", "epoll")):
+    modes = ((("workers", "epoll"), ("workers", "ppoll"), ("thread", "epoll"), ("reuseport", "epoll"))
+             if len(reactors()) > 1 else tuple((a, default_reactor()) for a in ("workers", "thread", "reuseport")))
+    for accept, reactor in modes:
         port = ctx.free_port()
         argv = [prlimit, "--nofile=32:32", ctx.bin("async-nostd"), "2", "127.0.0.1", str(port),
                 f"--reactor={reactor}", f"--accept={accept}", "--no-log"]
@@ -998,7 +1086,7 @@ def test_interop_h2load_pipelining(ctx):
 def test_interop_wrk_short(ctx):
     wrk = _tool("wrk")
     counts = []
-    for reactor in REACTORS:
+    for reactor in reactors():
         with server(ctx, reactor) as srv:
             r = _run([wrk, "-t1", "-c100", "-d2s", f"http://127.0.0.1:{srv.port}/plaintext"], 30)
             out = r.stdout

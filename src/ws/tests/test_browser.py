@@ -11,6 +11,8 @@ import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
+from reactors import default_reactor  # noqa: E402
 CHROMIUM = "/usr/bin/chromium"
 
 try:
@@ -48,7 +50,7 @@ def test_demo_page_in_chromium(ctx):
         os.makedirs(os.path.dirname(shot), exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             os.remove(shot)
-        argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), f"--log={log}"]
+        argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), f"--log={log}", f"--reactor={default_reactor()}"]
         with ctx.process(argv, ready_port=port) as proc:
             env = dict(os.environ, NODE_PATH=modules, HOME=tmp)
             cmd = [node, os.path.join(HERE, "browser_check.js"), f"http://127.0.0.1:{port}/", shot,

@@ -10,9 +10,13 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
+from reactors import default_reactor, reactors, reactors_note  # noqa: E402
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 OP_CONT, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
@@ -54,9 +58,10 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(ctx, backend="epoll", workers=2, extra=()):
+def serve(ctx, backend=None, workers=2, extra=()):
     """Starts the final server on a free port with a private log file; yields a Server.
     Fails the test if the server died while it ran."""
+    backend = backend or default_reactor()
     port = ctx.free_port()
     tmp = tempfile.mkdtemp(prefix="ws-test-")
     log = os.path.join(tmp, "server.log")
@@ -941,7 +946,6 @@ def test_peer_vanishing_leaves_server_serving(ctx):
 # ---- limits: send timeout, idle ping, back-pressure, pipelined frames ------------------------
 
 IDLE_PING = b"idle"  # WS_IDLE_PING in src/config.h
-BACKENDS = ("epoll", "ppoll")
 
 
 def _wait_closed(srv, t0, limit):
@@ -981,7 +985,7 @@ def _stalled_reader(ctx, backend, send_ms):
 
 def test_send_timeout_closes_stalled_reader(ctx):
     out = []
-    for backend in BACKENDS:
+    for backend in reactors():
         held, got = _stalled_reader(ctx, backend, 1000)
         out.append(f"{backend}: closed {held:.2f} s after the echo began ({got >> 10} KiB of 8 MiB delivered)")
     return "--send-timeout=1000: " + "; ".join(out)
@@ -1012,7 +1016,7 @@ def _silent_peer(ctx, backend, idle_ms):
 
 def test_idle_peer_gets_one_ping_then_close(ctx):
     out = []
-    for backend in BACKENDS:
+    for backend in reactors():
         t_ping, t_close, t_eof, t_gone = _silent_peer(ctx, backend, 600)
         out.append(f"{backend}: ping {t_ping:.2f} s, close 1001 {t_close:.2f} s, EOF {t_eof:.2f} s, "
                    f"released {t_gone:.2f} s")
@@ -1043,7 +1047,7 @@ def _answering_peer(ctx, backend, idle_ms, periods):
 
 def test_idle_peer_answering_pings_stays(ctx):
     out = []
-    for backend in BACKENDS:
+    for backend in reactors():
         pings = _answering_peer(ctx, backend, 300, 8)
         out.append(f"{backend}: {pings} pings answered over 8 periods, then an echo")
     return "--ws-idle-timeout=300: " + "; ".join(out)
@@ -1071,9 +1075,9 @@ def _pipelined_behind_handshake(ctx, backend):
 
 
 def test_frames_pipelined_behind_handshake_all_echoed(ctx):
-    for backend in BACKENDS:
+    for backend in reactors():
         n = _pipelined_behind_handshake(ctx, backend)
-    return f"{n} bytes of frames in the handshake's write, all 17 echoed (epoll, ppoll)"
+    return f"{n} bytes of frames in the handshake's write, all 17 echoed ({reactors_note()})"
 
 
 def _backpressure(ctx, backend):
@@ -1121,7 +1125,7 @@ def _backpressure(ctx, backend):
 
 def test_backpressure_one_message_at_a_time(ctx):
     out = []
-    for backend in BACKENDS:
+    for backend in reactors():
         sent, read = _backpressure(ctx, backend)
         out.append(f"{backend}: {sent >> 10} KiB queued behind a stuck 8 MiB echo, {read} bytes of it read")
     return "; ".join(out)
@@ -1327,8 +1331,8 @@ def _shutdown_check(ctx, backend, sig=signal.SIGTERM):
 
 
 def test_sigterm_sends_1001_and_exits(ctx):
-    took = _shutdown_check(ctx, "epoll")
-    took_int = _shutdown_check(ctx, "epoll", signal.SIGINT)
+    took = _shutdown_check(ctx, default_reactor())
+    took_int = _shutdown_check(ctx, default_reactor(), signal.SIGINT)
     return f"exit {took:.2f} s after SIGTERM, {took_int:.2f} s after SIGINT"
 
 

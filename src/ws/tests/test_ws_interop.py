@@ -5,6 +5,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
+from reactors import default_reactor  # noqa: E402
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-websockets is installed for this interpreter only
 
 try:
@@ -14,7 +16,8 @@ except (KeyError, AttributeError):
         """Raised when a test cannot run here."""
 
 
-def _serve(ctx, backend="epoll"):
+def _serve(ctx, backend=None):
+    backend = backend or default_reactor()
     port = ctx.free_port()
     argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), f"--reactor={backend}", "--no-log"]
     return port, ctx.process(argv, ready_port=port)

@@ -1,0 +1,74 @@
+// completion.h: completion requests on the io_uring backend: submit a recv or send, await it, cancel it.
+#ifndef EXEC_COMPLETION_H
+#define EXEC_COMPLETION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sched/sched.h"
+#include "sys/kernel_abi.h"
+
+// [snippet: ex-op]
+// One request handed to the kernel. Its address is the request's user_data,
+// so the record must stay where it is until the completion arrived: whoever
+// owns it (a net_stream) cancels and waits (ex_op_cancel_wait) before it
+// frees the memory. The poller stores res and flags, then state (release),
+// and only then wakes the task; the task reads state (acquire), then res.
+#define EX_OP_IDLE   0 // not submitted, or its result was taken
+#define EX_OP_FLIGHT 1 // queued or in the kernel: the kernel may still use its memory
+#define EX_OP_DONE   2 // completed: res and flags are valid
+struct ex_op {
+    _Alignas(8) uint32_t state; // 8-aligned: the low 3 bits of the address are free for a tag
+    int32_t res;                // the CQE's result: bytes, or -errno
+    uint32_t flags;             // the CQE's flags (IORING_CQE_F_BUFFER and the buffer id)
+    struct waker waker;         // woken when the completion arrives
+};
+// [end: ex-op]
+
+// True when the executor runs the io_uring backend: then net's futures take
+// the completion path below instead of readiness and retried syscalls.
+bool ex_completion_active(void);
+
+// Queue a request for op (state must be EX_OP_IDLE): it goes to the kernel in
+// the poller's next io_uring_enter, together with everything else queued in
+// that turn. Each returns 0 (op is EX_OP_FLIGHT), or -errno.
+// A recv whose buffer the kernel picks from the provided-buffer ring at
+// completion time, at most len bytes (see ex_op_buf).
+int ex_op_recv(struct ex_op *op, int fd, uint32_t len, struct waker w);
+// A send of one buffer, or of a msghdr's iovecs. The memory (and the msghdr)
+// belongs to the kernel until op completes.
+int ex_op_send(struct ex_op *op, int fd, const void *buf, uint32_t len, int msg_flags, struct waker w);
+int ex_op_sendmsg(struct ex_op *op, int fd, const struct msghdr *m, int msg_flags, struct waker w);
+// Cancels op if it is in flight and returns only once its completion has
+// arrived (op is then EX_OP_DONE): afterwards the kernel holds nothing of
+// op's or of the memory it pointed at. Blocks the calling worker briefly
+// (one poller turn); meant for closing a connection, which is rare.
+void ex_op_cancel_wait(struct ex_op *op);
+
+// The provided buffer a completed recv carries: the id from op->flags
+// (-1 if none), its bytes, and giving it back to the kernel's ring.
+int ex_op_buf_id(const struct ex_op *op);
+const uint8_t *ex_op_buf(uint16_t bid);
+void ex_op_buf_put(uint16_t bid);
+uint32_t ex_op_buf_size(void);
+
+// For the tests of shutdown: requests submitted and not yet completed, and
+// provided buffers taken by a completion and not yet given back. Both are
+// 0 after a clean ex_join. Readable after ex_join.
+struct ex_op_stats {
+    uint32_t in_flight, bufs_out;
+    uint64_t submitted, enters, enobufs;
+};
+void ex_op_stats(struct ex_op_stats *out);
+// For the tests of buffer exhaustion: the next io_uring backend gets n
+// provided buffers instead of EX_URING_BUFS (0: the default again).
+void ex_op_set_test_bufs(uint32_t n);
+
+// Why the io_uring backend could not start (after ex_init failed with it),
+// as one line: "kernel lacks IORING_OP_RECV", "io_uring disabled by ...".
+const char *ex_uring_why(void);
+// Opens and checks a ring as ex_init would, then closes it: for the tests,
+// which skip where the kernel refuses. Call with no executor running.
+bool ex_uring_available(void);
+
+#endif

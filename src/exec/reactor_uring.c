@@ -1,0 +1,497 @@
+// reactor_uring.c: the io_uring backend: one shared ring, POLL_ADD readiness, completions for net.
+//
+// Topology: one ring for the whole executor, not one per worker. The
+// executor is leader/follower (at most one poller waits at a time) over one
+// shared ready queue, so any worker may run any task: a task that queued a
+// recv on worker A may be woken and run on worker B. A ring per worker
+// (SINGLE_ISSUER | DEFER_TASKRUN) would require every request to be
+// submitted and reaped by one thread, hence tasks pinned to workers, which
+// this scheduler does not do. So: the completion side belongs to whoever
+// holds cq_lock (the poller, or a closing connection waiting for its
+// cancel); the submission side is a single-producer queue shared by all
+// workers, under sq_lock (uncontended with one worker: one atomic each way).
+#include "config.h"
+#include "exec/completion.h"
+#include "exec/kick.h"
+#include "exec/reactor.h"
+#include "exec/uring.h"
+#include "sys/atomic.h"
+#include "sys/clock.h"
+#include "sys/fmt.h"
+#include "sys/lock.h"
+#include "sys/string.h"
+#include "sys/sys.h"
+
+// [snippet: uring-user-data]
+// Every request's user_data says what completed. The low three bits are a
+// tag; an ex_op's address (8-aligned) has tag 0 and is the whole value.
+// A readiness poll carries its registration in the rest: the waker and the
+// fd, never a pointer, because the task may close the fd and free its
+// struct ex_io before the poll's completion arrives.
+#define TAG_MASK   7u
+#define TAG_OP     0u // an ex_op: store the result, then wake its owner
+#define TAG_POLL   1u // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
+#define TAG_KICK   2u // the kick eventfd's poll
+#define TAG_IGNORE 3u // a cancel's own completion
+_Static_assert(_Alignof(struct ex_op) >= 8, "an ex_op's address leaves the tag bits 0");
+_Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << 14, "a slot fits its bits of the user_data");
+_Static_assert(EX_URING_POLL_FDS < 1u << 15, "fd + 1 fits its bits of the user_data");
+
+static uint64_t poll_key(struct waker w, int fd)
+{
+    uint64_t mark = fd >= 0 && fd < EX_URING_POLL_FDS ? (uint64_t)fd + 1 : 0;
+    return (uint64_t)w.gen << 32 | mark << 17 | (uint64_t)w.slot << 3 | TAG_POLL;
+}
+static struct waker key_waker(uint64_t k)
+{
+    return (struct waker){(uint32_t)(k >> 3) & 0x3fff, (uint32_t)(k >> 32)};
+}
+static int key_fd(uint64_t k) { return (int)((k >> 17) & 0x7fff) - 1; }
+// [end: uring-user-data]
+
+static struct uring ring;
+static struct uring_buf_ring bufs;
+static struct kicker kick;
+static struct sys_mutex sq_lock = SYS_MUTEX_INIT; // the SQ and the buffer ring's tail
+static struct sys_mutex cq_lock = SYS_MUTEX_INIT; // the CQ: the poller, or a closer waiting
+static uint32_t active;                           // 1 between init and destroy
+static uint32_t in_enter;                         // the poller is (about to be) blocked in io_uring_enter
+static uint32_t bufs_wanted;                      // ex_op_set_test_bufs
+static char why[160];
+static struct ex_op_stats stats;
+// The one-shot poll in flight for fd (its key), or 0; and the key of the
+// poll that last saw fd hang up. Indexed by fd like epoll's mark, and for
+// the same reason: the completion may arrive after the ex_io is freed.
+static uint64_t live[EX_URING_POLL_FDS];
+static uint64_t hup[EX_URING_POLL_FDS];
+
+static bool try_lock(struct sys_mutex *m)
+{
+    uint32_t c = 0;
+    return atomic_cas(&m->state, &c, 1);
+}
+
+// Under sq_lock. A free SQE; when the SQ is full (EX_URING_SQ_ENTRIES queued
+// in one turn), submits what is queued first: the one enter outside the
+// poller's turn, and only under a burst.
+static struct io_uring_sqe *get_sqe(void)
+{
+    struct io_uring_sqe *s;
+    while (!(s = uring_get_sqe(&ring))) {
+        uring_enter(&ring, uring_sq_pending(&ring), 0, 0);
+        atomic_fetch_add(&stats.enters, 1);
+    }
+    return s;
+}
+
+// [snippet: uring-queued]
+// After queueing from any thread: SQEs go to the kernel in the poller's next
+// io_uring_enter. A poller already blocked in one read its count before we
+// queued, so make it go round. Dekker with in_enter: either it set in_enter
+// before we read it (we kick), or its enter comes after our SQE (it takes it).
+static void queued(void)
+{
+    if (atomic_load_seq(&in_enter))
+        kick_signal(&kick);
+}
+// [end: uring-queued]
+
+static void arm_kick(void)
+{
+    sys_mutex_lock(&sq_lock);
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_poll_add(s, kick.fd, POLLIN, TAG_KICK);
+    uring_queue(&ring, s);
+    sys_mutex_unlock(&sq_lock);
+}
+
+static void queue_cancel(uint64_t target)
+{
+    sys_mutex_lock(&sq_lock);
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_cancel(s, target, true, TAG_IGNORE);
+    uring_queue(&ring, s);
+    sys_mutex_unlock(&sq_lock);
+    queued();
+}
+
+// [snippet: uring-complete]
+// One CQE. For an ex_op the result is stored before the state, and the
+// state before the wake, as the epoll backend stores the hang-up mark
+// before it wakes: the woken task (on any worker) reads them. The waker is
+// read first: once the state says DONE, a closing owner may free op.
+static void complete(const struct io_uring_cqe *c)
+{
+    uint64_t ud = c->user_data;
+    switch (ud & TAG_MASK) {
+    case TAG_OP: {
+        struct ex_op *op = (struct ex_op *)(uintptr_t)ud;
+        struct waker w = op->waker;
+        if (c->flags & IORING_CQE_F_BUFFER)
+            atomic_fetch_add(&stats.bufs_out, 1);
+        if (c->res == -ENOBUFS)
+            atomic_fetch_add(&stats.enobufs, 1);
+        op->res = c->res;
+        op->flags = c->flags;
+        atomic_fetch_sub(&stats.in_flight, 1);
+        atomic_store_release(&op->state, EX_OP_DONE);
+        sched_wake(w);
+        break;
+    }
+    case TAG_POLL: {
+        int fd = key_fd(ud);
+        if (fd >= 0) {
+            if (c->res > 0 && (c->res & (POLLRDHUP | POLLHUP | POLLERR)))
+                atomic_store_release(&hup[fd], ud);
+            uint64_t k = ud;
+            atomic_cas(&live[fd], &k, 0); // this one-shot is over; a newer one stays
+        }
+        if (c->res != -ECANCELED)
+            sched_wake(key_waker(ud));
+        break;
+    }
+    case TAG_KICK:
+        kick_drain(&kick);
+        arm_kick();
+        break;
+    default:
+        break;
+    }
+}
+// [end: uring-complete]
+
+// Under cq_lock: reaps and handles every CQE there is, including those the
+// kernel kept in its overflow list. Returns how many.
+static int reap_all(void)
+{
+    struct io_uring_cqe cqes[EX_URING_CQE_BATCH];
+    int total = 0;
+    for (;;) {
+        uint32_t n = uring_reap(&ring, cqes, EX_URING_CQE_BATCH);
+        for (uint32_t i = 0; i < n; i++)
+            complete(&cqes[i]);
+        total += (int)n;
+        if (n == EX_URING_CQE_BATCH)
+            continue;
+        if (!uring_cq_overflowed(&ring))
+            return total;
+        uring_enter(&ring, 0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
+        atomic_fetch_add(&stats.enters, 1);
+    }
+}
+
+static uint32_t pending_sqes(void)
+{
+    sys_mutex_lock(&sq_lock);
+    uint32_t n = uring_sq_pending(&ring);
+    sys_mutex_unlock(&sq_lock);
+    return n;
+}
+
+// [snippet: uring-wait]
+// The poller's turn: one io_uring_enter submits everything the tasks queued
+// since the last turn and waits for at least one completion, with the next
+// timer as its timeout. A turn that must not block (timeout 0) and has
+// nothing queued and nothing completed costs no syscall at all.
+static int uring_wait(int64_t timeout_ns)
+{
+    sys_mutex_lock(&cq_lock);
+    uint32_t to_submit;
+    if (timeout_ns == 0) {
+        to_submit = pending_sqes();
+        if (to_submit == 0 && uring_cq_ready(&ring) == 0 && !uring_cq_overflowed(&ring)) {
+            sys_mutex_unlock(&cq_lock);
+            ex_clock_refresh();
+            return 0;
+        }
+    } else {
+        atomic_store_seq(&in_enter, 1);
+        to_submit = pending_sqes(); // all queued before a producer could see in_enter == 0
+    }
+    int r = uring_enter(&ring, to_submit, timeout_ns != 0, timeout_ns);
+    atomic_store_seq(&in_enter, 0);
+    ex_clock_refresh();
+    atomic_fetch_add(&stats.enters, 1);
+    if (r < 0 && r != -EBUSY) { // -EBUSY: completions are waiting; reap, and the next turn submits
+        sys_mutex_unlock(&cq_lock);
+        return r;
+    }
+    int n = reap_all();
+    sys_mutex_unlock(&cq_lock);
+    return n;
+}
+// [end: uring-wait]
+
+// [snippet: uring-arm]
+// Readiness for the tasks that still wait for it (the listener, pipes): a
+// one-shot POLL_ADD, which like EPOLL_CTL_ADD checks the current state
+// first, so readiness that came between the task's EAGAIN and this is not
+// missed. A poll already in flight for the same task and events is kept
+// (a spurious wake-up must not stack up polls); one for another task or
+// other events is cancelled and replaced.
+static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
+{
+    uint32_t want = POLLIN | POLLRDHUP | ((events & EX_WRITABLE) ? POLLOUT : 0);
+    int fd = io->fd;
+    bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
+    uint64_t key = poll_key(w, fd);
+    if (tracked && (io->registered & want) == want && atomic_load_acquire(&live[fd]) == key)
+        return 0;
+    sys_mutex_lock(&sq_lock);
+    if (io->registered) {
+        uint64_t old = poll_key(io->waker, fd);
+        if (!tracked || atomic_load_acquire(&live[fd]) == old) {
+            struct io_uring_sqe *s = get_sqe();
+            uring_prep_cancel(s, old, true, TAG_IGNORE);
+            uring_queue(&ring, s);
+        }
+    }
+    io->registered = want;
+    io->waker = w;
+    if (tracked)
+        atomic_store_release(&live[fd], key); // before the SQE: its CQE clears it
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_poll_add(s, fd, want, key);
+    uring_queue(&ring, s);
+    sys_mutex_unlock(&sq_lock);
+    queued();
+    return 0;
+}
+// [end: uring-arm]
+
+// A poll in flight holds a reference to the file: closing the fd would not
+// close the socket until the poll ends. So cancel it (by its key, which no
+// later owner of the fd number shares).
+static void uring_forget(struct ex_io *io)
+{
+    if (!io->registered)
+        return;
+    int fd = io->fd;
+    uint64_t key = poll_key(io->waker, fd);
+    bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
+    if (!tracked || atomic_load_acquire(&live[fd]) == key)
+        queue_cancel(key);
+    if (tracked) {
+        uint64_t k = key;
+        atomic_cas(&live[fd], &k, 0);
+        atomic_store_relaxed(&hup[fd], 0);
+    }
+    io->registered = 0;
+}
+
+static bool uring_hup_seen(const struct ex_io *io)
+{
+    if (!io->registered)
+        return false;
+    if (io->fd < 0 || io->fd >= EX_URING_POLL_FDS)
+        return true;
+    return atomic_load_acquire(&hup[io->fd]) == poll_key(io->waker, io->fd);
+}
+
+static void uring_kick(void) { kick_signal(&kick); }
+
+// [snippet: uring-backend-init]
+// Everything the backend needs is checked here, once, so that a kernel that
+// lacks a piece says so at start-up rather than with an -EINVAL in some CQE
+// under load: the ring, the features, every opcode, the buffer ring.
+static int uring_backend_init(void)
+{
+    why[0] = 0;
+    sys_memset(&stats, 0, sizeof stats);
+    sys_memset(live, 0, sizeof live);
+    sys_memset(hup, 0, sizeof hup);
+    struct uring_config cfg = {.sq_entries = EX_URING_SQ_ENTRIES, .cq_entries = EX_URING_CQ_ENTRIES};
+    int r = uring_init(&ring, &cfg);
+    if (r < 0) {
+        uring_explain(r, why, sizeof why);
+        return r;
+    }
+    static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
+                                  IORING_OP_SENDMSG};
+    r = uring_check(&ring, ops, (int)sizeof ops, why, sizeof why);
+    if (r < 0)
+        goto fail;
+    r = uring_buf_ring_init(&ring, &bufs, 0, bufs_wanted ? bufs_wanted : EX_URING_BUFS, EX_URING_BUF_SIZE);
+    if (r < 0) {
+        sys_snprintf(why, sizeof why,
+                     "kernel lacks provided-buffer rings (IORING_REGISTER_PBUF_RING, Linux 5.19): %s",
+                     sys_errno_name(r));
+        goto fail;
+    }
+    r = kick_init(&kick);
+    if (r < 0) {
+        uring_buf_ring_free(&ring, &bufs);
+        sys_snprintf(why, sizeof why, "eventfd: %s", sys_errno_name(r));
+        goto fail;
+    }
+    arm_kick();
+    atomic_store_seq(&active, 1);
+    return 0;
+fail:
+    uring_close(&ring);
+    return r;
+}
+// [end: uring-backend-init]
+
+// Closing the ring makes the kernel cancel what is still in flight; the
+// buffers go after it, so no request can still select one.
+static void uring_backend_destroy(void)
+{
+    atomic_store_seq(&active, 0);
+    uring_close(&ring);
+    uring_buf_ring_free(&ring, &bufs);
+    kick_close(&kick);
+}
+
+// ---- completion requests (completion.h) --------------------------------------------
+
+bool ex_completion_active(void) { return atomic_load_acquire(&active) != 0; }
+
+// Fills op, then queues the SQE prep made. op->state is FLIGHT before the
+// SQE is visible to anyone who could complete it.
+static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)(const void *),
+                  const void *arg)
+{
+    if (!ex_completion_active())
+        return -ENOSYS;
+    if (atomic_load_acquire(&op->state) != EX_OP_IDLE)
+        SYS_PANIC("ex_op: submitted while in flight or with its result untaken"); // a programming error
+    op->waker = w;
+    op->res = 0;
+    op->flags = 0;
+    atomic_store_relaxed(&op->state, EX_OP_FLIGHT);
+    atomic_fetch_add(&stats.in_flight, 1);
+    atomic_fetch_add(&stats.submitted, 1);
+    sys_mutex_lock(&sq_lock);
+    struct io_uring_sqe *s = prep(arg);
+    s->user_data = (uint64_t)(uintptr_t)op;
+    uring_queue(&ring, s);
+    sys_mutex_unlock(&sq_lock);
+    queued();
+    return 0;
+}
+
+struct op_args {
+    int fd, msg_flags;
+    const void *buf;
+    uint32_t len;
+};
+
+static struct io_uring_sqe *prep_recv(const void *p)
+{
+    const struct op_args *a = p;
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_recv(s, a->fd, NULL, a->len, bufs.bgid, false, 0);
+    return s;
+}
+
+static struct io_uring_sqe *prep_send(const void *p)
+{
+    const struct op_args *a = p;
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_send(s, a->fd, a->buf, a->len, a->msg_flags, 0);
+    return s;
+}
+
+static struct io_uring_sqe *prep_sendmsg(const void *p)
+{
+    const struct op_args *a = p;
+    struct io_uring_sqe *s = get_sqe();
+    uring_prep_sendmsg(s, a->fd, a->buf, a->msg_flags, 0);
+    return s;
+}
+
+int ex_op_recv(struct ex_op *op, int fd, uint32_t len, struct waker w)
+{
+    struct op_args a = {.fd = fd, .len = len < EX_URING_BUF_SIZE ? len : EX_URING_BUF_SIZE};
+    return submit(op, w, prep_recv, &a);
+}
+
+int ex_op_send(struct ex_op *op, int fd, const void *buf, uint32_t len, int msg_flags, struct waker w)
+{
+    struct op_args a = {.fd = fd, .msg_flags = msg_flags, .buf = buf, .len = len};
+    return submit(op, w, prep_send, &a);
+}
+
+int ex_op_sendmsg(struct ex_op *op, int fd, const struct msghdr *m, int msg_flags, struct waker w)
+{
+    struct op_args a = {.fd = fd, .msg_flags = msg_flags, .buf = m};
+    return submit(op, w, prep_sendmsg, &a);
+}
+
+// [snippet: ex-op-cancel-wait]
+// The kernel may be writing into, or reading from, memory of op's owner
+// until op's completion arrives, so the owner may not free that memory
+// before. Cancel, then get the completion: if no one holds the completion
+// side, we take it and enter ourselves (with one worker that is always the
+// case: we are the worker); else the poller holds it, blocked in
+// io_uring_enter, and a kick makes it go round, submit our cancel and reap.
+void ex_op_cancel_wait(struct ex_op *op)
+{
+    if (atomic_load_acquire(&op->state) != EX_OP_FLIGHT || !ex_completion_active())
+        return;
+    queue_cancel((uint64_t)(uintptr_t)op);
+    while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
+        if (try_lock(&cq_lock)) {
+            uring_enter(&ring, pending_sqes(), 1, NS_PER_MS);
+            atomic_fetch_add(&stats.enters, 1);
+            reap_all();
+            sys_mutex_unlock(&cq_lock);
+        } else {
+            kick_signal(&kick);
+            sys_sleep_ns(20 * 1000);
+        }
+    }
+}
+// [end: ex-op-cancel-wait]
+
+int ex_op_buf_id(const struct ex_op *op)
+{
+    return (op->flags & IORING_CQE_F_BUFFER) ? (int)(op->flags >> IORING_CQE_BUFFER_SHIFT) : -1;
+}
+
+const uint8_t *ex_op_buf(uint16_t bid) { return uring_buf_addr(&bufs, bid); }
+
+uint32_t ex_op_buf_size(void) { return EX_URING_BUF_SIZE; }
+
+void ex_op_buf_put(uint16_t bid)
+{
+    atomic_fetch_sub(&stats.bufs_out, 1);
+    if (!ex_completion_active())
+        return;               // the ring and its buffers are gone
+    sys_mutex_lock(&sq_lock); // the buffer ring's tail is ours, shared by all workers
+    uring_buf_ring_add(&bufs, bid);
+    sys_mutex_unlock(&sq_lock);
+}
+
+void ex_op_stats(struct ex_op_stats *out)
+{
+    out->in_flight = atomic_load_seq(&stats.in_flight);
+    out->bufs_out = atomic_load_seq(&stats.bufs_out);
+    out->submitted = atomic_load_seq(&stats.submitted);
+    out->enters = atomic_load_seq(&stats.enters);
+    out->enobufs = atomic_load_seq(&stats.enobufs);
+}
+
+void ex_op_set_test_bufs(uint32_t n) { bufs_wanted = n; }
+
+const char *ex_uring_why(void) { return why[0] ? why : "unknown reason"; }
+
+bool ex_uring_available(void)
+{
+    if (uring_backend_init() < 0)
+        return false;
+    uring_backend_destroy();
+    return true;
+}
+
+const struct reactor_ops reactor_uring = {
+    .name = "io_uring",
+    .init = uring_backend_init,
+    .destroy = uring_backend_destroy,
+    .arm = uring_arm,
+    .forget = uring_forget,
+    .wait = uring_wait,
+    .kick = uring_kick,
+    .hup_seen = uring_hup_seen,
+};
