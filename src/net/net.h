@@ -126,6 +126,9 @@ struct net_send {
 };
 void net_send_init(struct net_send *s, const void *buf, size_t len);
 void net_send_add(struct net_send *s, const void *buf, size_t len);
+// The part of s not yet sent, as iovecs into out (the first one trimmed to
+// where the last send stopped). Returns how many.
+int net_send_unsent(const struct net_send *s, struct iovec out[NET_SEND_MAX_IOV]);
 poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx);
 // [end: net-futures]
 

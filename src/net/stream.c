@@ -66,6 +66,22 @@ void net_send_add(struct net_send *s, const void *buf, size_t len)
 }
 
 // [snippet: net-send]
+int net_send_unsent(const struct net_send *s, struct iovec out[NET_SEND_MAX_IOV])
+{
+    // Skip the iovecs already sent and trim the one we stopped inside.
+    int cnt = 0;
+    size_t skip = s->sent;
+    for (int i = 0; i < s->iovcnt; i++) {
+        if (skip >= s->iov[i].iov_len) {
+            skip -= s->iov[i].iov_len;
+            continue;
+        }
+        out[cnt++] = (struct iovec){(char *)s->iov[i].iov_base + skip, s->iov[i].iov_len - skip};
+        skip = 0;
+    }
+    return cnt;
+}
+
 // [lab: net_send]
 poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
@@ -73,18 +89,8 @@ poll_t net_send(struct net_stream *st, struct net_send *s, ssize_t *result, stru
         return net_send_uring(st, s, result, cx);
     struct ex_io *io = &st->io;
     while (s->sent < s->total) {
-        // Skip the iovecs already sent and trim the one we stopped inside.
         struct iovec iov[NET_SEND_MAX_IOV];
-        int cnt = 0;
-        size_t skip = s->sent;
-        for (int i = 0; i < s->iovcnt; i++) {
-            if (skip >= s->iov[i].iov_len) {
-                skip -= s->iov[i].iov_len;
-                continue;
-            }
-            iov[cnt++] = (struct iovec){(char *)s->iov[i].iov_base + skip, s->iov[i].iov_len - skip};
-            skip = 0;
-        }
+        int cnt = net_send_unsent(s, iov);
         // sendmsg rather than writev: only the send family takes MSG_NOSIGNAL,
         // so a vanished peer gives -EPIPE instead of killing us with SIGPIPE.
         struct msghdr m = {.msg_iov = iov, .msg_iovlen = (size_t)cnt};

@@ -126,17 +126,7 @@ poll_t net_send_uring(struct net_stream *st, struct net_send *s, ssize_t *result
         *result = (ssize_t)s->total;
         return READY;
     }
-    // Skip the iovecs already sent and trim the one we stopped inside.
-    int cnt = 0;
-    size_t skip = s->sent;
-    for (int i = 0; i < s->iovcnt; i++) {
-        if (skip >= s->iov[i].iov_len) {
-            skip -= s->iov[i].iov_len;
-            continue;
-        }
-        u->iov[cnt++] = (struct iovec){(char *)s->iov[i].iov_base + skip, s->iov[i].iov_len - skip};
-        skip = 0;
-    }
+    int cnt = net_send_unsent(s, u->iov);
     u->send_owner = s;
     u->send_from = s->sent;
     u->send_total = s->total;
