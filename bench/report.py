@@ -175,18 +175,17 @@ def headline_section(rows, targets):
         lines.append([f"{name}: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
         a, c = busy(h, "cpu_s", **o), busy(h, "cpu_s", **n)
         lines.append([f"{name}: server busy (share of one core)", f_pct(a), f_pct(c), f_ratio(ratio(a, c))])
-        t = dict(point=p, server=THREAD)
-        if med(h, "cpu_us_per_req", **t) is not None:
-            a, c = med(h, "cpu_us_per_req", **t), med(h, "cpu_us_per_req", **n)
-            lines.append([f"{name}, --accept=thread: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
-            a = med(h, "rps", **t)
-            lines.append([f"{name}, --accept=thread: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
+        # The variants of our server measured at this point, each beside nginx.
+        for variant, option in ((THREAD, "--accept=thread"), (URING, "--reactor=io_uring")):
+            v = dict(point=p, server=variant)
+            if med(h, "cpu_us_per_req", **v) is None:
+                continue
+            a, c = med(h, "cpu_us_per_req", **v), med(h, "cpu_us_per_req", **n)
+            lines.append([f"{name}, {option}: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
+            a = med(h, "rps", **v)
+            lines.append([f"{name}, {option}: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
         u = dict(point=p, server=URING)
         if med(h, "cpu_us_per_req", **u) is not None:
-            a, c = med(h, "cpu_us_per_req", **u), med(h, "cpu_us_per_req", **n)
-            lines.append([f"{name}, --reactor=io_uring: server CPU µs/request", f_cpu(a), f_cpu(c), f_ratio(ratio(a, c))])
-            a = med(h, "rps", **u)
-            lines.append([f"{name}, --reactor=io_uring: req/s", f_rate(a), f_rate(rn), f_ratio(ratio(a, rn))])
             kind = p.rsplit("-c", 1)[0]
             limit = {"plaintext-ka": 0.8, "plaintext-close": 0.85}.get(kind)
             if limit:
