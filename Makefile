@@ -199,6 +199,14 @@ compile_commands.json:                    ## write compile_commands.json for cla
 	@echo "wrote $@"
 
 -include $(wildcard scripts/book/book.mk bench/bench.mk)
+
+# `make book` first installs what its transcripts need: without the npm
+# packages the browser test skips, and its transcript fails. setup.sh takes a
+# fraction of a second when nothing is missing; NO_SETUP=1 skips it.
+.PHONY: book-setup
+book-setup:
+	$(if $(NO_SETUP),@:,@scripts/setup.sh)
+book-transcripts: book-setup
 -include $(shell find $(B) $(TSAN_B) -name '*.d' 2>/dev/null)
 
 clean:                                    ## remove build/

@@ -28,11 +28,15 @@ blanks ignored):
   anything else           a literal: the command must print exactly this line.
 Each line may hold several markers; the rest of the line stays literal.
 
-Output is cached under build/book/transcripts/, keyed by the command, the
-stage and a hash of the inputs the stage is built from (src/ of layers 1..N and
-the top-level sources, Makefile, test.py, scripts/ but this tooling,
-chapters/code/, bench/), so a second run only compares. A changed block is
-compared again against the cached output; a changed source runs it again.
+Output that matched its block is cached under build/book/transcripts/, keyed
+by the command, the stage, a hash of the inputs the stage is built from (src/
+of layers 1..N and the top-level sources, Makefile, test.py, scripts/ but this
+tooling, chapters/code/, bench/) and a fingerprint of what the machine has
+installed (see environment_fingerprint), so a second run only compares. Output
+that did not match is never kept: the next build runs the command again, so a
+failure that came from the machine (a package not yet installed) does not
+outlive its cause. A changed block that the cached output does not match runs
+the command again before it fails.
 
 usage: transcripts.py check [--chapters FILES...]    run and compare every transcript
        transcripts.py summary --out DIR [FILES...]   check the figures, print the summary line
@@ -41,6 +45,7 @@ import argparse
 import hashlib
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -219,18 +224,90 @@ def build_stage(stage):
     _built.add(stage)
 
 
-def run(b, stage, timeout):
-    """Returns (exit status, output lines, seconds, cached?)."""
+# [snippet: transcript-environment]
+# What a command prints depends on more than the sources: on the packages
+# scripts/setup.sh installs (a test skips where a tool or an npm package is
+# missing), their versions (some transcripts print them) and the kernel (the
+# io_uring tests skip where it refuses). All of it goes into the cache key, so
+# installing or upgrading any of it runs every transcript again.
+SETUP_SCRIPT = os.path.join("scripts", "setup.sh")
+NODE_DIR = os.path.join("scripts", "node", "node_modules")
+
+
+def setup_packages(root):
+    """The Debian packages scripts/setup.sh knows of (its PKGS_* groups)."""
+    try:
+        text = open(os.path.join(root, SETUP_SCRIPT), encoding="utf-8").read()
+    except OSError:
+        return []
+    names = []
+    for m in re.finditer(r'^PKGS_\w+="([^"]*)"', text, re.M):
+        names += m.group(1).split()
+    return sorted(set(names))
+
+
+def node_modules_state(root):
+    """The npm packages installed under scripts/node: each top-level package's name and version."""
+    top = os.path.join(root, NODE_DIR)
+    if not os.path.isdir(top):
+        return "node_modules absent"
+    found = []
+    for d in sorted(os.listdir(top)):
+        pj = os.path.join(top, d, "package.json")
+        if os.path.isfile(pj):
+            with open(pj, "rb") as fh:
+                found.append(f"{d}:{hashlib.sha256(fh.read()).hexdigest()[:16]}")
+    return " ".join(found)
+
+
+def environment_fingerprint(root=ROOT):
+    parts = [node_modules_state(root), os.uname().release, str(shutil.which("node"))]
+    pkgs = setup_packages(root)
+    if pkgs:
+        try:
+            r = subprocess.run(["dpkg-query", "-W", "-f=${Package} ${Version} ${db:Status-Abbrev}\\n", *pkgs],
+                               capture_output=True, text=True)
+            parts.append(r.stdout)
+        except OSError:  # not Debian: at least which of the tools are on PATH
+            parts.append(" ".join(p for p in pkgs if shutil.which(p)))
+    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+# [end: transcript-environment]
+
+
+_environment = []
+
+
+def cache_path(b, stage, timeout):
     cmd = b.attrs["command"]
     # Files the command names (a script under scripts/book, say) are inputs too.
     named = "".join(hashlib.sha256(open(os.path.join(ROOT, t), "rb").read()).hexdigest()
                     for t in cmd.split() if os.path.isfile(os.path.join(ROOT, t)))
-    key = hashlib.sha256(f"{cmd}\0{stage}\0{timeout}\0{inputs_digest(stage)}\0{named}".encode()).hexdigest()[:24]
-    cache = os.path.join(ROOT, CACHE, key)
-    if os.path.isfile(cache):
-        with open(cache, encoding="utf-8", errors="replace") as fh:
-            status, _, text = fh.read().partition("\n")
-        return int(status), text.split("\n"), 0.0, True
+    if not _environment:
+        _environment.append(environment_fingerprint())
+    key = hashlib.sha256(f"{cmd}\0{stage}\0{timeout}\0{inputs_digest(stage)}\0{named}\0{_environment[0]}"
+                         .encode()).hexdigest()[:24]
+    return os.path.join(ROOT, CACHE, key)
+
+
+def cached(path):
+    """(exit status, output lines) of a run kept under path, or None."""
+    if not os.path.isfile(path):
+        return None
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        status, _, text = fh.read().partition("\n")
+    return int(status), text.split("\n")
+
+
+def keep(path, status, out):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(f"{status}\n" + "\n".join(out))
+    os.replace(path + ".tmp", path)
+
+
+def run(b, stage, timeout):
+    """Runs the block's command. Returns (exit status, output lines, seconds)."""
+    cmd = b.attrs["command"]
     build_stage(stage)
     env = dict(os.environ)
     # A test run inside the book build keeps its log apart from the run that called it.
@@ -245,13 +322,15 @@ def run(b, stage, timeout):
         status, text = r.returncode, r.stdout.decode("utf-8", "replace")
     except subprocess.TimeoutExpired as e:
         status, text = 124, (e.stdout or b"").decode("utf-8", "replace") + f"\n(killed after {timeout} s)"
-    took = time.monotonic() - started
-    if status != 124:
-        os.makedirs(os.path.dirname(cache), exist_ok=True)
-        with open(cache + ".tmp", "w", encoding="utf-8") as fh:
-            fh.write(f"{status}\n{text}")
-        os.replace(cache + ".tmp", cache)
-    return status, text.split("\n"), took, False
+    return status, text.split("\n"), time.monotonic() - started
+
+
+def verdict(b, status, out, want):
+    """None if the output and exit status are what the block shows, else (line index, message)."""
+    diff = compare(b.body, out)
+    if status != want:
+        diff = (0, f"exit status {status}, expected {want}" + (f"; {diff[1]}" if diff else ""))
+    return diff
 
 
 def check(chapters, verbose):
@@ -264,14 +343,26 @@ def check(chapters, verbose):
             stage = stage_of(b)
             timeout = float(b.attrs.get("timeout", "180"))
             want = int(b.attrs.get("status", "0"))
-            status, out, took, cached = run(b, stage, timeout)
+            # [snippet: transcript-cache]
+            # Only a run that matched is kept; a cached run that this block
+            # does not match (the block changed) is run again before it fails.
+            path = cache_path(b, stage, timeout)
+            hit = cached(path)
+            diff = verdict(b, *hit, want) if hit else True
+            how = "cached"
+            if diff:
+                status, out, took = run(b, stage, timeout)
+                diff = verdict(b, status, out, want)
+                how = f"{took:.1f} s"
+                if not diff:
+                    keep(path, status, out)
+            else:
+                status, out = hit
+            # [end: transcript-cache]
         except (ValueError, RuntimeError) as e:
             print(f"book: transcript FAILED: {e}", file=sys.stderr)
             failures += 1
             continue
-        diff = compare(b.body, out)
-        if status != want:
-            diff = (0, f"exit status {status}, expected {want}" + (f"; {diff[1]}" if diff else ""))
         if diff:
             failures += 1
             idx, msg = diff
@@ -279,7 +370,6 @@ def check(chapters, verbose):
             tail = "\n".join("    | " + o for o in out[-40:])
             print(f"    output ({len(out)} lines, last 40):\n{tail}", file=sys.stderr)
         elif verbose:
-            how = "cached" if cached else f"{took:.1f} s"
             print(f"book: transcript ok: {b.where()} {b.attrs['command']} ({how})")
     return failures, len(blocks)
 
