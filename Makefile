@@ -65,7 +65,7 @@ CHAPTER_BINS := $(foreach f,$(wildcard chapters/code/*.c),\
 SERVER       := $(if $(and $(filter http,$(LAYERS)),$(wildcard src/main.c)),$(B)/bin/async-nostd)
 FREESTANDING_BINS := $(TEST_BINS) $(DEMO_BINS) $(CHAPTER_BINS) $(SERVER)
 
-.PHONY: all tests test run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format \
+.PHONY: all tests test check run check-freestanding fuzz tsan tsan-build clean help compile_commands.json format \
         format-check lab lab-check check-solutions
 .DEFAULT_GOAL := all
 
@@ -73,12 +73,20 @@ all: $(FREESTANDING_BINS) $(HOSTED_BINS)  ## build stage $(STAGE): library, test
 
 tests: $(TEST_BINS) $(HOSTED_BINS)        ## build the unit-test programs of stage $(STAGE)
 
-# `make test` runs everything; `make test STAGE=N` runs only stages 1..N.
-# It first installs what is missing (scripts/setup.sh is quick when nothing
-# is); NO_SETUP=1 skips that.
-test:                                     ## install what is missing, then run the test suite
+# `make test` runs the fast half of the suite (test.py --fast says what it
+# leaves out); `make check` runs all of it and then every exercise solution,
+# which is what CI runs. `STAGE=N` narrows either to stages 1..N. Both first
+# install what is missing (scripts/setup.sh is quick when nothing is);
+# NO_SETUP=1 skips that.
+STAGE_FILTER = $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE))
+test:                                     ## install what is missing, then run the fast half of the tests
 	$(if $(NO_SETUP),,@scripts/setup.sh)
-	python3 test.py $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE))
+	python3 test.py --fast $(STAGE_FILTER)
+
+check:                                    ## install what is missing, then run every test, the book and the solutions
+	$(if $(NO_SETUP),,@scripts/setup.sh)
+	python3 test.py $(STAGE_FILTER)
+	$(if $(STAGE_FILTER),,$(MAKE) -s check-solutions NO_SETUP=1)
 
 # ---- freestanding compile and link -----------------------------------------
 $(B)/obj/%.o: src/%.c

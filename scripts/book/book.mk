@@ -5,7 +5,9 @@
 #                       ends with "book: L listings, T transcripts, F figures checked"
 #   make book-check  -> every listing names exactly one snippet in the sources
 #   make book-transcripts -> every transcript's command prints what the chapter shows
-#                       (scripts/book/transcripts.py; cached in $(BUILD)/book/transcripts)
+#                       (scripts/book/transcripts.py; cached in $(BUILD)/book/transcripts);
+#                       BOOK_SKIP_SUITES=1 leaves out those that re-run a test suite
+#                       (`make test` has just run them; `make check` runs them too)
 # Self-contained: needs nothing from the including Makefile but, optionally, BUILD.
 
 BUILD             ?= build
@@ -31,7 +33,7 @@ book: book-transcripts book-html book-pages book-epub
 	@$(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py summary --out $(BOOK_OUT) $(BOOK_CHAPTERS)
 
 book-transcripts: book-tools
-	@$(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py check $(BOOK_CHAPTERS)
+	@BOOK_SKIP_SUITES='$(BOOK_SKIP_SUITES)' $(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py check $(BOOK_CHAPTERS)
 
 book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
