@@ -217,7 +217,6 @@ def headline_section(rows, targets):
     return out
 
 
-# [snippet: bench-floor-table]
 def floor_section(rows):
     """CPU per request of every headline server next to the floor servers of
     bench/floor/: each as a ratio to nginx, and each server as a ratio to the
@@ -246,7 +245,6 @@ def floor_section(rows):
             "backend: one thread, the fixed /plaintext answer, one receive and one send per batch.", "",
             table(["point", "server", "backend", "req/s", "CPU µs/request", "/ nginx", "/ floor of its backend"],
                   lines), ""]
-# [end: bench-floor-table]
 
 
 def busy(rows, metric, **match):

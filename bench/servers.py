@@ -212,7 +212,6 @@ FLOOR_DIR = os.path.join(BENCH_DIR, "floor")
 FLOOR_BACKENDS = {"epoll": ("floor_epoll.c", []), "io_uring": ("floor_uring.c", ["-luring"])}
 
 
-# [snippet: bench-ensure-floor]
 def ensure_floor(backend):
     """Builds build/bench/floor_<epoll|uring> (hosted cc -O2) unless it is
     newer than its sources, as bench/bench.mk does; returns the binary."""
@@ -229,7 +228,6 @@ def ensure_floor(backend):
         hint = " (liburing-dev: scripts/setup.sh bench)" if libs else ""
         raise BenchError(f"could not build {os.path.relpath(binary, ROOT)}{hint}:\n{r.stderr[-1500:]}")
     return binary
-# [end: bench-ensure-floor]
 
 
 class Floor(Server):

@@ -176,7 +176,7 @@ int main(int argc, char **argv)
     }
     printf("%s: listening on http://%s:%d/\n", NAME, a.ip, a.port);
     fflush(stdout);
-    unsigned long served = 0;
+    unsigned long accepted = 0;
     // [snippet: floor-epoll-loop]
     struct epoll_event ev[EVENTS];
     while (!floor_stop) {
@@ -194,7 +194,7 @@ int main(int argc, char **argv)
                 int c;
                 while ((c = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
                     conn_open(c);
-                    served++;
+                    accepted++;
                 }
             } else if (conns[fd] && conns[fd]->unsent_len) {
                 conn_writable(fd, conns[fd]);
@@ -204,6 +204,6 @@ int main(int argc, char **argv)
         }
     }
     // [end: floor-epoll-loop]
-    printf("%s: stopped (%lu connections accepted)\n", NAME, served);
+    printf("%s: stopped (%lu connections accepted)\n", NAME, accepted);
     return 0;
 }

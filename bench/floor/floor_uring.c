@@ -161,7 +161,6 @@ static void conn_data(int fd, const char *data, size_t n)
     }
 }
 
-// [snippet: floor-uring-send]
 // One send with every response owed (up to FLOOR_MAX_PIPELINE); the close
 // follows it through a hard link, so it runs even if the send fails.
 static void conn_flush(int fd)
@@ -188,7 +187,6 @@ static void conn_flush(int fd)
         conn_close(fd);
     }
 }
-// [end: floor-uring-send]
 
 static void on_cqe(struct io_uring_cqe *cqe, int lfd)
 {
@@ -217,6 +215,10 @@ static void on_cqe(struct io_uring_cqe *cqe, int lfd)
             arm_recv(cqe->res);
         } else if (cqe->res >= 0) {
             close(cqe->res); // beyond the fd table: refuse
+        }
+        if (cqe->res == -EINVAL) { // a kernel before 5.19: rearming would spin
+            fprintf(stderr, "%s: multishot accept refused: %s\n", NAME, strerror(EINVAL));
+            exit(1);
         }
         if (!more)
             arm_accept(lfd);
@@ -296,7 +298,6 @@ int main(int argc, char **argv)
     arm_accept(lfd);
     printf("%s: listening on http://%s:%d/\n", NAME, a.ip, a.port);
     fflush(stdout);
-    // [snippet: floor-uring-loop]
     while (!floor_stop) {
         int r = io_uring_submit_and_wait(&ring, 1);
         if (r < 0 && r != -EINTR && r != -EAGAIN && r != -EBUSY) {
@@ -322,7 +323,6 @@ int main(int argc, char **argv)
             conn_flush(dirty[i]);
         ndirty = 0;
     }
-    // [end: floor-uring-loop]
     printf("%s: stopped\n", NAME);
     return 0;
 }
