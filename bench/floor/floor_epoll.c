@@ -25,6 +25,7 @@
 #define EVENTS 512
 
 struct conn {
+    int open;          // accepted and not closed
     size_t len;        // bytes of an unfinished request head at the start of buf
     char *unsent;      // what a short send left, sent on EPOLLOUT (rare: the socket buffer was full)
     size_t unsent_len; // bytes in unsent
@@ -38,24 +39,31 @@ static struct conn **conns; // indexed by fd
 static int nconns;
 static struct floor_answers answers;
 
+// A connection's struct stays with its fd number once allocated: the kernel
+// hands out the lowest free numbers, so they are reused, and a malloc and
+// free per connection (with the page faults of a heap that grows and
+// shrinks) is no part of the least work.
 static void conn_open(int fd)
 {
     struct epoll_event ev = {.events = EPOLLIN, .data.fd = fd};
-    struct conn *c = fd < nconns ? calloc(1, sizeof *c) : NULL;
-    if (!c || epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
-        free(c);
+    if (fd >= nconns || (!conns[fd] && !(conns[fd] = malloc(sizeof *conns[fd]))) ||
+        epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
         close(fd);
         return;
     }
-    conns[fd] = c;
+    struct conn *c = conns[fd];
+    c->open = 1;
+    c->len = c->unsent_len = c->unsent_off = 0;
+    c->unsent = NULL;
+    c->close_after = 0;
 }
 
 // close() also takes the socket out of the epoll set: no EPOLL_CTL_DEL.
 static void conn_close(int fd)
 {
     free(conns[fd]->unsent);
-    free(conns[fd]);
-    conns[fd] = NULL;
+    conns[fd]->unsent = NULL;
+    conns[fd]->open = 0;
     close(fd);
 }
 
@@ -196,9 +204,11 @@ int main(int argc, char **argv)
                     conn_open(c);
                     accepted++;
                 }
-            } else if (conns[fd] && conns[fd]->unsent_len) {
+            } else if (!conns[fd]->open) {
+                continue; // closed earlier in this batch
+            } else if (conns[fd]->unsent_len) {
                 conn_writable(fd, conns[fd]);
-            } else if (conns[fd]) {
+            } else {
                 conn_readable(fd, conns[fd]);
             }
         }
