@@ -421,7 +421,8 @@ def dat_files(rows, d):
                 q = ratio(med(h, "cpu_us_per_req", point=p, server=floor), med(h, "cpu_us_per_req", point=p,
                                                                                server="nginx"))
                 if q is not None:
-                    lines.append([f'"{label}\\n{floor}\\nCPU/req"', num(q), "NaN", "0x7f7f7f"])
+                    shown = floor.replace("_", "\\\\_")  # not a subscript in gnuplot's enhanced text
+                    lines.append([f'"{label}\\n{shown}\\nCPU/req"', num(q), "NaN", "0x7f7f7f"])
         write_dat(os.path.join(d, "headline.dat"), ["label", "ratio", "target", "color"], lines)
         if any(line[1] != "NaN" for line in lines):
             have.append("headline")
