@@ -3,7 +3,8 @@
 
     python3 bench/floor/check.py [--server BIN]
 
-Builds build/bench/floor_epoll and floor_uring (floor_uring is skipped with
+Checks the summary's floor table on made-up rows, then builds
+build/bench/floor_epoll and floor_uring (floor_uring is skipped with
 the reason where the kernel refuses io_uring) and checks each: a keep-alive
 request answered byte for byte (Date aside) and the connection kept open, a
 pipelined pair answered in order, a head split over three sends, a
@@ -26,6 +27,7 @@ sys.dont_write_bytecode = True
 BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "src", "net", "tests"))
+import report  # noqa: E402
 from servers import HOST, BenchError, ensure_floor, free_port  # noqa: E402
 from reactors import uring_refusal  # noqa: E402
 
@@ -159,7 +161,28 @@ def check_floor(check, backend, binary, want_len):
     check(f"{name}: SIGTERM ends it with status 0", status == 0, f"status {status}: {p.stdout.read()!r}")
 
 
+def check_report(check):
+    """The summary's floor table divides each server's CPU per request by
+    nginx's and by the floor of its own backend; a CSV without floors gets no table."""
+    def row(server, cpu):
+        return dict(series="headline", point="plaintext-ka-c100", server=server, rps=1000.0, cpu_us_per_req=cpu,
+                    discarded=0.0)
+    rows = [row("async-nostd", 6.0), row("async-nostd-io_uring", 4.5), row("nginx", 8.0),
+            row("floor-epoll", 5.0), row("floor-io_uring", 3.0)]
+    text = "\n".join(report.floor_section(rows))
+    want = ["| /plaintext keep-alive | async-nostd | epoll | 1,000 | 6.00 | 0.75x | 1.20x |",
+            "| /plaintext keep-alive | async-nostd-io_uring | io_uring | 1,000 | 4.50 | 0.56x | 1.50x |",
+            "| /plaintext keep-alive | nginx | epoll | 1,000 | 8.00 | 1.00x | 1.60x |",
+            "| /plaintext keep-alive | floor-io_uring | io_uring | 1,000 | 3.00 | 0.38x | - |"]
+    missing = [w for w in want if w not in text]
+    check("report: the floor table gives each server / nginx and / the floor of its backend", not missing,
+          f"missing {missing} in:\n{text}")
+    check("report: a CSV without floor runs gets no floor table", report.floor_section(rows[:3]) == [],
+          "a table for no floors")
+
+
 def run(check, skip, server=None):
+    check_report(check)
     want_len = ours_length(server) if server else None
     for backend in ("epoll", "io_uring"):
         why = uring_refusal() if backend == "io_uring" else None
