@@ -9,7 +9,7 @@ the reason where the kernel refuses io_uring) and checks each: a keep-alive
 request answered byte for byte (Date aside) and the connection kept open, a
 pipelined pair answered in order, a head split over three sends, a
 Connection: close request answered with "Connection: close" and the socket
-closed, EOF in the middle of a head, a port in use and a bad port refused
+closed, two requests followed by EOF, EOF in the middle of a head, a port in use and a bad port refused
 with a message, and SIGTERM ending the process with status 0. With --server,
 the response must also have the length of our server's. Prints one
 [OK]/[FAIL]/[SKIP] line per check; exits 0 iff none fails.
@@ -138,6 +138,12 @@ def check_floor(check, backend, binary, want_len):
             rest = read_to_eof(s)
             check(f"{name}: pipelined keep-alive, close, keep-alive: two answers, the second with close, then EOF",
                   re.fullmatch(answer(server) + answer(server, close=True), rest), f"got {rest!r}")
+        with socket.create_connection((HOST, port), timeout=3) as s:
+            s.sendall(GET + GET)
+            s.shutdown(socket.SHUT_WR)  # EOF right behind two requests
+            rest = read_to_eof(s)
+            check(f"{name}: two requests and EOF (a half-close): two answers, then EOF",
+                  re.fullmatch(answer(server) * 2, rest), f"got {rest!r}")
         with socket.create_connection((HOST, port), timeout=3) as s:
             s.sendall(GET[:10])  # EOF in the middle of a head
         with socket.create_connection((HOST, port), timeout=3) as s:

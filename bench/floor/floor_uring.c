@@ -48,6 +48,7 @@ struct conn {
     int dirty;      // on the dirty list
     unsigned owed;  // keep-alive responses owed
     int close_owed; // a Connection: close response is owed after them
+    int eof;        // the peer sent EOF: close once what is owed is sent
     size_t len;     // bytes of an unfinished request head in carry
     char *carry;    // FLOOR_HEAD_MAX bytes, allocated on first use
 };
@@ -115,7 +116,7 @@ static void conn_close(int fd)
     io_uring_sqe_set_data64(sqe, UD(OP_CLOSE, fd, c->gen));
     c->gen++;
     c->open = c->sending = 0;
-    c->owed = c->close_owed = 0;
+    c->owed = c->close_owed = c->eof = 0;
     c->len = 0;
 }
 
@@ -167,13 +168,19 @@ static void conn_flush(int fd)
 {
     struct conn *c = &conns[fd];
     c->dirty = 0;
-    if (!c->open || c->sending || (!c->owed && !c->close_owed))
+    if (!c->open || c->sending)
         return;
+    if (!c->owed && !c->close_owed) {
+        if (c->eof)
+            conn_close(fd);
+        return;
+    }
     int last = c->close_owed && c->owed < FLOOR_MAX_PIPELINE;
     unsigned n = last || c->owed < FLOOR_MAX_PIPELINE ? c->owed : FLOOR_MAX_PIPELINE;
+    int closing = last || (c->eof && n == c->owed);
     size_t len;
     const char *p = floor_answers_span(&answers[cur], n, last, &len);
-    if (last)
+    if (closing)
         cancel_recv(fd); // before the send: the close is linked to it
     struct io_uring_sqe *sqe = sqe_get();
     // MSG_WAITALL: the kernel retries a short send itself.
@@ -182,7 +189,7 @@ static void conn_flush(int fd)
     reading[cur]++;
     c->owed -= n;
     c->sending = 1;
-    if (last) {
+    if (closing) {
         sqe->flags |= IOSQE_IO_HARDLINK;
         conn_close(fd);
     }
@@ -229,15 +236,21 @@ static void on_cqe(struct io_uring_cqe *cqe, int lfd)
     struct conn *c = &conns[fd];
     if (op == OP_RECV) { // the recv ended without data: EOF, an error, or out of buffers
         c->recv_armed = more;
-        if (cqe->res == -ENOBUFS && !more)
+        if (more)
+            return;
+        if (cqe->res == -ENOBUFS) {
             arm_recv(fd);
-        else if (!more)
+        } else if (cqe->res == 0 && (c->owed || c->close_owed || c->sending)) {
+            c->eof = 1; // a half-close: answer what was asked first
+            mark_dirty(fd);
+        } else {
             conn_close(fd);
+        }
     } else if (op == OP_SEND) {
         c->sending = 0;
         if (cqe->res < 0)
             conn_close(fd);
-        else if (c->owed || c->close_owed)
+        else if (c->owed || c->close_owed || c->eof)
             mark_dirty(fd);
     }
 }
