@@ -5,6 +5,7 @@
 #   make bench-quick   reduced grid (under 90 s) into build/bench/quick/
 #   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
 #   make bench-smoke   the few-second check that `make test` runs
+#   make bench-floors  the floor servers of bench/floor/ into build/bench/ (hosted C)
 #   make bench-idle    RSS of 10,000 idle keep-alive connections vs nginx (about 2 minutes):
 #                      results/idle-<date>-<host>-<commit>.csv, results/idle-latest.csv
 #
