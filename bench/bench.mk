@@ -5,6 +5,7 @@
 #   make bench-quick   reduced grid (under 90 s) into build/bench/quick/
 #   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
 #   make bench-smoke   the few-second check that `make test` runs
+#   make bench-floors  the floor servers of bench/floor/ into build/bench/ (hosted C)
 #   make bench-idle    RSS of 10,000 idle keep-alive connections vs nginx (about 2 minutes):
 #                      results/idle-<date>-<host>-<commit>.csv, results/idle-latest.csv
 #
@@ -14,11 +15,12 @@ BENCH_PY      ?= python3
 BENCH_CC      ?= cc
 BENCH_SERVER   = $(B)/bin/async-nostd
 BENCH_WS_LOAD := build/bench/ws_load
+BENCH_FLOORS  := build/bench/floor_epoll build/bench/floor_uring
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
 BENCH_IDLE_ARGS ?=
 
-.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server
+.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server bench-floors
 
 bench-setup:
 	@bash scripts/setup.sh bench interop
@@ -33,12 +35,25 @@ $(BENCH_WS_LOAD): bench/ws_load.c
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
 
+# The floor servers (bench/floor/): hosted C, never part of the server.
+build/bench/floor_epoll: bench/floor/floor_epoll.c bench/floor/common.c bench/floor/common.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ bench/floor/floor_epoll.c bench/floor/common.c
+
+build/bench/floor_uring: bench/floor/floor_uring.c bench/floor/common.c bench/floor/common.h
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted, liburing)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ bench/floor/floor_uring.c bench/floor/common.c -luring
+
+bench-floors: $(BENCH_FLOORS)                          ## build the floor servers into build/bench/
+
 # [snippet: bench-make-targets]
-bench: bench-setup bench-server $(BENCH_WS_LOAD)     ## benchmark vs nginx and node ws (~10 min): results/, plots/
+bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_FLOORS) ## benchmark vs nginx, node ws, the floors (~10 min): results/, plots/
 	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
 	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
 
-bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv

@@ -27,6 +27,7 @@ ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
 URING = "async-nostd-io_uring"  # the same server with --reactor=io_uring
+FLOORS = {"epoll": "floor-epoll", "io_uring": "floor-io_uring"}  # bench/floor/: the least per request
 
 
 def load(path):
@@ -126,6 +127,7 @@ def summary(rows, command="", total_s=None, notes=()):
     out.append("")
     targets = []
     out += headline_section(rows, targets)
+    out += floor_section(rows)
     out += workers_section(rows)
     out += reactor_section(rows, targets)
     out += syscalls_section(rows, targets)
@@ -213,6 +215,36 @@ def headline_section(rows, targets):
                 "req/s is bounded by `wrk`, and a server can raise it only by making `wrk`'s work per request "
                 "smaller (fewer, fuller reads). Compare the servers by CPU µs/request and by how busy each was.", ""]
     return out
+
+
+def floor_section(rows):
+    """CPU per request of every headline server next to the floor servers of
+    bench/floor/: each as a ratio to nginx, and each server as a ratio to the
+    floor of its own backend (nginx's is epoll). Empty for a CSV without floors."""
+    h = [r for r in rows if r["series"] == "headline"]
+    points = [p for p in dict.fromkeys(r["point"] for r in h)
+              if any(r["server"] in FLOORS.values() and r["point"] == p for r in h)]
+    if not points:
+        return []
+    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"),
+               (FLOORS["epoll"], "epoll"), (FLOORS["io_uring"], "io_uring")]
+    lines = []
+    for p in points:
+        name = {"plaintext-ka": "/plaintext keep-alive", "plaintext-close": "/plaintext Connection: close"}.get(
+            p.rsplit("-c", 1)[0], p)
+        cn = med(h, "cpu_us_per_req", point=p, server="nginx")
+        for server, backend in servers:
+            c = med(h, "cpu_us_per_req", point=p, server=server)
+            if c is None:
+                continue
+            floor = med(h, "cpu_us_per_req", point=p, server=FLOORS[backend])
+            lines.append([name, server, backend, f_rate(med(h, "rps", point=p, server=server)), f_cpu(c),
+                          f_ratio(ratio(c, cn)), f_ratio(ratio(c, floor)) if server not in FLOORS.values() else "-"])
+    return ["## Distance to the floor: server CPU µs/request at the headline's /plaintext points", "",
+            "The floor servers (bench/floor/) do the least an HTTP responder can do per request on their "
+            "backend: one thread, the fixed /plaintext answer, one receive and one send per batch.", "",
+            table(["point", "server", "backend", "req/s", "CPU µs/request", "/ nginx", "/ floor of its backend"],
+                  lines), ""]
 
 
 def busy(rows, metric, **match):
@@ -385,6 +417,12 @@ def dat_files(rows, d):
                 better = q is not None and t is not None and (q >= t if metric == "rps" else q <= t)
                 color = "0x1f77b4" if t is None or q is None else ("0x2ca02c" if better else "0xd62728")
                 lines.append([f'"{label}\\n{mname}"', num(q), num(t), color])
+            for backend, floor in FLOORS.items():  # grey: the floors' CPU/request, for scale
+                q = ratio(med(h, "cpu_us_per_req", point=p, server=floor), med(h, "cpu_us_per_req", point=p,
+                                                                               server="nginx"))
+                if q is not None:
+                    shown = floor.replace("_", "\\\\_")  # not a subscript in gnuplot's enhanced text
+                    lines.append([f'"{label}\\n{shown}\\nCPU/req"', num(q), "NaN", "0x7f7f7f"])
         write_dat(os.path.join(d, "headline.dat"), ["label", "ratio", "target", "color"], lines)
         if any(line[1] != "NaN" for line in lines):
             have.append("headline")

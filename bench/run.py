@@ -8,7 +8,9 @@ Runs four series against our server and a reference started in the same
 run, alternating the two so that drift on a shared machine hits both:
 
   headline  1 worker each, server pinned to CPU 0 and `wrk -t1` to CPU 1;
-            /plaintext keep-alive and Connection: close, and the demo page /
+            /plaintext keep-alive and Connection: close, and the demo page /;
+            the floor servers of bench/floor/ (epoll, io_uring) join the
+            /plaintext points: the least any server can spend per request
   workers   1, 2, 4, 8 workers, unpinned; keep-alive at 1, 100, 1000
             connections and a Connection: close series
 The Connection: close points of both also run our server with
@@ -44,7 +46,7 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ROOT, BenchError, Nginx, NodeWs, Ours, check_same_answers  # noqa: E402
+from servers import ROOT, BenchError, Floor, Nginx, NodeWs, Ours, check_same_answers, ensure_floor  # noqa: E402
 from loads import IdleHolder, measured, syscalls_during, ws_load, wrk  # noqa: E402
 import report  # noqa: E402
 
@@ -80,7 +82,7 @@ PROFILES = {
     },
     "smoke": {
         "limit_s": 40,
-        "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)]),
+        "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)], floors=False),
     },
 }
 # [end: bench-profiles]
@@ -207,6 +209,22 @@ class Bench:
             self.notes.append(f"io_uring left out: {why}")
         self.noisy_kept = 0
         self.tmp = None
+        self._floors = None
+
+    def floor_backends(self):
+        """The floor servers that can run here: built (once), and io_uring's
+        only where the kernel allows it; a note says why one is left out."""
+        if self._floors is None:
+            self._floors = {}
+            for backend in ("epoll", "io_uring"):
+                if backend == "io_uring" and not self.uring_ok:
+                    self.notes.append("floor-io_uring left out: the kernel refuses io_uring")
+                    continue
+                try:
+                    self._floors[backend] = ensure_floor(backend)
+                except BenchError as e:
+                    self.notes.append(f"floor-{backend} left out: {str(e).splitlines()[0]}")
+        return self._floors
 
     def open_csv(self):
         self.tmp = tempfile.mkdtemp(prefix="run-", dir=os.path.join(ROOT, "build", "bench"))
@@ -224,7 +242,7 @@ class Bench:
     def stop_all(self):
         for s in self.live:
             status = s.stop()
-            if s.kind.startswith("async-nostd") and status != 0:
+            if s.kind.startswith(("async-nostd", "floor-")) and status != 0:
                 self.notes.append(f"{s.label} ({s.workers} workers) did not exit cleanly on SIGTERM "
                                   f"(status {status if status is not None else 'none: killed'})")
         self.live = []
@@ -332,10 +350,11 @@ def point_name(route, close, conns):
 
 def series_headline(b, cfg, plan_only):
     pinned = b.pinned_ok
+    floors = b.floor_backends() if cfg.get("floors", True) else {}
     if plan_only:
-        for _, close in cfg["points"]:
-            b.http_point_cost((2 if b.args.reference else 1) + close + b.uring_ok, cfg["runs"], cfg["duration"],
-                              cfg["warmup"])
+        for route, close in cfg["points"]:
+            n = (2 if b.args.reference else 1) + close + b.uring_ok + (len(floors) if route == "/plaintext" else 0)
+            b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
     ours = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))
@@ -347,13 +366,26 @@ def series_headline(b, cfg, plan_only):
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
         for note in check_same_answers(ours, servers[-1], sorted({p[0] for p in cfg["points"]})):
             print("  check:", note)
+    # The floors answer /plaintext only, so they run at the /plaintext points.
+    floor_servers = []
+    for backend, binary in floors.items():
+        try:
+            floor_servers.append(b.start(Floor(b.tmp, backend, cpu=cpu, binary=binary)))
+        except BenchError as e:  # e.g. a kernel that refuses the buffer ring
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            b.notes.append(f"floor-{backend} left out: {lines[0]} {lines[-1] if len(lines) > 2 else ''}".strip())
+            b.live.pop().stop()
+            continue
+        for note in check_same_answers(ours, floor_servers[-1], ["/plaintext"]):
+            print("  check:", note)
     thread = None
     if any(close for _, close in cfg["points"]):
         thread = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS, accept="thread"))
     for route, close in cfg["points"]:
         b.http_point("headline", point_name(route, close, cfg["conns"]),
-                     servers[:1] + ([thread] if close else []) + servers[1:], route, cfg["conns"], close,
-                     cfg["runs"], cfg["duration"], cfg["warmup"], pinned)
+                     servers[:1] + ([thread] if close else []) + servers[1:]
+                     + (floor_servers if route == "/plaintext" else []),
+                     route, cfg["conns"], close, cfg["runs"], cfg["duration"], cfg["warmup"], pinned)
     b.stop_all()
 
 

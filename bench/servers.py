@@ -1,8 +1,9 @@
 """servers.py: starts, checks, measures and stops the servers under test for bench/run.py.
 
-Three kinds: our server (build/stage-N/bin/async-nostd), the reference nginx
-(started from bench/nginx.template.conf, never the system service) and the node
-`ws` echo server (reference for the WebSocket series). Each is started in
+Four kinds: our server (build/stage-N/bin/async-nostd), the reference nginx
+(started from bench/nginx.template.conf, never the system service), the node
+`ws` echo server (reference for the WebSocket series) and the floor servers
+of bench/floor/ (the least an HTTP responder can do per request, per backend). Each is started in
 its own process group so that stopping it can never reach anything else.
 """
 import http.client
@@ -207,6 +208,43 @@ class Ours(Server):
         return " ".join(self.argv()[4:])
 
 
+FLOOR_DIR = os.path.join(BENCH_DIR, "floor")
+FLOOR_BACKENDS = {"epoll": ("floor_epoll.c", []), "io_uring": ("floor_uring.c", ["-luring"])}
+
+
+def ensure_floor(backend):
+    """Builds build/bench/floor_<epoll|uring> (hosted cc -O2) unless it is
+    newer than its sources, as bench/bench.mk does; returns the binary."""
+    main, libs = FLOOR_BACKENDS[backend]
+    binary = os.path.join(ROOT, "build", "bench", main[:-2])
+    srcs = [os.path.join(FLOOR_DIR, f) for f in (main, "common.c", "common.h")]
+    if os.path.exists(binary) and all(os.path.getmtime(binary) >= os.path.getmtime(f) for f in srcs):
+        return binary
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
+    cc = os.environ.get("BENCH_CC", "cc")
+    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", binary, srcs[0], srcs[1]] + libs,
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        hint = " (liburing-dev: scripts/setup.sh bench)" if libs else ""
+        raise BenchError(f"could not build {os.path.relpath(binary, ROOT)}{hint}:\n{r.stderr[-1500:]}")
+    return binary
+
+
+class Floor(Server):
+    """A floor server: one thread, one backend, the /plaintext answer to any
+    request. It is compared only where the route is /plaintext."""
+    routes = ("/plaintext",)
+
+    def __init__(self, tmp, backend, cpu=None, binary=None):
+        self.reactor = backend
+        self.kind = f"floor-{backend}"
+        self.binary = binary or ensure_floor(backend)
+        super().__init__(tmp, 1, cpu)
+
+    def argv(self):
+        return [self.binary, HOST, str(self.port)]
+
+
 class Nginx(Server):
     kind = "nginx"
 
@@ -275,12 +313,13 @@ def fetch(server, path, close=False):
 
 def check_same_answers(ours, ref, routes):
     """Both servers must answer each route with status 200, the same body and
-    the same media type, or the comparison would be of different work."""
+    the same media type, or the comparison would be of different work. A
+    floor server (ref) is asked only for the routes it serves: /plaintext."""
     with open(PAGE, "rb") as f:
         page = f.read()
     want = {"/plaintext": (b"Hello, World!", "text/plain"), "/": (page, "text/html")}
     notes = []
-    for path in routes:
+    for path in [r for r in routes if r in getattr(ref, "routes", want)]:
         body_want, type_want = want[path]
         for srv in (ours, ref):
             status, ctype, body, head = fetch(srv, path)

@@ -3,10 +3,12 @@
 
     python3 bench/smoke.py [--server BIN]
 
-Runs bench/run.py with the "smoke" profile (our server and nginx, 1 worker,
-2 runs of 2 s) into build/bench/smoke/ and checks that it wrote a CSV row
-for each run, drew a plot, and that our server reached at least 10,000
-req/s. Prints one [OK]/[FAIL] line per check; exits 0 iff all pass.
+First runs bench/floor/check.py's checks: the floor servers build and answer
+keep-alive, pipelined and Connection: close requests with the right bytes.
+Then runs bench/run.py with the "smoke" profile (our server and nginx, 1
+worker, 2 runs of 2 s) into build/bench/smoke/ and checks that it wrote a CSV
+row for each run, drew a plot, and that our server reached at least 10,000
+req/s. Prints one [OK]/[FAIL]/[SKIP] line per check; exits 0 iff none fails.
 """
 import argparse
 import csv
@@ -15,7 +17,10 @@ import subprocess
 import sys
 import time
 
+sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "bench", "floor"))
+import check as floor_check  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "smoke")
 MIN_RPS = 10000
 TIMEOUT = 55
@@ -44,6 +49,8 @@ def main():
     if not check("bench smoke: server binary exists", args.server and os.access(args.server, os.X_OK),
                  "no build/stage-7 or stage-6 async-nostd; run `make STAGE=7 all`"):
         return 1
+    floor_check.run(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
+                    lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
     started = time.time()
     cmd = [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--profile", "smoke", "--server", args.server,
            "--results", OUT, "--plots", os.path.join(OUT, "plots"), "--command", "python3 bench/smoke.py"]

@@ -24,7 +24,7 @@ die()  { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 # only a Recommends of clang, so --no-install-recommends would skip it.
 PKGS_core="gcc make clang clang-format llvm libclang-rt-14-dev binutils python3 curl ca-certificates"
 PKGS_book="pandoc graphviz"
-PKGS_bench="wrk gnuplot-nox nginx apache2-utils nghttp2-client curl linux-perf iproute2 util-linux" # iproute2: nstat (bench/accept_storm.py); util-linux: prlimit (the EMFILE test)
+PKGS_bench="wrk gnuplot-nox nginx apache2-utils nghttp2-client curl linux-perf iproute2 util-linux liburing-dev" # iproute2: nstat (bench/accept_storm.py); util-linux: prlimit (the EMFILE test); liburing-dev: bench/floor/floor_uring.c
 PKGS_interop="python3-websockets"     # + node/npm (checked by command) + npm packages
 PKGS_browser="chromium chromium-driver" # optional
 
