@@ -220,6 +220,7 @@ int main(int argc, char **argv)
         sys_eprintf("%s: cannot start the executor: %s\n", argv[0], sys_errno_name(r));
         return 1;
     }
+    net_init(); // the stream operations that fit the reactor, chosen once
     ex_set_idle_hook(http_log_flush);
 #if STAGE >= 7
     ws_server_install();

@@ -15,6 +15,11 @@
 --                 node_modules/, .git/ and scripts/book/ (this tooling, whose
 --                 comments describe the markers) are never searched.
 --
+-- A source line holding "[later" ": topic]" belongs to a later chapter's
+-- branch: listings leave it out, unless the fence says show="topic" (then the
+-- marker is cut from the line). So chapter 5 shows the readiness path of a
+-- struct that chapter 9 extends, with the file's own line numbers.
+--
 -- Listings are numbered with the source file's own line numbers. A fence with
 -- class `transcript` (see scripts/book/transcripts.py) is shown as "$ command"
 -- above its expected output.
@@ -43,6 +48,7 @@ local END_PAT = "%[end:%s*" .. NAME .. "%s*%]"
 -- are for the exporter, not the reader, so listings drop them too.
 local LAB_PAT = "^%s*//%s*%[lab:%s*" .. NAME .. "%s*%]%s*$"
 local LAB_END_PAT = "^%s*//%s*%[end lab:%s*" .. NAME .. "%s*%]%s*$"
+local LATER_PAT = "%[later:%s*" .. NAME .. "%s*%]"
 
 local errors = {}
 local function fail(msg) errors[#errors + 1] = msg end
@@ -158,11 +164,17 @@ end
 -- Returns the listing text, the source line range it covers, and the runs of
 -- consecutive source lines it is made of ({ {first, text}, ... }: more than one
 -- when a nested marker line was dropped), so line numbers stay the file's own.
-local function extract(sn)
+local function extract(sn, show)
   local kept = {} -- { n = source line number, s = text }
   for n = sn.first, sn.last do
     local line = sn.lines[n]
-    if not (line:find(BEGIN_PAT) or line:find(END_PAT) or line:find(LAB_PAT) or line:find(LAB_END_PAT)) then
+    local later = line:match(LATER_PAT)
+    if later and show[later] then
+      -- keep the line, without the marker (and without a comment it leaves empty)
+      line = line:gsub("%s*" .. LATER_PAT, ""):gsub("%s*//%s*$", "")
+      later = nil
+    end
+    if not (later or line:find(BEGIN_PAT) or line:find(END_PAT) or line:find(LAB_PAT) or line:find(LAB_END_PAT)) then
       -- nested markers vanish
       kept[#kept + 1] = { n = n, s = (expand_tabs(line):gsub("%s+$", "")) }
     end
@@ -257,7 +269,9 @@ local function codeblock(el)
     fail(string.format("%s: unknown snippet '%s' (no marker under %s)", where_referenced(name), name, DIRS))
     return nil
   end
-  local code, first, last, runs = extract(sn)
+  local show = {}
+  for topic in (el.attributes["show"] or ""):gmatch("[%w_%.%-]+") do show[topic] = true end
+  local code, first, last, runs = extract(sn, show)
 
   -- Every listing carries the file's own line numbers (class numberLines,
   -- startFrom = its first source line) unless the chapter says .plain.
@@ -277,7 +291,7 @@ local function codeblock(el)
   if not numbered and not plain then classes[#classes + 1] = "numberLines" end
   local attrs = {}
   for k, v in pairs(el.attributes) do
-    if k ~= "snippet" then attrs[k] = v end
+    if k ~= "snippet" and k ~= "show" then attrs[k] = v end
   end
 
   local where = first == last and string.format("%s:%d", sn.path, first)

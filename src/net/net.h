@@ -7,7 +7,6 @@
 #include <stdint.h>
 
 #include "exec/exec.h"
-#include "net/stream_uring.h"
 #include "sys/kernel_abi.h"
 #include "sys/thread.h"
 
@@ -50,15 +49,18 @@ void net_acceptor_stop(struct net_acceptor *a);
 // [end: acceptor-api]
 
 // ---- a connected socket, owned by net from accept to close ----------------------------------
+struct net_stream_uring; // the completion path's state (stream_uring.h, chapter 9)
+
 // [snippet: net-stream]
 // One connection's socket. The layers above keep it in their task state and
 // never touch the fd with a syscall: they read and write through the
 // futures below and end it with net_close, which does the one rule of
 // closing (forget the registration, then close) in one place.
 struct net_stream {
-    struct ex_io io;                // the fd and its reactor registration
-    uint32_t drained;               // the last read emptied the socket (see net_recv)
-    struct net_stream_uring *uring; // io_uring only: requests in flight, taken at the first (stream_uring.c)
+    struct ex_io io;  // the fd and its reactor registration
+    uint32_t drained; // the last read emptied the socket (see net_recv)
+    struct net_stream_uring
+        *uring; // [later: io_uring] requests in flight, taken at the first (stream_uring.c)
 };
 
 // Takes ownership of a connected, non-blocking fd.
@@ -151,11 +153,12 @@ struct net_buf_stats {
 void net_buf_stats(struct net_buf_stats *out);
 // [end: net-buf-api]
 
-// The same futures on the completion path (stream_uring.c), which
-// net_recv, net_send and net_close take when ex_completion_active().
-poll_t net_recv_uring(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx);
-poll_t net_send_uring(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx);
-void net_close_uring(struct net_stream *s);
+// Picks the stream operations that fit the executor's reactor (see
+// stream_ops.h): call once, after ex_init and before the first net_recv.
+// Without it net uses readiness, which every reactor supports.
+void net_init(void);
+// "readiness" or "completion": the operations net_init picked.
+const char *net_stream_kind(void);
 
 // Sets TCP_NODELAY (send small responses now, not after the peer's ACK).
 int net_set_nodelay(int fd);

@@ -1,7 +1,8 @@
 // stream_uring.c: the recv and send futures on the completion path (io_uring), and the close that waits.
+#include "net/stream_uring.h"
 #include "config.h"
 #include "mem/mem.h"
-#include "net/net.h"
+#include "net/stream_ops.h"
 #include "sys/atomic.h"
 #include "sys/string.h"
 #include "sys/sys.h"
@@ -41,7 +42,8 @@ static size_t take_rest(struct net_stream_uring *u, void *buf, size_t cap)
 // buffer. The recv asks for at most cap bytes, so all it brings fits the
 // caller; should the caller ask for less next time, the rest stays in the
 // buffer (rest_len) for the next call. No byte is dropped.
-poll_t net_recv_uring(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
+static poll_t completion_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *result,
+                              struct sched_cx *cx)
 {
     struct net_stream_uring *u = uring_state(s);
     if (!u) {
@@ -101,7 +103,7 @@ poll_t net_recv_uring(struct net_stream *s, void *buf, size_t cap, ssize_t *resu
 // short send. One send in flight per stream: the bytes of a second one could
 // overtake the first's. A send the caller abandoned (its deadline passed)
 // still completes; its result is not counted as the next send's.
-poll_t net_send_uring(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
+static poll_t completion_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
     struct net_stream_uring *u = uring_state(st);
     if (!u) {
@@ -151,11 +153,13 @@ poll_t net_send_uring(struct net_stream *st, struct net_send *s, ssize_t *result
 // write into, or read from, memory the caller frees right after net_close
 // (the stream's ex_ops, the send's bytes). So cancel each and wait for its
 // completion; then give back a buffer a finished recv still held.
-void net_close_uring(struct net_stream *s)
+static void completion_close(struct net_stream *s)
 {
     struct net_stream_uring *u = s->uring;
-    if (!u)
-        return; // never made a request
+    if (!u) {
+        net_stream_close_fd(s); // never made a request
+        return;
+    }
     ex_op_cancel_wait(&u->recv);
     ex_op_cancel_wait(&u->send);
     if (atomic_load_acquire(&u->recv.state) == EX_OP_DONE) {
@@ -167,5 +171,15 @@ void net_close_uring(struct net_stream *s)
         ex_op_buf_put(u->bid);
     mem_free(u);
     s->uring = NULL;
+    net_stream_close_fd(s);
 }
 // [end: net-close-uring]
+
+// [snippet: net-stream-completion]
+const struct net_stream_ops net_stream_completion = {
+    .name = "completion",
+    .recv = completion_recv,
+    .send = completion_send,
+    .close = completion_close,
+};
+// [end: net-stream-completion]

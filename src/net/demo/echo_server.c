@@ -1,5 +1,6 @@
 // echo_server.c: stage-5 demo: a TCP echo server: acceptor thread, one stackless task per connection.
 #include "config.h"
+#include "exec/completion.h"
 #include "exec/exec.h"
 #include "mem/mem.h"
 #include "net/net.h"
@@ -114,7 +115,10 @@ int main(int argc, char **argv)
         sys_eprintf("%s: io_uring unavailable: %s\n", argv[0], ex_uring_why());
         return 1;
     }
-    if (r < 0 || ex_start() < 0)
+    if (r < 0)
+        return 1;
+    net_init(); // completion streams on io_uring, readiness on epoll and ppoll
+    if (ex_start() < 0)
         return 1;
     struct net_acceptor acc = {.listen_fd = lfd, .on_accept = on_accept};
     struct net_listener lis = {.listen_fd = lfd, .on_accept = on_accept};

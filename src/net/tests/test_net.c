@@ -3,6 +3,7 @@
 #include "exec/completion.h"
 #include "exec/exec.h"
 #include "net/net.h"
+#include "net/stream_uring.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/string.h"
@@ -101,6 +102,7 @@ static void partial_sends_resume(void)
     net_send_add(&b.send, data + sizeof data / 2, sizeof data / 2); // two iovecs
     struct ex_config cfg = {.workers = 1, .backend = backend};
     CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
     CHECK_EQ(ex_start(), 0);
     CHECK_EQ(sched_spawn(big_send_poll, &b, NULL, NULL), 0);
     // Read slowly on this thread, checking every byte.
@@ -186,6 +188,7 @@ static void buffer_ring_exhaustion_drops_nothing(void)
     ex_op_set_test_bufs(1);
     struct ex_config cfg = {.workers = 1, .backend = EX_BACKEND_IO_URING};
     CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
     ex_op_set_test_bufs(0);
     CHECK_EQ(ex_start(), 0);
     uint8_t msg_a[100], msg_b[50];
@@ -268,6 +271,7 @@ static void close_cancels_send_in_flight(void)
     net_send_init(&c.send, data, sizeof data);
     struct ex_config cfg = {.workers = 2, .backend = EX_BACKEND_IO_URING};
     CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
     CHECK_EQ(ex_start(), 0);
     CHECK_EQ(sched_spawn(closer_poll, &c, NULL, &c.self), 0);
     uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
@@ -302,11 +306,33 @@ static void partial_sends_resume_on_io_uring(void)
     backend = EX_BACKEND_EPOLL;
 }
 
+// net_init picks the table once, from the reactor: readiness on epoll and
+// ppoll, completion on io_uring; net_recv and net_send then ask nothing.
+static void net_init_picks_the_stream_table(void)
+{
+    static const enum ex_backend kinds[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
+    static const char *const want[] = {"readiness", "readiness", "completion"};
+    for (int i = 0; i < 3; i++) {
+        if (kinds[i] == EX_BACKEND_IO_URING && !ex_uring_available()) {
+            SKIP("io_uring unavailable: %s", ex_uring_why());
+            return;
+        }
+        struct ex_config cfg = {.workers = 1, .backend = kinds[i]};
+        CHECK_EQ(ex_init(&cfg), 0);
+        net_init();
+        CHECK(sys_streq(net_stream_kind(), want[i]));
+        CHECK_EQ(ex_start(), 0);
+        ex_shutdown();
+        CHECK_EQ(ex_join(), 0);
+    }
+}
+
 int main(void)
 {
     RUN(parses_ipv4);
     RUN(port_in_use_is_reported);
     RUN(accepted_sockets_inherit_nodelay);
+    RUN(net_init_picks_the_stream_table);
     RUN(partial_sends_resume);
     RUN(partial_sends_resume_on_io_uring);
     RUN(buffer_ring_exhaustion_drops_nothing);
