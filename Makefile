@@ -145,7 +145,8 @@ fuzz: $(FUZZ_BINS)                        ## run every libFuzzer target for FUZZ
 # build/tsan/<layer>/tsan_x, linked with layers 2..<layer> only.
 TSAN_B        := build/tsan
 CFLAGS_TSAN   := -std=gnu11 -O1 -g -fno-omit-frame-pointer -fsanitize=thread -DHOSTED=1 $(WARN)
-TSAN_SYS_SRCS := $(wildcard src/sys/hosted/*.c) src/sys/string.c src/sys/fmt.c src/sys/errno.c src/sys/io.c
+TSAN_SYS_SRCS := $(wildcard src/sys/hosted/*.c) src/sys/string.c src/sys/fmt.c src/sys/errno.c src/sys/io.c \
+                 src/sys/vdso.c
 $(foreach i,1 2 3 4 5 6 7,$(eval TSAN_UPTO_$(word $(i),$(LAYERS_ALL)) := $(wordlist 2,$(i),$(LAYERS_ALL))))
 tsan_objs     = $(patsubst src/%.c,$(TSAN_B)/obj/%.o,$(TSAN_SYS_SRCS) $(foreach M,$(TSAN_UPTO_$(1)),$(wildcard src/$(M)/*.c)))
 TSAN_BINS     := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(TSAN_B)/$(L)/%,$(wildcard src/$(L)/tests/tsan_*.c)))

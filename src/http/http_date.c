@@ -74,7 +74,7 @@ void (*http_date_write_hook)(void);
 static uint64_t format_now(char out[HTTP_DATE_LEN])
 {
     struct timespec ts;
-    sys_clock_gettime(CLOCK_REALTIME, &ts);
+    sys_clock_read(CLOCK_REALTIME, &ts);
     http_date_format(ts.tv_sec, out);
     return NS_PER_SEC - (uint64_t)ts.tv_nsec; // until the next wall-clock second
 }

@@ -1,6 +1,7 @@
 // start.c: the process entry point _start, which finds argc/argv/envp/auxv and calls main.
 #include "sys/sys.h"
 #include "sys/thread.h"
+#include "sys/vdso.h"
 
 int main(int argc, char **argv, char **envp);
 
@@ -48,6 +49,7 @@ void sys_start_c(long *sp)
     sys_argv = argv;
     sys_envp = envp;
     sys_thread_init_main(); // %fs must point at a thread block before any code asks for it
+    sys_vdso_init((const void *)sys_getauxval(AT_SYSINFO_EHDR)); // before any thread reads the clock
     sys_exit_group(main(argc, argv, envp));
 }
 // [end: start]

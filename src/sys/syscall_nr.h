@@ -45,6 +45,7 @@
 #define NR_getrlimit         97
 #define NR_getrusage         98
 #define NR_setrlimit         160
+#define NR_prctl             157
 #define NR_arch_prctl        158
 #define NR_gettid            186
 #define NR_futex             202

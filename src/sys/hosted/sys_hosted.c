@@ -6,8 +6,9 @@
 // hosted build (-DHOSTED, `make tsan`) links this file instead of thread.c,
 // panic.c and start.c, and compiles the real mem, sched and exec sources
 // unchanged against it. Syscalls the code makes through the inline wrappers
-// (futex, epoll, ppoll, eventfd, clock) stay raw: TSan needs to see memory
-// accesses and atomics, not the kernel.
+// (futex, epoll, ppoll, eventfd, clock) stay raw, and the clock reads the
+// vDSO as in the freestanding build: TSan needs to see memory accesses and
+// atomics, not the kernel.
 #define _GNU_SOURCE // gettid
 #include <errno.h>
 #include <pthread.h>
@@ -28,6 +29,7 @@ __attribute__((noreturn)) void sys_panic_at(const char *file, int line, const ch
 unsigned long sys_getauxval(unsigned long type);
 const char *sys_getenv(const char *name);
 int sys_cpu_count(void);
+void sys_vdso_init(const void *ehdr);
 
 __thread struct sys_thread *sys_hosted_self;
 
@@ -43,6 +45,7 @@ __attribute__((constructor)) static void hosted_init_main(int argc, char **argv,
     main_thread.self = &main_thread;
     main_thread.alive = 1;
     sys_hosted_self = &main_thread;
+    sys_vdso_init((const void *)getauxval(AT_SYSINFO_EHDR)); // the clock reads the vDSO as in _start
 }
 void sys_thread_init_main(void) {}
 
