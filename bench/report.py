@@ -107,7 +107,8 @@ def summary(rows, command="", total_s=None, notes=()):
     m = rows[0] if rows else {}
     out = [f"# Benchmark summary ({m.get('date', '')}, profile {m.get('profile', '')})", ""]
     out.append(f"- machine: {m.get('cpu_model')}, {m.get('cores')} cores, Linux {m.get('kernel')}, host {m.get('host')}")
-    out.append(f"- commit: {m.get('commit')}; nginx {m.get('nginx_version')}, wrk {m.get('wrk_version')}, "
+    h2o = f"h2o {m['h2o_version']}, " if m.get("h2o_version") else ""  # CSVs from before h2o have none
+    out.append(f"- commit: {m.get('commit')}; nginx {m.get('nginx_version')}, {h2o}wrk {m.get('wrk_version')}, "
                f"node ws {m.get('node_ws_version')}")
     if command:
         out.append(f"- command: `{command}`")
@@ -226,7 +227,7 @@ def floor_section(rows):
               if any(r["server"] in FLOORS.values() and r["point"] == p for r in h)]
     if not points:
         return []
-    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"),
+    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"), ("h2o", "epoll"),
                (FLOORS["epoll"], "epoll"), (FLOORS["io_uring"], "io_uring")]
     lines = []
     for p in points:
