@@ -5,6 +5,8 @@
 
 First runs bench/floor/check.py's checks: the floor servers build and answer
 keep-alive, pipelined and Connection: close requests with the right bytes;
+then bench/pipeline_check.py's: the pipelining load generator counts exactly
+the complete responses of the floor server, of our server and of faulty ones;
 then h2o, the second reference, must start from bench/h2o.template.conf with
 each /plaintext handler and give our server's answers.
 Then runs bench/run.py with the "smoke" profile (our server and nginx, 1
@@ -24,6 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench", "floor"))
 import check as floor_check  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "bench"))
+import pipeline_check  # noqa: E402
 from servers import H2o, BenchError, Ours, check_same_answers, tool  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "smoke")
 MIN_RPS = 10000
@@ -84,6 +87,8 @@ def main():
         return 1
     floor_check.run(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
                     lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
+    pipeline_check.run(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
+                       lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
     check_h2o(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
               lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
     started = time.time()
