@@ -199,7 +199,7 @@ static long response_length(const char *p, size_t n)
         return -1;
     long clen = -1;
     const char *end = p + (n < HEAD_MAX ? n : HEAD_MAX);
-    for (const char *line = memchr(p, '\n', n); line;) {
+    for (const char *line = memchr(p, '\n', (size_t)(end - p)); line;) {
         line++; // the start of the next line
         size_t left = (size_t)(end - line);
         if (left >= 2 && line[0] == '\r' && line[1] == '\n') { // the empty line: the head ends
@@ -266,8 +266,8 @@ static void on_readable(struct conn *c, int counting)
         hist[hist_index(rtt)]++;
     }
     if (g_batches_each && c->batches >= g_batches_each) {
-        c->st = DONE;
-        set_events(c, 0);
+        c->st = DONE; // out of epoll: a close by the server now must not wake the loop
+        epoll_ctl(g_epfd, EPOLL_CTL_DEL, c->fd, NULL);
         return;
     }
     if (send_batch(c) < 0)
