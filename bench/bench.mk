@@ -6,6 +6,7 @@
 #   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
 #   make bench-smoke   the few-second check that `make test` runs
 #   make bench-floors  the floor servers of bench/floor/ into build/bench/ (hosted C)
+#   make bench-pipeline-load  the pipelining load generator bench/pipeline_load.c (hosted C)
 #   make bench-idle    RSS of 10,000 idle keep-alive connections vs nginx (about 2 minutes):
 #                      results/idle-<date>-<host>-<commit>.csv, results/idle-latest.csv
 #
@@ -15,12 +16,13 @@ BENCH_PY      ?= python3
 BENCH_CC      ?= cc
 BENCH_SERVER   = $(B)/bin/async-nostd
 BENCH_WS_LOAD := build/bench/ws_load
+BENCH_PIPELINE_LOAD := build/bench/pipeline_load
 BENCH_FLOORS  := build/bench/floor_epoll build/bench/floor_uring
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
 BENCH_IDLE_ARGS ?=
 
-.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server bench-floors
+.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server bench-floors bench-pipeline-load
 
 bench-setup:
 	@bash scripts/setup.sh bench interop
@@ -31,6 +33,11 @@ bench-server:
 	@$(MAKE) --no-print-directory STAGE=$(STAGE) B=$(B) $(BENCH_SERVER)
 
 $(BENCH_WS_LOAD): bench/ws_load.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
+
+$(BENCH_PIPELINE_LOAD): bench/pipeline_load.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
@@ -48,12 +55,14 @@ build/bench/floor_uring: bench/floor/floor_uring.c bench/floor/common.c bench/fl
 
 bench-floors: $(BENCH_FLOORS)                          ## build the floor servers into build/bench/
 
+bench-pipeline-load: $(BENCH_PIPELINE_LOAD)            ## build the pipelining load generator into build/bench/
+
 # [snippet: bench-make-targets]
-bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_FLOORS) ## benchmark vs nginx, node ws, the floors (~10 min): results/, plots/
+bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_FLOORS) ## benchmark vs nginx, h2o, node ws, the floors: results/, plots/
 	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
 	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
 
-bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv

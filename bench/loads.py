@@ -190,3 +190,45 @@ def _readline(proc, timeout):
     if not sel.select(timeout):
         return ""
     return proc.stdout.readline().strip()
+
+
+PIPELINE_LOAD_SRC = os.path.join(BENCH_DIR, "pipeline_load.c")
+PIPELINE_LOAD_BIN = os.path.join(os.path.dirname(BENCH_DIR), "build", "bench", "pipeline_load")
+
+
+def ensure_pipeline_load():
+    """Builds build/bench/pipeline_load (hosted cc -O2) unless it is newer than
+    its source, as bench/bench.mk does; returns the binary."""
+    if os.path.exists(PIPELINE_LOAD_BIN) and \
+            os.path.getmtime(PIPELINE_LOAD_BIN) >= os.path.getmtime(PIPELINE_LOAD_SRC):
+        return PIPELINE_LOAD_BIN
+    os.makedirs(os.path.dirname(PIPELINE_LOAD_BIN), exist_ok=True)
+    cc = os.environ.get("BENCH_CC", "cc")
+    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", PIPELINE_LOAD_BIN, PIPELINE_LOAD_SRC],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        raise BenchError(f"could not build pipeline_load:\n{r.stderr[-1500:]}")
+    return PIPELINE_LOAD_BIN
+
+
+def pipeline_load(binary, port, connections, depth, duration, path="/plaintext", cpu=None, batches=None):
+    """One run of build/bench/pipeline_load: `depth` requests written at once on
+    each connection, the next batch once all are answered; its JSON, renamed to
+    the CSV's columns (latencies are of whole batches)."""
+    cmd = pin_prefix(cpu) + [binary, "-c", str(connections), "-D", str(depth), "-d", str(duration),
+                             "-p", path] + (["-n", str(batches)] if batches else []) + [HOST, str(port)]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 30)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"pipeline_load did not finish: {' '.join(cmd)}")
+    if r.returncode != 0 or not r.stdout.strip():
+        raise BenchError(f"pipeline_load failed (status {r.returncode}): {' '.join(cmd)}\n{r.stderr[-800:]}")
+    j = json.loads(r.stdout)
+    return {
+        "requests": j["requests"], "elapsed_s": j["duration_s"], "rps": j["rps"],
+        "bytes_per_req": round(j["bytes"] / j["requests"], 1) if j["requests"] else "",
+        "p50_us": j["batch_p50_us"], "p90_us": j["batch_p90_us"], "p99_us": j["batch_p99_us"],
+        "p999_us": j["batch_p999_us"], "lat_mean_us": j["batch_mean_us"], "lat_max_us": j["batch_max_us"],
+        "err_connect": j["err_connect"], "err_read": j["err_read"], "err_write": j["err_write"],
+        "err_status": j["err_status"], "err_timeout": 0, "loadgen_self_cpu_s": j["cpu_s"], "raw": j,
+    }

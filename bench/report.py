@@ -22,12 +22,19 @@ GP_DIR = os.path.join(BENCH_DIR, "plots")
 NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run", "runs", "rps", "requests",
            "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
            "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
-           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req"}
+           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req", "depth"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
 URING = "async-nostd-io_uring"  # the same server with --reactor=io_uring
 FLOORS = {"epoll": "floor-epoll", "io_uring": "floor-io_uring"}  # bench/floor/: the least per request
+# The servers of the pipelined series, in the order of its table and plot:
+# (label, CSV match).
+PIPELINED = [("async-nostd epoll", dict(server=OURS, reactor="epoll")),
+             ("async-nostd ppoll", dict(server=OURS, reactor="ppoll")),
+             ("async-nostd io_uring", dict(server=URING)), ("nginx", dict(server="nginx")),
+             ("h2o (static file)", dict(server="h2o")), ("h2o (mruby)", dict(server="h2o-mruby")),
+             ("floor-epoll", dict(server=FLOORS["epoll"])), ("floor-io_uring", dict(server=FLOORS["io_uring"]))]
 
 
 def load(path):
@@ -107,7 +114,8 @@ def summary(rows, command="", total_s=None, notes=()):
     m = rows[0] if rows else {}
     out = [f"# Benchmark summary ({m.get('date', '')}, profile {m.get('profile', '')})", ""]
     out.append(f"- machine: {m.get('cpu_model')}, {m.get('cores')} cores, Linux {m.get('kernel')}, host {m.get('host')}")
-    out.append(f"- commit: {m.get('commit')}; nginx {m.get('nginx_version')}, wrk {m.get('wrk_version')}, "
+    h2o = f"h2o {m['h2o_version']}, " if m.get("h2o_version") else ""  # CSVs from before h2o have none
+    out.append(f"- commit: {m.get('commit')}; nginx {m.get('nginx_version')}, {h2o}wrk {m.get('wrk_version')}, "
                f"node ws {m.get('node_ws_version')}")
     if command:
         out.append(f"- command: `{command}`")
@@ -132,6 +140,7 @@ def summary(rows, command="", total_s=None, notes=()):
     out += reactor_section(rows, targets)
     out += syscalls_section(rows, targets)
     out += ws_section(rows)
+    out += pipelined_section(rows)
     if targets:
         out += ["## Targets", "", table(["target", "measured", "status"], targets), ""]
     errs = []
@@ -226,7 +235,7 @@ def floor_section(rows):
               if any(r["server"] in FLOORS.values() and r["point"] == p for r in h)]
     if not points:
         return []
-    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"),
+    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"), ("h2o", "epoll"),
                (FLOORS["epoll"], "epoll"), (FLOORS["io_uring"], "io_uring")]
     lines = []
     for p in points:
@@ -245,6 +254,57 @@ def floor_section(rows):
             "backend: one thread, the fixed /plaintext answer, one receive and one send per batch.", "",
             table(["point", "server", "backend", "req/s", "CPU µs/request", "/ nginx", "/ floor of its backend"],
                   lines), ""]
+
+
+def pipelined_section(rows):
+    """The pipelined series: for each connection count and depth, every
+    server's req/s, CPU µs/request (and / nginx's), how busy its core was and
+    how busy the load generator's was. A generator near 100% is the limit of
+    that point, and the text says so."""
+    pr = [r for r in rows if r["series"] == "pipelined"]
+    if not pr:
+        return []
+    pinned = "server pinned to CPU 0, the load generator on CPU 1" if pr[0]["pinned"] else "unpinned"
+    out = [f"## Pipelined /plaintext: 1 worker each, {pinned}, median of {int(pr[0]['runs'])} alternating runs",
+           "", "Each connection writes `depth` requests at once and the next batch once all are answered "
+           "(bench/pipeline_load.c). Busy: the share of one core used during the run.", ""]
+    lines, limited, idle = [], [], []
+    for conns in sorted({r["connections"] for r in pr}):
+        for depth in sorted({r["depth"] for r in pr if r["connections"] == conns}):
+            at = dict(connections=conns, depth=depth)
+            cn = med(pr, "cpu_us_per_req", server="nginx", **at)
+            gen_bound, neither = [], []
+            for label, match in PIPELINED:
+                s = stat(pr, "rps", **at, **match)
+                if not s:
+                    continue
+                c = med(pr, "cpu_us_per_req", **at, **match)
+                sb, gb = busy(pr, "cpu_s", **at, **match), busy(pr, "loadgen_cpu_s", **at, **match)
+                lines.append([int(conns), int(depth), label, f"{f_rate(s['med'])} {f_spread(s)}".strip(), f_cpu(c),
+                              f_ratio(ratio(c, cn)), f_pct(sb), f_pct(gb)])
+                if gb is not None and gb >= 0.9:
+                    gen_bound.append(label)
+                elif sb is not None and sb < 0.9 and gb is not None:
+                    neither.append(label)
+            where = f"depth {int(depth)}, {int(conns)} connections"
+            if gen_bound:
+                limited.append(f"{', '.join(gen_bound)} at {where}")
+            if neither:
+                idle.append(f"{', '.join(neither)} at {where}")
+    out += [table(["conns", "depth", "server", "req/s", "CPU µs/request", "/ nginx", "server busy",
+                   "load generator busy"], lines), ""]
+    if limited:
+        out += ["The load generator's core was at least 90% busy for " + "; ".join(limited) + ": there req/s "
+                "is the generator's limit, not the server's; compare by CPU µs/request and server busy.", ""]
+    if idle:
+        others = [r["other_cpu_pct"] for r in pr if r.get("other_cpu_pct") is not None and not r.get("discarded")]
+        why = (f"other processes used a median {statistics.median(others):.0f}% of the machine meanwhile, so "
+               "neither side had its core to itself" if others and statistics.median(others) > 10 else
+               "req/s there is bounded by round trips (one batch in flight per connection), not by either "
+               "side's CPU")
+        out += ["Neither the server's nor the load generator's core was 90% busy for " + "; ".join(idle) +
+                f": {why}.", ""]
+    return out
 
 
 def busy(rows, metric, **match):
@@ -488,6 +548,25 @@ def dat_files(rows, d):
             lines.append(line)
         write_dat(os.path.join(d, "ws.dat"), ["conns", "ours(rate3,p50,p99,cpu) node(...)"], lines)
         have.append("ws-echo")
+    pr = [r for r in rows if r["series"] == "pipelined"]
+    if pr:
+        # One block per connection count (gnuplot's index), one line per depth:
+        # for each server of PIPELINED, req/s (k; med,min,max) and CPU µs/request (med,min,max).
+        with open(os.path.join(d, "pipelined.dat"), "w") as f:
+            f.write("# depth, then per server " + ", ".join(label for label, _ in PIPELINED) +
+                    ": krps(med,min,max) cpu_us(med,min,max); one block per connection count\n")
+            for conns in sorted({r["connections"] for r in pr}):
+                f.write(f"# connections {int(conns)}\n")
+                for depth in sorted({r["depth"] for r in pr if r["connections"] == conns}):
+                    line = [int(depth)]
+                    for _, match in PIPELINED:
+                        line += triple(pr, "rps", 1e-3, connections=conns, depth=depth, **match)
+                        line += triple(pr, "cpu_us_per_req", 1, connections=conns, depth=depth, **match)
+                    f.write(" ".join(str(c) for c in line) + "\n")
+                f.write("\n\n")
+        with open(os.path.join(d, "pipelined-conns.gp"), "w") as f:
+            f.write("conns = '" + " ".join(str(int(c)) for c in sorted({r["connections"] for r in pr})) + "'\n")
+        have.append("pipelined")
     return have
 
 

@@ -23,6 +23,14 @@ The Connection: close points of both also run our server with
 The headline runs --reactor=io_uring beside the default epoll where the kernel
 allows io_uring.
   ws        WebSocket echo, 1 / 100 / 1,000 connections, against node's `ws`
+  pipelined /plaintext with 1, 4 and 16 requests pipelined per connection
+            (TechEmpower's plaintext shape) at 100 and 1,000 connections:
+            ours on every reactor, nginx, h2o (static file and mruby
+            handlers) and the floor servers, 1 worker pinned to CPU 0, the
+            load from build/bench/pipeline_load (bench/pipeline_load.c) on
+            CPU 1, which reports its own CPU share: `wrk` with a Lua
+            pipelining script runs out of CPU before our server does
+h2o (its static file handler) joins the headline as a second reference.
 
 Every run becomes one CSV row (results/<date>-<host>-<commit>.csv, with the
 machine and every parameter); results/latest.csv points at the newest. The
@@ -46,8 +54,8 @@ import time
 
 sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from servers import ROOT, BenchError, Floor, Nginx, NodeWs, Ours, check_same_answers, ensure_floor  # noqa: E402
-from loads import IdleHolder, measured, syscalls_during, ws_load, wrk  # noqa: E402
+from servers import ROOT, BenchError, Floor, H2o, Nginx, NodeWs, Ours, check_same_answers, ensure_floor  # noqa: E402
+from loads import IdleHolder, ensure_pipeline_load, measured, pipeline_load, syscalls_during, ws_load, wrk  # noqa: E402
 import report  # noqa: E402
 
 WS_LOAD_SRC = os.path.join(ROOT, "bench", "ws_load.c")
@@ -69,6 +77,7 @@ PROFILES = {
         "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=3, duration=2, warmup=1),
         "ws": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1, size=64),
         "syscalls": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1),
+        "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1),
     },
     "quick": {
         "limit_s": 85,
@@ -79,10 +88,12 @@ PROFILES = {
         "reactor": dict(idle=[0, 1000], conns=100, runs=1, duration=1, warmup=1),
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
         "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
+        "pipelined": dict(depths=[1, 4, 16], conns=[100], runs=1, duration=1, warmup=0.5),
     },
     "smoke": {
         "limit_s": 40,
-        "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)], floors=False),
+        "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)], floors=False,
+                         h2o=False),
     },
 }
 # [end: bench-profiles]
@@ -90,10 +101,11 @@ PROFILES = {
 COLUMNS = [
     # the machine and the build
     "date", "host", "commit", "cpu_model", "cores", "kernel", "profile",
-    "nginx_version", "wrk_version", "node_ws_version",
+    "nginx_version", "h2o_version", "wrk_version", "node_ws_version",
     # the parameters of the run
     "series", "point", "server", "reactor", "route", "workers", "connections", "keepalive", "pinned",
-    "idle_conns", "max_tasks", "server_args", "load_threads", "msg_size", "run", "runs", "duration_s", "warmup_s",
+    "idle_conns", "max_tasks", "server_args", "load_threads", "msg_size", "depth", "run", "runs", "duration_s",
+    "warmup_s",
     # what was measured
     "requests", "elapsed_s", "rps", "bytes_per_req", "p50_us", "p90_us", "p99_us", "p999_us",
     "lat_mean_us", "lat_max_us", "err_connect", "err_read", "err_write", "err_status", "err_timeout",
@@ -134,6 +146,7 @@ def machine():
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     nginx_v = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr.strip().split("/")[-1] \
         if os.access(nginx, os.X_OK) else ""
+    h2o_v = sh(["h2o", "--version"]).split("\n")[0].split(" ")[-1] if shutil.which("h2o") else ""
     wrk_v = sh(["wrk", "--version"]).split("\n")[0].split(" ")[1] if shutil.which("wrk") else ""
     ws_v = ""
     try:
@@ -146,7 +159,7 @@ def machine():
         "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M:%S"),
         "host": socket.gethostname().split(".")[0], "commit": commit, "cpu_model": cpu,
         "cores": str(os.cpu_count()), "kernel": platform.release(),
-        "nginx_version": nginx_v, "wrk_version": wrk_v, "node_ws_version": ws_v,
+        "nginx_version": nginx_v, "h2o_version": h2o_v, "wrk_version": wrk_v, "node_ws_version": ws_v,
     }
 
 
@@ -225,6 +238,22 @@ class Bench:
                 except BenchError as e:
                     self.notes.append(f"floor-{backend} left out: {str(e).splitlines()[0]}")
         return self._floors
+
+    def h2o(self, cpu, handler="file"):
+        """Starts h2o with the given /plaintext handler, or notes why it cannot
+        run (not installed, its mruby handler missing) and returns None."""
+        server = H2o(self.tmp, workers=1, cpu=cpu, handler=handler)
+        try:
+            return self.start(server)
+        except BenchError as e:
+            lines = [line.strip() for line in str(e).splitlines() if line.strip()]
+            note = f"h2o ({handler} handler) left out: {lines[0]} {lines[-1] if len(lines) > 2 else ''}".strip()
+            if note not in self.notes:
+                self.notes.append(note)
+            if self.live and self.live[-1] is server:
+                self.live.pop()
+            server.stop()
+            return None
 
     def open_csv(self):
         self.tmp = tempfile.mkdtemp(prefix="run-", dir=os.path.join(ROOT, "build", "bench"))
@@ -353,7 +382,9 @@ def series_headline(b, cfg, plan_only):
     floors = b.floor_backends() if cfg.get("floors", True) else {}
     if plan_only:
         for route, close in cfg["points"]:
-            n = (2 if b.args.reference else 1) + close + b.uring_ok + (len(floors) if route == "/plaintext" else 0)
+            h2o = 1 if b.args.reference and cfg.get("h2o", True) else 0
+            plaintext_only = len(floors) + h2o if route == "/plaintext" else 0
+            n = (2 if b.args.reference else 1) + close + b.uring_ok + plaintext_only
             b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
@@ -366,17 +397,22 @@ def series_headline(b, cfg, plan_only):
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
         for note in check_same_answers(ours, servers[-1], sorted({p[0] for p in cfg["points"]})):
             print("  check:", note)
-    # The floors answer /plaintext only, so they run at the /plaintext points.
-    floor_servers = []
+    # h2o and the floors run at the /plaintext points only.
+    plaintext_only = []
+    h2o = b.h2o(cpu) if b.args.reference and cfg.get("h2o", True) else None
+    if h2o:
+        plaintext_only.append(h2o)
+        for note in check_same_answers(ours, h2o, ["/plaintext"]):
+            print("  check:", note)
     for backend, binary in floors.items():
         try:
-            floor_servers.append(b.start(Floor(b.tmp, backend, cpu=cpu, binary=binary)))
+            plaintext_only.append(b.start(Floor(b.tmp, backend, cpu=cpu, binary=binary)))
         except BenchError as e:  # e.g. a kernel that refuses the buffer ring
             lines = [line.strip() for line in str(e).splitlines() if line.strip()]
             b.notes.append(f"floor-{backend} left out: {lines[0]} {lines[-1] if len(lines) > 2 else ''}".strip())
             b.live.pop().stop()
             continue
-        for note in check_same_answers(ours, floor_servers[-1], ["/plaintext"]):
+        for note in check_same_answers(ours, plaintext_only[-1], ["/plaintext"]):
             print("  check:", note)
     thread = None
     if any(close for _, close in cfg["points"]):
@@ -384,7 +420,7 @@ def series_headline(b, cfg, plan_only):
     for route, close in cfg["points"]:
         b.http_point("headline", point_name(route, close, cfg["conns"]),
                      servers[:1] + ([thread] if close else []) + servers[1:]
-                     + (floor_servers if route == "/plaintext" else []),
+                     + (plaintext_only if route == "/plaintext" else []),
                      route, cfg["conns"], close, cfg["runs"], cfg["duration"], cfg["warmup"], pinned)
     b.stop_all()
 
@@ -494,8 +530,63 @@ def series_ws(b, cfg, plan_only):
     b.stop_all()
 
 
+# [snippet: bench-series-pipelined]
+def series_pipelined(b, cfg, plan_only):
+    """TechEmpower's plaintext shape: `depth` requests written at once per
+    connection, the next batch once all are answered. Every server runs one
+    worker pinned to CPU 0; build/bench/pipeline_load runs on CPU 1 and
+    reports its own CPU share, so the summary can say when it was the limit."""
+    pinned = b.pinned_ok
+    reactors = ("epoll", "ppoll") + (("io_uring",) if b.uring_ok else ())
+    floors = b.floor_backends()
+    n = len(reactors) + (3 if b.args.reference else 0) + len(floors)
+    points = [(d, c) for c in cfg["conns"] for d in cfg["depths"]]
+    if plan_only:
+        b.plan(n * cfg["warmup"], n)
+        for _ in points:
+            b.http_point_cost(n, cfg["runs"], cfg["duration"], 0)
+        return
+    gen = ensure_pipeline_load()
+    cpu = b.cpu_server if pinned else None
+    load_cpu = b.cpu_load if pinned else None
+    servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, reactor=r, max_tasks=MAX_TASKS))
+               for r in reactors]
+    if b.args.reference:
+        servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
+        servers += [s for s in (b.h2o(cpu, "file"), b.h2o(cpu, "mruby")) if s]
+    for backend, binary in floors.items():
+        try:
+            servers.append(b.start(Floor(b.tmp, backend, cpu=cpu, binary=binary)))
+        except BenchError as e:
+            b.notes.append(f"floor-{backend} left out of the pipelined series: {str(e).splitlines()[0]}")
+            b.live.pop().stop()
+    for s in servers[1:]:
+        for note in check_same_answers(servers[0], s, ["/plaintext"]):
+            print("  check:", note)
+    for s in servers:  # one warm-up per server, at the deepest pipeline
+        b.progress(f"pipelined: {s.label} warm-up {cfg['warmup']} s", cfg["warmup"])
+        pipeline_load(gen, s.port, max(cfg["conns"]), max(cfg["depths"]), cfg["warmup"], cpu=load_cpu)
+        print("done", flush=True)
+    for depth, conns in points:
+        point = f"plaintext-d{depth}-c{conns}"
+        for r in range(cfg["runs"]):
+            for s in servers:  # alternating, as in every series
+                def one():
+                    b.progress(f"pipelined {point}: {s.label} run {r + 1}/{cfg['runs']}", cfg["duration"])
+                    return measured(s, lambda: pipeline_load(gen, s.port, conns, depth, cfg["duration"],
+                                                             cpu=load_cpu))
+                b.keep_quiet_run(one, dict(
+                    series="pipelined", point=point, server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                    route="/plaintext", workers=1, connections=conns, keepalive=1, pinned=int(pinned),
+                    max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(), load_threads=1,
+                    depth=depth, run=r + 1, runs=cfg["runs"], duration_s=cfg["duration"],
+                    warmup_s=cfg["warmup"]))
+    b.stop_all()
+# [end: bench-series-pipelined]
+
+
 SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws,
-          "syscalls": series_syscalls}
+          "syscalls": series_syscalls, "pipelined": series_pipelined}
 
 
 def on_sigterm(signum, frame):

@@ -280,6 +280,49 @@ class Nginx(Server):
         return [self.proc.pid] + child_pids(self.proc.pid)
 
 
+class H2o(Server):
+    """h2o from bench/h2o.template.conf: /plaintext by the static file handler
+    (handler="file") or by an mruby handler (handler="mruby")."""
+    HANDLERS = {
+        "file": "        file.file: @TMP@/plaintext.txt\n",
+        "mruby": "        mruby.handler: |\n"
+                 "          Proc.new do |env|\n"
+                 "            [200, {\"content-type\" => \"text/plain\"}, [\"Hello, World!\"]]\n"
+                 "          end\n",
+    }
+
+    def __init__(self, tmp, workers=1, cpu=None, handler="file", connections=16384, label=None):
+        if workers != 1:
+            raise BenchError("the h2o reference runs with one thread only")
+        self.handler = handler
+        self.kind = "h2o" if handler == "file" else f"h2o-{handler}"
+        self.connections = connections
+        super().__init__(tmp, workers, cpu, label or self.kind)
+        self.dir = os.path.abspath(os.path.join(tmp, f"h2o-{self.port}"))
+
+    def prepare(self):
+        os.makedirs(self.dir, exist_ok=True)
+        with open(os.path.join(self.dir, "plaintext.txt"), "wb") as f:
+            f.write(b"Hello, World!")
+        with open(os.path.join(BENCH_DIR, "h2o.template.conf")) as f:
+            text = f.read()
+        fields = {
+            "PLAINTEXT_HANDLER": self.HANDLERS[self.handler].rstrip("\n"), "TMP": self.dir, "ADDR": HOST,
+            "PORT": str(self.port), "CONNECTIONS": str(self.connections), "PAGE": PAGE,
+            "PLAINTEXT": "the static file handler" if self.handler == "file" else "an mruby handler",
+            # As root, h2o would switch to `nobody`; our server runs as us, so does h2o.
+            "USER": "user: root" if os.geteuid() == 0 else "",
+        }
+        for k, v in fields.items():
+            text = text.replace(f"@{k}@", v)
+        self.conf = os.path.join(self.dir, "h2o.conf")
+        with open(self.conf, "w") as f:
+            f.write(text)
+
+    def argv(self):
+        return [tool("h2o"), "-c", self.conf]
+
+
 class NodeWs(Server):
     kind = "node-ws"
 

@@ -4,7 +4,11 @@
     python3 bench/smoke.py [--server BIN]
 
 First runs bench/floor/check.py's checks: the floor servers build and answer
-keep-alive, pipelined and Connection: close requests with the right bytes.
+keep-alive, pipelined and Connection: close requests with the right bytes;
+then bench/pipeline_check.py's: the pipelining load generator counts exactly
+the complete responses of the floor server, of our server and of faulty ones;
+then h2o, the second reference, must start from bench/h2o.template.conf with
+each /plaintext handler and give our server's answers.
 Then runs bench/run.py with the "smoke" profile (our server and nginx, 1
 worker, 2 runs of 2 s) into build/bench/smoke/ and checks that it wrote a CSV
 row for each run, drew a plot, and that our server reached at least 10,000
@@ -21,6 +25,9 @@ sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "bench", "floor"))
 import check as floor_check  # noqa: E402
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+import pipeline_check  # noqa: E402
+from servers import H2o, BenchError, Ours, check_same_answers, tool  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "smoke")
 MIN_RPS = 10000
 TIMEOUT = 55
@@ -32,6 +39,35 @@ def default_server():
         if os.access(p, os.X_OK):
             return p
     return None
+
+
+def check_h2o(check, skip, server):
+    """h2o starts from its template with each /plaintext handler, answers /plaintext
+    and / with our server's status, media type and body, and stops on SIGTERM."""
+    try:
+        tool("h2o")
+    except BenchError as e:
+        skip(f"h2o: {e}")
+        return
+    tmp = os.path.join(ROOT, "build", "bench", "smoke", "h2o")
+    os.makedirs(tmp, exist_ok=True)
+    ours = Ours(tmp, server, workers=1)
+    try:
+        ours.start()
+        for handler in ("file", "mruby"):
+            h2o = H2o(tmp, handler=handler)
+            try:
+                h2o.start()
+                notes = check_same_answers(ours, h2o, ["/plaintext", "/"])
+                check(f"h2o ({handler} handler): answers /plaintext and / as our server does", len(notes) == 4,
+                      f"{notes}")
+            except BenchError as e:
+                check(f"h2o ({handler} handler): answers /plaintext and / as our server does", False, str(e))
+            finally:
+                status = h2o.stop()
+            check(f"h2o ({handler} handler): SIGTERM stops it", status is not None, "it had to be killed")
+    finally:
+        ours.stop()
 
 
 def main():
@@ -51,6 +87,10 @@ def main():
         return 1
     floor_check.run(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
                     lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
+    pipeline_check.run(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
+                       lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
+    check_h2o(lambda name, ok, why="": check("bench smoke: " + name, ok, why),
+              lambda why: print(f"[SKIP] bench smoke: {why}", flush=True), args.server)
     started = time.time()
     cmd = [sys.executable, os.path.join(ROOT, "bench", "run.py"), "--profile", "smoke", "--server", args.server,
            "--results", OUT, "--plots", os.path.join(OUT, "plots"), "--command", "python3 bench/smoke.py"]

@@ -24,7 +24,7 @@ die()  { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 # only a Recommends of clang, so --no-install-recommends would skip it.
 PKGS_core="gcc make clang clang-format llvm libclang-rt-14-dev binutils python3 curl ca-certificates"
 PKGS_book="pandoc graphviz"
-PKGS_bench="wrk gnuplot-nox nginx apache2-utils nghttp2-client curl linux-perf iproute2 util-linux liburing-dev" # iproute2: nstat (bench/accept_storm.py); util-linux: prlimit (the EMFILE test); liburing-dev: bench/floor/floor_uring.c
+PKGS_bench="wrk gnuplot-nox nginx h2o apache2-utils nghttp2-client curl linux-perf iproute2 util-linux liburing-dev" # iproute2: nstat (bench/accept_storm.py); util-linux: prlimit (the EMFILE test); liburing-dev: bench/floor/floor_uring.c; h2o: the second reference server
 PKGS_interop="python3-websockets"     # + node/npm (checked by command) + npm packages
 PKGS_browser="chromium chromium-driver" # optional
 
@@ -146,28 +146,34 @@ else
     [ ${#STILL[@]} -eq 0 ] || die "still missing after install: ${STILL[*]}"
 fi
 
-# ---- nginx: installed for the bench, never left running as a service -------
-# The bench runs its own nginx from a generated config; the distribution's
-# service must not hold port 80 or start at boot.
-if want bench && [ -x /usr/sbin/nginx ]; then
-    stopped=""
+# ---- nginx, h2o: installed for the bench, never left running as services ---
+# The bench runs its own nginx and h2o from generated configs; the
+# distribution's services must not hold port 80 or start at boot.
+stop_service() {
+    # stop_service NAME PIDFILE QUIT...: stops and disables NAME's system service
+    local name="$1" pidfile="$2" stopped=""
+    shift 2
     if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-        if systemctl is-active --quiet nginx 2>/dev/null; then
-            need_root && "${SUDO[@]}" systemctl stop nginx && stopped="stopped"
+        if systemctl is-active --quiet "$name" 2>/dev/null; then
+            need_root && "${SUDO[@]}" systemctl stop "$name" && stopped="stopped"
         fi
-        if systemctl is-enabled --quiet nginx 2>/dev/null; then
-            need_root && "${SUDO[@]}" systemctl disable --quiet nginx && stopped="${stopped:+$stopped, }disabled"
+        if systemctl is-enabled --quiet "$name" 2>/dev/null; then
+            need_root && "${SUDO[@]}" systemctl disable --quiet "$name" && stopped="${stopped:+$stopped, }disabled"
         fi
     else
         # No systemd: the service instance is the one using the default pid file.
-        if [ -s /run/nginx.pid ] && kill -0 "$(cat /run/nginx.pid)" 2>/dev/null; then
-            need_root && "${SUDO[@]}" /usr/sbin/nginx -q -s quit && stopped="stopped"
+        if [ -s "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
+            need_root && "${SUDO[@]}" "$@" && stopped="stopped"
         fi
-        if ls /etc/rc[2345].d/S*nginx >/dev/null 2>&1 && command -v update-rc.d >/dev/null 2>&1; then
-            need_root && "${SUDO[@]}" update-rc.d nginx disable >/dev/null 2>&1 && stopped="${stopped:+$stopped, }disabled"
+        if ls /etc/rc[2345].d/S*"$name" >/dev/null 2>&1 && command -v update-rc.d >/dev/null 2>&1; then
+            need_root && "${SUDO[@]}" update-rc.d "$name" disable >/dev/null 2>&1 && stopped="${stopped:+$stopped, }disabled"
         fi
     fi
-    say "nginx: system service ${stopped:-not running}"
+    say "$name: system service ${stopped:-not running}"
+}
+if want bench; then
+    if [ -x /usr/sbin/nginx ]; then stop_service nginx /run/nginx.pid /usr/sbin/nginx -q -s quit; fi
+    if [ -x /usr/bin/h2o ]; then stop_service h2o /run/h2o.pid sh -c 'kill -TERM "$(cat /run/h2o.pid)"'; fi
 fi
 
 # ---- npm packages for interop tests (ws, playwright-core) -------------------

@@ -187,6 +187,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
     ASYNC_BEGIN(c);
     http_log("[ACCEPT] fd=%d", c->sock.io.fd);
     for (;;) {
+        // [snippet: http-conn-batch-send]
         process_buffer(c);
         if (c->out_len || c->body) {
             net_send_init(&c->send, c->out, c->out_len);
@@ -207,6 +208,7 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
             net_buf_give(c->out);
             c->out = NULL;
         }
+        // [end: http-conn-batch-send]
         if (c->upgrade) {
             // [snippet: http-upgrade-handover]
             // The read buffer goes to the protocol as it is, without a copy:
