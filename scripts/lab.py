@@ -19,8 +19,13 @@ in the stage's own layer with a stub that compiles and panics with
 "lab: write name (chapter STAGE)". --reference keeps every body (the same tree
 with the lab's answers written in); --only keeps all bodies but NAME's.
 
+A lab reader sees only the signature and the comment above the marker, so
+every lab function needs its contract there: what it must do, what it returns
+and what calls it (a snippet marker or a pragma may stand between).
+
 `check` proves, for every stage, that the exported lab fails the stage's unit
-tests and the reference export passes the very same run (stdlib only).
+tests and the reference export passes the very same run, and first that every
+lab function has its contract comment (stdlib only).
 """
 import argparse
 import os
@@ -88,6 +93,49 @@ def layer_bodies(root, layer):
                 if found:
                     out[os.path.relpath(path, root)] = found
     return out
+
+
+# Lines that may stand between a lab function's contract and its begin marker.
+BETWEEN_RE = re.compile(r"^\s*(//\s*\[(snippet|end):[^\]]*\]\s*|#pragma .*)$")
+CALLER_RE = re.compile(r"\bcall(ed|ers?)\b", re.I)
+
+
+def contract_problems(path, lines, name, begin):
+    """Checks that the lab function `name` (begin marker at lines[begin]) has its
+    contract directly above it: a comment block (snippet markers and pragmas may
+    stand between) that names its callers and, unless it returns void, its
+    return values. A lab reader sees only that comment and the signature."""
+    where = f"{os.path.relpath(path, ROOT)}:{begin + 1}"
+    i = begin - 1
+    while i >= 0 and BETWEEN_RE.match(lines[i]):
+        i -= 1
+    block = []
+    while i >= 0 and lines[i].lstrip().startswith("//") and not BETWEEN_RE.match(lines[i]):
+        block.insert(0, lines[i].strip().lstrip("/").strip())
+        i -= 1
+    if not block:
+        return [f"{where}: lab '{name}' has no contract comment directly above it"]
+    text = " ".join(block)
+    problems = []
+    signature = " ".join(lines[begin + 1 : begin + 4])
+    head = signature[: signature.find(name)] if name in signature else signature
+    if not re.search(r"\bvoid\s*$", head.replace("static", "").replace("inline", "").strip() + " ") \
+            and not re.search(r"\breturn", text, re.I):
+        problems.append(f"{where}: the contract above lab '{name}' does not say what it returns")
+    if not CALLER_RE.search(text):
+        problems.append(f"{where}: the contract above lab '{name}' does not say what calls it")
+    return problems
+
+
+def contracts(root=ROOT):
+    """Returns the problems of every lab function's contract comment, in every layer."""
+    problems = []
+    for layer in LAYERS:
+        for rel, found in layer_bodies(root, layer).items():
+            lines, _ = find_bodies(os.path.join(root, rel))
+            for name, b, _ in found:
+                problems += contract_problems(os.path.join(root, rel), lines, name, b)
+    return problems
 
 
 def split_params(text):
@@ -321,6 +369,11 @@ def check(jobs, each=False):
     started = time.monotonic()
     stages = [i + 1 for i, l in enumerate(LAYERS) if os.path.isdir(os.path.join(ROOT, "src", l))]
     total, problems = 0, []
+    bad = contracts()  # cheap, and a lab without its contracts is no lab: first
+    for p in bad:
+        print(f"lab-check: FAIL: {p}")
+    if bad:
+        return 1
     with tempfile.TemporaryDirectory(prefix="lab-check-") as top:
         if each:  # slower: one lab per body, to see which the unit tests alone catch
             missed = [n for s in stages for n in check_each(s, top, jobs)]
