@@ -42,11 +42,20 @@ LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 MIN_BODIES = 3  # per stage: fewer and the lab teaches too little of its chapter
 BEGIN_RE = re.compile(r"^\s*//\s*\[lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
 END_RE = re.compile(r"^\s*//\s*\[end lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
+# The first line of a stub's body: the one marker `grep -rn 'lab-todo' src`
+# finds, so a lab lists what is left to write (the [lab: ...] markers stay
+# around every body, written or not).
+TODO_MARK = "[lab-todo"
+TODO_RE = re.compile(r"//\s*\[lab-todo:\s*([A-Za-z_]\w*)\]")
 # What a lab holds besides src/<layer> for its layers.
 TOP_FILES = ["Makefile", "test.py", "README.md", ".clang-format", ".gitignore", "src/config.h"]
 TOP_DIRS = ["scripts", "chapters"]
 SKIP_NAMES = {"node_modules", "build", "__pycache__", ".git"}
 UNIT_TIMEOUT = 120
+# What a layer's tests use beyond scripts/setup.sh's `core` group: the lab of
+# stage N installs core and the groups of layers 1..N (`make test` there runs
+# `scripts/setup.sh core`, never npm, until stage 7).
+SETUP_BY_LAYER = {"http": ["http"], "ws": ["interop", "browser"]}
 
 
 class LabError(Exception):
@@ -219,16 +228,36 @@ def stub(lines, name, begin, end, chapter, where):
         signature = wrap_signature(" ".join(s.strip() for s in signature).replace("__attribute__((naked)) ", ""))
     out.extend(signature)
     out.append("{")
+    out.append(f"    // {TODO_MARK}: {name}] write this body (chapter {chapter}); the comment above is its contract")
     if naked:
         out.append("    // The reference is __attribute__((naked)): put it back, and write the body as one asm")
         out.append("    // statement (a naked function may hold nothing else).")
     out.extend(f"    (void){p};" for p in params)
     out.append(f'    LAB_TODO("lab: write {name} (chapter {chapter})");')
     out.append("}")
-    one = f"{out[0]} {{ {out[2].strip()} }}"
-    if len(out) == 4 and len(one) <= 110:  # .clang-format puts a one-statement function on one line
-        return [one]
     return out
+
+
+def todo_names(tree):
+    """The names that `grep -rn 'lab-todo' src` finds in tree: every line it
+    matches must be a lab-todo marker (the bodies a lab removed)."""
+    names = []
+    for cur, dirs, files in os.walk(os.path.join(tree, "src")):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_NAMES)
+        for f in sorted(files):
+            with open(os.path.join(cur, f), encoding="utf-8", errors="replace") as fh:
+                for n, line in enumerate(fh, 1):
+                    if "lab-todo" in line:
+                        m = TODO_RE.search(line)
+                        if not m:
+                            raise LabError(f"{os.path.join(cur, f)}:{n}: 'lab-todo' outside a lab-todo marker")
+                        names.append(m.group(1))
+    return names
+
+
+def setup_groups(stage):
+    """The scripts/setup.sh groups the tests of stages 1..stage use."""
+    return ["core"] + [g for layer in LAYERS[:stage] for g in SETUP_BY_LAYER.get(layer, [])]
 
 
 def export(stage, dest, reference=False, only=None):
@@ -253,12 +282,18 @@ def export(stage, dest, reference=False, only=None):
             shutil.copy2(os.path.join(ROOT, f), os.path.join(dest, f))
     for d in TOP_DIRS + [f"src/{l}" for l in LAYERS[:stage]]:
         shutil.copytree(os.path.join(ROOT, d), os.path.join(dest, d), ignore=ignore, symlinks=True)
-    # `make` and `make run` in the lab default to its stage.
+    # `make`, `make run` and `make test` in the lab default to its stage, and
+    # `make test` installs only what that stage's tests use.
     mk = os.path.join(dest, "Makefile")
     with open(mk) as f:
         text = f.read()
+    for pat, value in ((r"^(STAGE\s*\?=).*$", str(stage)), (r"^(LAB_STAGE\s*:=).*$", str(stage)),
+                       (r"^(SETUP_GROUPS\s*\?=).*$", " ".join(setup_groups(stage)))):
+        text, n = re.subn(pat, lambda m: f"{m.group(1)} {value}", text, count=1, flags=re.M)
+        if n != 1:
+            raise LabError(f"the Makefile has no line {pat!r} to set for the lab")
     with open(mk, "w") as f:
-        f.write(re.sub(r"^(STAGE\s*\?=\s*)\d+", rf"\g<1>{stage}", text, count=1, flags=re.M))
+        f.write(text)
 
     removed = []
     for rel, found in bodies.items():
@@ -323,6 +358,21 @@ def unit_run(tree, stage, jobs):
     return True, f"{len(targets)} programs pass"
 
 
+def make_test_problems(tree, stage):
+    """What `make test` runs in a lab must be the lab's stage and only its setup groups."""
+    env = {k: v for k, v in os.environ.items() if k not in ("STAGE", "NO_SETUP", "SETUP_GROUPS", "MAKEFLAGS")}
+    try:
+        r = subprocess.run(["make", "-n", "-s", "test"], cwd=tree, env=env, capture_output=True, text=True,
+                           timeout=60)
+    except subprocess.TimeoutExpired:
+        return [f"stage {stage}: make -n test did not finish"]
+    want = [f"scripts/setup.sh {' '.join(setup_groups(stage))}", f"python3 test.py --fast ch{stage}"]
+    got = [l.strip() for l in r.stdout.splitlines() if l.strip()]
+    if r.returncode != 0 or got != want:
+        return [f"stage {stage}: make test in the lab runs {got or r.stderr.strip()[-200:]}, not {want}"]
+    return []
+
+
 def check_stage(stage, top, jobs):
     lab, ref = os.path.join(top, f"lab-{stage}"), os.path.join(top, f"ref-{stage}")
     export(stage, ref, reference=True)
@@ -335,6 +385,13 @@ def check_stage(stage, top, jobs):
         shutil.copytree(os.path.join(ref, "build"), os.path.join(lab, "build"), symlinks=True)
     lab_ok, lab_why = unit_run(lab, stage, jobs)
     problems = []
+    todo, ref_todo = todo_names(lab), todo_names(ref)
+    if sorted(todo) != sorted(removed):
+        problems.append(f"stage {stage}: grep lab-todo finds {', '.join(todo) or 'nothing'}, "
+                        f"not the bodies removed ({', '.join(removed)})")
+    if ref_todo:
+        problems.append(f"stage {stage}: the reference has lab-todo markers: {', '.join(ref_todo)}")
+    problems += make_test_problems(lab, stage)
     if lab_ok:
         problems.append(f"stage {stage}: the lab passes its tests with {', '.join(removed)} removed")
     elif "lab: write" not in lab_why:
