@@ -186,7 +186,9 @@ format-check:                             ## fail if any C file differs from its
 # `make lab STAGE=N LAB=DIR` exports stage N with the bodies marked
 # `// [lab: name]` in its layer replaced by stubs that panic with
 # "lab: write name (chapter N)": the reader writes them, `make test STAGE=N`
-# in DIR grades them. STAGE must be given: the default 7 is no choice.
+# in DIR grades them. It also writes the lab's edition of the book to
+# DIR/book/ (listings show those functions' contracts and stubs, not their
+# bodies). STAGE must be given: the default 7 is no choice.
 lab:                                      ## export stage STAGE as a workspace in LAB=DIR to write its key bodies
 	@python3 scripts/lab.py export "$(if $(filter command line environment,$(origin STAGE)),$(STAGE))" "$(LAB)"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """lab.py: exports a stage as a lab workspace whose key bodies the reader writes; checks every lab.
 
-    scripts/lab.py export STAGE DIR [--reference] [--only NAME]
+    scripts/lab.py export STAGE DIR [--reference] [--only NAME] [--no-book]
     scripts/lab.py check [--jobs N] [--each]
 
 In the sources a lab body is a whole function between two comment lines:
@@ -19,6 +19,12 @@ in the stage's own layer with a stub that compiles and panics with
 "lab: write name (chapter STAGE)". --reference keeps every body (the same tree
 with the lab's answers written in); --only keeps all bodies but NAME's.
 
+A lab also gets its edition of the book in DIR/book/ (one HTML page per
+chapter, as `make book-pages` writes them; transcripts are shown, not re-run):
+the same chapters and listings, read through scripts/book/snippets.lua with
+SNIPPET_OVERLAY=DIR, so a listing that holds a removed body shows the lab's
+file: the contract above the function and the stub. --no-book skips it.
+
 A lab reader sees only the signature and the comment above the marker, so
 every lab function needs its contract there: what it must do, what it returns
 and what calls it (a snippet marker or a pragma may stand between).
@@ -28,6 +34,7 @@ tests and the reference export passes the very same run, and first that every
 lab function has its contract comment (stdlib only).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -320,9 +327,37 @@ def export(stage, dest, reference=False, only=None):
     return removed
 
 
-def run(cmd, cwd, timeout):
+def write_book(stage, dest, removed):
+    """Writes the lab edition of the book to dest/book; returns its index page, or None
+    (with the reason printed) when pandoc is missing."""
+    pandoc = shutil.which("pandoc")
+    if not pandoc:
+        print("lab: no book: pandoc is missing (scripts/setup.sh book installs it)", file=sys.stderr)
+        return None
+    out = os.path.join(os.path.abspath(dest), "book")
+    chapters = sorted(os.path.join("chapters", f) for f in os.listdir(os.path.join(ROOT, "chapters"))
+                      if f.endswith(".md"))
+    edition = (f"Lab edition, stage {stage}: you write the bodies of {', '.join(removed)} (chapter {stage}); "
+               f"a listing that holds one shows that function's contract and stub, not its body.")
+    with tempfile.TemporaryDirectory(prefix="lab-book-") as tmp:
+        # The figures by the book's own rules, into a scratch build directory.
+        code, log = run(["make", "-s", "-f", "scripts/book/figures.mk", f"BUILD={tmp}", "book-figures"], ROOT, 300)
+        if code != 0:
+            raise LabError(f"the book's figures failed: {log.strip()[-600:]}")
+        env = dict(os.environ, SNIPPET_OVERLAY=os.path.abspath(dest))
+        env.pop("SNIPPET_DIRS", None)
+        code, log = run([sys.executable, "scripts/book/pages.py", "--out", out, "--pandoc", pandoc,
+                         "--css", "scripts/book/book.css", "--filter", "scripts/book/snippets.lua",
+                         "--meta", "chapters/_book/metadata.yaml", "--resources", f"{tmp}/book:.:chapters",
+                         "--edition", edition, *chapters], ROOT, 900, env)
+        if code != 0:
+            raise LabError(f"the lab's book failed: {log.strip()[-1200:]}")
+    return os.path.join(out, "index.html")
+
+
+def run(cmd, cwd, timeout, env=None):
     try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
         return r.returncode, r.stdout + r.stderr
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout} s"
@@ -356,6 +391,102 @@ def unit_run(tree, stage, jobs):
             why = m.group(0) if m else out.strip()[-300:]
             return False, f"{os.path.basename(t)}: {why}"
     return True, f"{len(targets)} programs pass"
+
+
+def contract_lines(lines, begin):
+    """The comment block directly above the lab marker at lines[begin], stripped."""
+    i = begin - 1
+    while i >= 0 and BETWEEN_RE.match(lines[i]):
+        i -= 1
+    block = []
+    while i >= 0 and lines[i].lstrip().startswith("//") and not BETWEEN_RE.match(lines[i]):
+        block.insert(0, lines[i].strip())
+        i -= 1
+    return block
+
+
+def listings(chapter, overlay):
+    """Renders a chapter through the book's filter; returns {snippet: listing text}."""
+    env = dict(os.environ)
+    env.pop("SNIPPET_DIRS", None)
+    if overlay:
+        env["SNIPPET_OVERLAY"] = os.path.abspath(overlay)
+    code, out = run(["pandoc", "--from=markdown", "--lua-filter=scripts/book/snippets.lua", "--to=json", chapter],
+                    ROOT, 300, env)
+    if code != 0:
+        raise LabError(f"pandoc failed on {chapter}{' for ' + overlay if overlay else ''}: {out.strip()[-600:]}")
+    found = {}
+
+    def texts(node):
+        if isinstance(node, dict):
+            if node.get("t") == "CodeBlock":
+                yield node["c"][1]
+            else:
+                yield from texts(node.get("c"))
+        elif isinstance(node, list):
+            for n in node:
+                yield from texts(n)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("t") == "Div":
+                (_, classes, attrs), blocks = node["c"]
+                if "listing" in classes:
+                    name = dict(attrs).get("data-snippet")
+                    found[name] = found.get(name, "") + "\n".join(texts(blocks)) + "\n"
+                    return
+            walk(node.get("c"))
+        elif isinstance(node, list):
+            for n in node:
+                walk(n)
+
+    walk(json.loads(out[out.index("{"):])["blocks"])
+    return found
+
+
+def book_problems(stage, lab, removed):
+    """Every listing of the book that shows a body the lab removed must show, in the lab's
+    edition, that function's contract and its stub (lab-todo), and in the published
+    book the body itself."""
+    if not shutil.which("pandoc"):
+        print(f"lab-check: stage {stage}: the lab's book is not checked: pandoc is missing", flush=True)
+        return []
+    snip_re = re.compile(r"\[(snippet|end):\s*([\w.-]+)\s*\]")
+    shows = []  # (snippet, lab name, contract lines)
+    for rel, found in layer_bodies(ROOT, LAYERS[stage - 1]).items():
+        lines, _ = find_bodies(os.path.join(ROOT, rel))
+        spans, opened = [], {}
+        for i, line in enumerate(lines):
+            for m in snip_re.finditer(line):
+                if m.group(1) == "snippet":
+                    opened[m.group(2)] = i
+                elif m.group(2) in opened:
+                    spans.append((m.group(2), opened.pop(m.group(2)), i))
+        for name, b, e in found:
+            if name in removed:
+                shows += [(sn, name, contract_lines(lines, b)) for sn, sb, se in spans if sb < e and se > b]
+    chapters = {}
+    for f in sorted(os.listdir(os.path.join(ROOT, "chapters"))):
+        if f.endswith(".md"):
+            text = open(os.path.join(ROOT, "chapters", f), encoding="utf-8").read()
+            for sn, name, contract in shows:
+                if re.search(r"snippet\s*=\s*[\"']?" + re.escape(sn) + r"[\"'\s}]", text):
+                    chapters.setdefault(os.path.join("chapters", f), []).append((sn, name, contract))
+    problems = []
+    for chapter, wanted in chapters.items():
+        in_lab, published = listings(chapter, lab), listings(chapter, None)
+        for sn, name, contract in wanted:
+            where = f"stage {stage}: {chapter}, listing {sn}"
+            text = in_lab.get(sn, "")
+            lines = {l.strip() for l in text.splitlines()}
+            if f"// [lab-todo: {name}]" not in text:
+                problems.append(f"{where}: the lab's book does not show the stub of {name}")
+            missing = [c for c in contract if c not in lines]
+            if missing:
+                problems.append(f"{where}: the lab's book does not show the contract of {name} ({missing[0]!r})")
+            if "lab-todo" in published.get(sn, "lab-todo"):
+                problems.append(f"{where}: the published book does not show the body of {name}")
+    return problems
 
 
 def make_test_problems(tree, stage):
@@ -392,6 +523,7 @@ def check_stage(stage, top, jobs):
     if ref_todo:
         problems.append(f"stage {stage}: the reference has lab-todo markers: {', '.join(ref_todo)}")
     problems += make_test_problems(lab, stage)
+    problems += book_problems(stage, lab, removed)
     if lab_ok:
         problems.append(f"stage {stage}: the lab passes its tests with {', '.join(removed)} removed")
     elif "lab: write" not in lab_why:
@@ -461,6 +593,7 @@ def main():
     e.add_argument("dir")
     e.add_argument("--reference", action="store_true", help="keep every body (the lab, solved)")
     e.add_argument("--only", metavar="NAME", help="remove only this body")
+    e.add_argument("--no-book", action="store_true", help="do not write the lab's edition of the book")
     c = sub.add_parser("check", help="prove every lab fails and every reference passes")
     c.add_argument("--jobs", type=int, default=2)
     c.add_argument("--each", action="store_true",
@@ -480,6 +613,11 @@ def main():
         print(f"lab: stage {stage} in {args.dir}: layers {' '.join(LAYERS[:stage])}")
         if removed:
             print(f"lab: {len(removed)} bodies removed: {', '.join(removed)} (chapter {stage})")
+            if not args.no_book:
+                print(f"lab: writing its edition of the book into {os.path.join(args.dir, 'book')} ...", flush=True)
+            index = None if args.no_book else write_book(stage, args.dir, removed)
+            if index:
+                print(f"lab: its book, with stubs where the bodies were: {index}")
         else:
             print("lab: 0 bodies removed (the reference)")
         print(f"lab: now: cd {args.dir} && make test STAGE={stage}   (fails until you write them)")
