@@ -580,7 +580,8 @@ def check(jobs, each=False):
         print(f"lab-check: FAIL: {p}")
     if problems:
         return 1
-    print(f"lab-check: {len(stages)} stages, {total} bodies, every lab fails and every reference passes "
+    print(f"lab-check: {len(stages)} stages, {total} bodies, every lab fails and every reference passes; "
+          f"lab-todo marks each removed body, and the lab's book shows its contract and stub "
           f"({time.monotonic() - started:.0f} s)")
     return 0
 
