@@ -335,6 +335,7 @@ def write_book(stage, dest, removed):
         print("lab: no book: pandoc is missing (scripts/setup.sh book installs it)", file=sys.stderr)
         return None
     out = os.path.join(os.path.abspath(dest), "book")
+    print(f"lab: writing its edition of the book into {os.path.join(dest, 'book')} ...", flush=True)
     chapters = sorted(os.path.join("chapters", f) for f in os.listdir(os.path.join(ROOT, "chapters"))
                       if f.endswith(".md"))
     edition = (f"Lab edition, stage {stage}: you write the bodies of {', '.join(removed)} (chapter {stage}); "
@@ -614,8 +615,6 @@ def main():
         print(f"lab: stage {stage} in {args.dir}: layers {' '.join(LAYERS[:stage])}")
         if removed:
             print(f"lab: {len(removed)} bodies removed: {', '.join(removed)} (chapter {stage})")
-            if not args.no_book:
-                print(f"lab: writing its edition of the book into {os.path.join(args.dir, 'book')} ...", flush=True)
             index = None if args.no_book else write_book(stage, args.dir, removed)
             if index:
                 print(f"lab: its book, with stubs where the bodies were: {index}")
