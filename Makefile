@@ -77,14 +77,18 @@ tests: $(TEST_BINS) $(HOSTED_BINS)        ## build the unit-test programs of sta
 # leaves out); `make check` runs all of it and then every exercise solution,
 # which is what CI runs. `STAGE=N` narrows either to stages 1..N. Both first
 # install what is missing (scripts/setup.sh is quick when nothing is);
-# NO_SETUP=1 skips that.
-STAGE_FILTER = $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE))
+# NO_SETUP=1 skips that. SETUP_GROUPS names the setup.sh groups to install
+# (empty: all). A lab (`make lab`) sets it to what its stage's tests need,
+# and LAB_STAGE to its stage, which `make test` there tests by default.
+SETUP_GROUPS ?=
+LAB_STAGE    :=
+STAGE_FILTER = $(if $(filter command line environment,$(origin STAGE)),ch$(STAGE),$(if $(LAB_STAGE),ch$(LAB_STAGE)))
 test:                                     ## install what is missing, then run the fast half of the tests
-	$(if $(NO_SETUP),,@scripts/setup.sh)
+	$(if $(NO_SETUP),,@scripts/setup.sh $(SETUP_GROUPS))
 	python3 test.py --fast $(STAGE_FILTER)
 
 check:                                    ## install what is missing, then run every test, the book and the solutions
-	$(if $(NO_SETUP),,@scripts/setup.sh)
+	$(if $(NO_SETUP),,@scripts/setup.sh $(SETUP_GROUPS))
 	python3 test.py $(STAGE_FILTER)
 	$(if $(STAGE_FILTER),,$(MAKE) -s check-solutions NO_SETUP=1)
 
@@ -183,7 +187,9 @@ format-check:                             ## fail if any C file differs from its
 # `make lab STAGE=N LAB=DIR` exports stage N with the bodies marked
 # `// [lab: name]` in its layer replaced by stubs that panic with
 # "lab: write name (chapter N)": the reader writes them, `make test STAGE=N`
-# in DIR grades them. STAGE must be given: the default 7 is no choice.
+# in DIR grades them. It also writes the lab's edition of the book to
+# DIR/book/ (listings show those functions' contracts and stubs, not their
+# bodies). STAGE must be given: the default 7 is no choice.
 lab:                                      ## export stage STAGE as a workspace in LAB=DIR to write its key bodies
 	@python3 scripts/lab.py export "$(if $(filter command line environment,$(origin STAGE)),$(STAGE))" "$(LAB)"
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """lab.py: exports a stage as a lab workspace whose key bodies the reader writes; checks every lab.
 
-    scripts/lab.py export STAGE DIR [--reference] [--only NAME]
+    scripts/lab.py export STAGE DIR [--reference] [--only NAME] [--no-book]
     scripts/lab.py check [--jobs N] [--each]
 
 In the sources a lab body is a whole function between two comment lines:
@@ -19,10 +19,22 @@ in the stage's own layer with a stub that compiles and panics with
 "lab: write name (chapter STAGE)". --reference keeps every body (the same tree
 with the lab's answers written in); --only keeps all bodies but NAME's.
 
+A lab also gets its edition of the book in DIR/book/ (one HTML page per
+chapter, as `make book-pages` writes them; transcripts are shown, not re-run):
+the same chapters and listings, read through scripts/book/snippets.lua with
+SNIPPET_OVERLAY=DIR, so a listing that holds a removed body shows the lab's
+file: the contract above the function and the stub. --no-book skips it.
+
+A lab reader sees only the signature and the comment above the marker, so
+every lab function needs its contract there: what it must do, what it returns
+and what calls it (a snippet marker or a pragma may stand between).
+
 `check` proves, for every stage, that the exported lab fails the stage's unit
-tests and the reference export passes the very same run (stdlib only).
+tests and the reference export passes the very same run, and first that every
+lab function has its contract comment (stdlib only).
 """
 import argparse
+import json
 import os
 import re
 import shutil
@@ -37,11 +49,20 @@ LAYERS = ["sys", "mem", "sched", "exec", "net", "http", "ws"]
 MIN_BODIES = 3  # per stage: fewer and the lab teaches too little of its chapter
 BEGIN_RE = re.compile(r"^\s*//\s*\[lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
 END_RE = re.compile(r"^\s*//\s*\[end lab:\s*([A-Za-z_]\w*)\s*\]\s*$")
+# The first line of a stub's body: the one marker `grep -rn 'lab-todo' src`
+# finds, so a lab lists what is left to write (the [lab: ...] markers stay
+# around every body, written or not).
+TODO_MARK = "[lab-todo"
+TODO_RE = re.compile(r"//\s*\[lab-todo:\s*([A-Za-z_]\w*)\]")
 # What a lab holds besides src/<layer> for its layers.
 TOP_FILES = ["Makefile", "test.py", "README.md", ".clang-format", ".gitignore", "src/config.h"]
 TOP_DIRS = ["scripts", "chapters"]
 SKIP_NAMES = {"node_modules", "build", "__pycache__", ".git"}
 UNIT_TIMEOUT = 120
+# What a layer's tests use beyond scripts/setup.sh's `core` group: the lab of
+# stage N installs core and the groups of layers 1..N (`make test` there runs
+# `scripts/setup.sh core`, never npm, until stage 7).
+SETUP_BY_LAYER = {"http": ["http"], "ws": ["interop", "browser"]}
 
 
 class LabError(Exception):
@@ -88,6 +109,49 @@ def layer_bodies(root, layer):
                 if found:
                     out[os.path.relpath(path, root)] = found
     return out
+
+
+# Lines that may stand between a lab function's contract and its begin marker.
+BETWEEN_RE = re.compile(r"^\s*(//\s*\[(snippet|end):[^\]]*\]\s*|#pragma .*)$")
+CALLER_RE = re.compile(r"\bcall(ed|ers?)\b", re.I)
+
+
+def contract_problems(path, lines, name, begin):
+    """Checks that the lab function `name` (begin marker at lines[begin]) has its
+    contract directly above it: a comment block (snippet markers and pragmas may
+    stand between) that names its callers and, unless it returns void, its
+    return values. A lab reader sees only that comment and the signature."""
+    where = f"{os.path.relpath(path, ROOT)}:{begin + 1}"
+    i = begin - 1
+    while i >= 0 and BETWEEN_RE.match(lines[i]):
+        i -= 1
+    block = []
+    while i >= 0 and lines[i].lstrip().startswith("//") and not BETWEEN_RE.match(lines[i]):
+        block.insert(0, lines[i].strip().lstrip("/").strip())
+        i -= 1
+    if not block:
+        return [f"{where}: lab '{name}' has no contract comment directly above it"]
+    text = " ".join(block)
+    problems = []
+    signature = " ".join(lines[begin + 1 : begin + 4])
+    head = signature[: signature.find(name)] if name in signature else signature
+    if not re.search(r"\bvoid\s*$", head.replace("static", "").replace("inline", "").strip() + " ") \
+            and not re.search(r"\breturn", text, re.I):
+        problems.append(f"{where}: the contract above lab '{name}' does not say what it returns")
+    if not CALLER_RE.search(text):
+        problems.append(f"{where}: the contract above lab '{name}' does not say what calls it")
+    return problems
+
+
+def contracts(root=ROOT):
+    """Returns the problems of every lab function's contract comment, in every layer."""
+    problems = []
+    for layer in LAYERS:
+        for rel, found in layer_bodies(root, layer).items():
+            lines, _ = find_bodies(os.path.join(root, rel))
+            for name, b, _ in found:
+                problems += contract_problems(os.path.join(root, rel), lines, name, b)
+    return problems
 
 
 def split_params(text):
@@ -171,16 +235,36 @@ def stub(lines, name, begin, end, chapter, where):
         signature = wrap_signature(" ".join(s.strip() for s in signature).replace("__attribute__((naked)) ", ""))
     out.extend(signature)
     out.append("{")
+    out.append(f"    // {TODO_MARK}: {name}] write this body (chapter {chapter}); the comment above is its contract")
     if naked:
         out.append("    // The reference is __attribute__((naked)): put it back, and write the body as one asm")
         out.append("    // statement (a naked function may hold nothing else).")
     out.extend(f"    (void){p};" for p in params)
     out.append(f'    LAB_TODO("lab: write {name} (chapter {chapter})");')
     out.append("}")
-    one = f"{out[0]} {{ {out[2].strip()} }}"
-    if len(out) == 4 and len(one) <= 110:  # .clang-format puts a one-statement function on one line
-        return [one]
     return out
+
+
+def todo_names(tree):
+    """The names that `grep -rn 'lab-todo' src` finds in tree: every line it
+    matches must be a lab-todo marker (the bodies a lab removed)."""
+    names = []
+    for cur, dirs, files in os.walk(os.path.join(tree, "src")):
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_NAMES)
+        for f in sorted(files):
+            with open(os.path.join(cur, f), encoding="utf-8", errors="replace") as fh:
+                for n, line in enumerate(fh, 1):
+                    if "lab-todo" in line:
+                        m = TODO_RE.search(line)
+                        if not m:
+                            raise LabError(f"{os.path.join(cur, f)}:{n}: 'lab-todo' outside a lab-todo marker")
+                        names.append(m.group(1))
+    return names
+
+
+def setup_groups(stage):
+    """The scripts/setup.sh groups the tests of stages 1..stage use."""
+    return ["core"] + [g for layer in LAYERS[:stage] for g in SETUP_BY_LAYER.get(layer, [])]
 
 
 def export(stage, dest, reference=False, only=None):
@@ -205,12 +289,18 @@ def export(stage, dest, reference=False, only=None):
             shutil.copy2(os.path.join(ROOT, f), os.path.join(dest, f))
     for d in TOP_DIRS + [f"src/{l}" for l in LAYERS[:stage]]:
         shutil.copytree(os.path.join(ROOT, d), os.path.join(dest, d), ignore=ignore, symlinks=True)
-    # `make` and `make run` in the lab default to its stage.
+    # `make`, `make run` and `make test` in the lab default to its stage, and
+    # `make test` installs only what that stage's tests use.
     mk = os.path.join(dest, "Makefile")
     with open(mk) as f:
         text = f.read()
+    for pat, value in ((r"^(STAGE\s*\?=).*$", str(stage)), (r"^(LAB_STAGE\s*:=).*$", str(stage)),
+                       (r"^(SETUP_GROUPS\s*\?=).*$", " ".join(setup_groups(stage)))):
+        text, n = re.subn(pat, lambda m: f"{m.group(1)} {value}", text, count=1, flags=re.M)
+        if n != 1:
+            raise LabError(f"the Makefile has no line {pat!r} to set for the lab")
     with open(mk, "w") as f:
-        f.write(re.sub(r"^(STAGE\s*\?=\s*)\d+", rf"\g<1>{stage}", text, count=1, flags=re.M))
+        f.write(text)
 
     removed = []
     for rel, found in bodies.items():
@@ -237,9 +327,38 @@ def export(stage, dest, reference=False, only=None):
     return removed
 
 
-def run(cmd, cwd, timeout):
+def write_book(stage, dest, removed):
+    """Writes the lab edition of the book to dest/book; returns its index page, or None
+    (with the reason printed) when pandoc is missing."""
+    pandoc = shutil.which("pandoc")
+    if not pandoc:
+        print("lab: no book: pandoc is missing (scripts/setup.sh book installs it)", file=sys.stderr)
+        return None
+    out = os.path.join(os.path.abspath(dest), "book")
+    print(f"lab: writing its edition of the book into {os.path.join(dest, 'book')} ...", flush=True)
+    chapters = sorted(os.path.join("chapters", f) for f in os.listdir(os.path.join(ROOT, "chapters"))
+                      if f.endswith(".md"))
+    edition = (f"Lab edition, stage {stage}: you write the bodies of {', '.join(removed)} (chapter {stage}); "
+               f"a listing that holds one shows that function's contract and stub, not its body.")
+    with tempfile.TemporaryDirectory(prefix="lab-book-") as tmp:
+        # The figures by the book's own rules, into a scratch build directory.
+        code, log = run(["make", "-s", "-f", "scripts/book/figures.mk", f"BUILD={tmp}", "book-figures"], ROOT, 300)
+        if code != 0:
+            raise LabError(f"the book's figures failed: {log.strip()[-600:]}")
+        env = dict(os.environ, SNIPPET_OVERLAY=os.path.abspath(dest))
+        env.pop("SNIPPET_DIRS", None)
+        code, log = run([sys.executable, "scripts/book/pages.py", "--out", out, "--pandoc", pandoc,
+                         "--css", "scripts/book/book.css", "--filter", "scripts/book/snippets.lua",
+                         "--meta", "chapters/_book/metadata.yaml", "--resources", f"{tmp}/book:.:chapters",
+                         "--edition", edition, *chapters], ROOT, 900, env)
+        if code != 0:
+            raise LabError(f"the lab's book failed: {log.strip()[-1200:]}")
+    return os.path.join(out, "index.html")
+
+
+def run(cmd, cwd, timeout, env=None):
     try:
-        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+        r = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env)
         return r.returncode, r.stdout + r.stderr
     except subprocess.TimeoutExpired:
         return None, f"timed out after {timeout} s"
@@ -275,6 +394,117 @@ def unit_run(tree, stage, jobs):
     return True, f"{len(targets)} programs pass"
 
 
+def contract_lines(lines, begin):
+    """The comment block directly above the lab marker at lines[begin], stripped."""
+    i = begin - 1
+    while i >= 0 and BETWEEN_RE.match(lines[i]):
+        i -= 1
+    block = []
+    while i >= 0 and lines[i].lstrip().startswith("//") and not BETWEEN_RE.match(lines[i]):
+        block.insert(0, lines[i].strip())
+        i -= 1
+    return block
+
+
+def listings(chapter, overlay):
+    """Renders a chapter through the book's filter; returns {snippet: listing text}."""
+    env = dict(os.environ)
+    env.pop("SNIPPET_DIRS", None)
+    if overlay:
+        env["SNIPPET_OVERLAY"] = os.path.abspath(overlay)
+    code, out = run(["pandoc", "--from=markdown", "--lua-filter=scripts/book/snippets.lua", "--to=json", chapter],
+                    ROOT, 300, env)
+    if code != 0:
+        raise LabError(f"pandoc failed on {chapter}{' for ' + overlay if overlay else ''}: {out.strip()[-600:]}")
+    found = {}
+
+    def texts(node):
+        if isinstance(node, dict):
+            if node.get("t") == "CodeBlock":
+                yield node["c"][1]
+            else:
+                yield from texts(node.get("c"))
+        elif isinstance(node, list):
+            for n in node:
+                yield from texts(n)
+
+    def walk(node):
+        if isinstance(node, dict):
+            if node.get("t") == "Div":
+                (_, classes, attrs), blocks = node["c"]
+                if "listing" in classes:
+                    name = dict(attrs).get("data-snippet")
+                    found[name] = found.get(name, "") + "\n".join(texts(blocks)) + "\n"
+                    return
+            walk(node.get("c"))
+        elif isinstance(node, list):
+            for n in node:
+                walk(n)
+
+    walk(json.loads(out[out.index("{"):])["blocks"])
+    return found
+
+
+def book_problems(stage, lab, removed):
+    """Every listing of the book that shows a body the lab removed must show, in the lab's
+    edition, that function's contract and its stub (lab-todo), and in the published
+    book the body itself."""
+    if not shutil.which("pandoc"):
+        print(f"lab-check: stage {stage}: the lab's book is not checked: pandoc is missing", flush=True)
+        return []
+    snip_re = re.compile(r"\[(snippet|end):\s*([\w.-]+)\s*\]")
+    shows = []  # (snippet, lab name, contract lines)
+    for rel, found in layer_bodies(ROOT, LAYERS[stage - 1]).items():
+        lines, _ = find_bodies(os.path.join(ROOT, rel))
+        spans, opened = [], {}
+        for i, line in enumerate(lines):
+            for m in snip_re.finditer(line):
+                if m.group(1) == "snippet":
+                    opened[m.group(2)] = i
+                elif m.group(2) in opened:
+                    spans.append((m.group(2), opened.pop(m.group(2)), i))
+        for name, b, e in found:
+            if name in removed:
+                shows += [(sn, name, contract_lines(lines, b)) for sn, sb, se in spans if sb < e and se > b]
+    chapters = {}
+    for f in sorted(os.listdir(os.path.join(ROOT, "chapters"))):
+        if f.endswith(".md"):
+            text = open(os.path.join(ROOT, "chapters", f), encoding="utf-8").read()
+            for sn, name, contract in shows:
+                if re.search(r"snippet\s*=\s*[\"']?" + re.escape(sn) + r"[\"'\s}]", text):
+                    chapters.setdefault(os.path.join("chapters", f), []).append((sn, name, contract))
+    problems = []
+    for chapter, wanted in chapters.items():
+        in_lab, published = listings(chapter, lab), listings(chapter, None)
+        for sn, name, contract in wanted:
+            where = f"stage {stage}: {chapter}, listing {sn}"
+            text = in_lab.get(sn, "")
+            lines = {l.strip() for l in text.splitlines()}
+            if f"// [lab-todo: {name}]" not in text:
+                problems.append(f"{where}: the lab's book does not show the stub of {name}")
+            missing = [c for c in contract if c not in lines]
+            if missing:
+                problems.append(f"{where}: the lab's book does not show the contract of {name} ({missing[0]!r})")
+            if "lab-todo" in published.get(sn, "lab-todo"):
+                problems.append(f"{where}: the published book does not show the body of {name}")
+    return problems
+
+
+def make_test_problems(tree, stage):
+    """What `make test` runs in a lab must be the lab's stage and only its setup groups."""
+    env = {k: v for k, v in os.environ.items() if k not in ("STAGE", "NO_SETUP", "SETUP_GROUPS", "MAKEFLAGS")}
+    try:
+        r = subprocess.run(["make", "-n", "-s", "test"], cwd=tree, env=env, capture_output=True, text=True,
+                           timeout=60)
+    except subprocess.TimeoutExpired:
+        return [f"stage {stage}: make -n test did not finish"]
+    want = [f"scripts/setup.sh {' '.join(setup_groups(stage))}", f"python3 test.py --fast ch{stage}"]
+    got = [l.strip() for l in r.stdout.splitlines() if l.strip()]
+    if r.returncode != 0 or got != want:
+        return [f"stage {stage}: make test in the lab runs {got or r.stderr.strip()[-200:]}, not {want}"]
+    return []
+
+
 def check_stage(stage, top, jobs):
     lab, ref = os.path.join(top, f"lab-{stage}"), os.path.join(top, f"ref-{stage}")
     export(stage, ref, reference=True)
@@ -287,6 +517,14 @@ def check_stage(stage, top, jobs):
         shutil.copytree(os.path.join(ref, "build"), os.path.join(lab, "build"), symlinks=True)
     lab_ok, lab_why = unit_run(lab, stage, jobs)
     problems = []
+    todo, ref_todo = todo_names(lab), todo_names(ref)
+    if sorted(todo) != sorted(removed):
+        problems.append(f"stage {stage}: grep lab-todo finds {', '.join(todo) or 'nothing'}, "
+                        f"not the bodies removed ({', '.join(removed)})")
+    if ref_todo:
+        problems.append(f"stage {stage}: the reference has lab-todo markers: {', '.join(ref_todo)}")
+    problems += make_test_problems(lab, stage)
+    problems += book_problems(stage, lab, removed)
     if lab_ok:
         problems.append(f"stage {stage}: the lab passes its tests with {', '.join(removed)} removed")
     elif "lab: write" not in lab_why:
@@ -321,6 +559,11 @@ def check(jobs, each=False):
     started = time.monotonic()
     stages = [i + 1 for i, l in enumerate(LAYERS) if os.path.isdir(os.path.join(ROOT, "src", l))]
     total, problems = 0, []
+    bad = contracts()  # cheap, and a lab without its contracts is no lab: first
+    for p in bad:
+        print(f"lab-check: FAIL: {p}")
+    if bad:
+        return 1
     with tempfile.TemporaryDirectory(prefix="lab-check-") as top:
         if each:  # slower: one lab per body, to see which the unit tests alone catch
             missed = [n for s in stages for n in check_each(s, top, jobs)]
@@ -338,7 +581,8 @@ def check(jobs, each=False):
         print(f"lab-check: FAIL: {p}")
     if problems:
         return 1
-    print(f"lab-check: {len(stages)} stages, {total} bodies, every lab fails and every reference passes "
+    print(f"lab-check: {len(stages)} stages, {total} bodies, every lab fails and every reference passes; "
+          f"lab-todo marks each removed body, and the lab's book shows its contract and stub "
           f"({time.monotonic() - started:.0f} s)")
     return 0
 
@@ -351,6 +595,7 @@ def main():
     e.add_argument("dir")
     e.add_argument("--reference", action="store_true", help="keep every body (the lab, solved)")
     e.add_argument("--only", metavar="NAME", help="remove only this body")
+    e.add_argument("--no-book", action="store_true", help="do not write the lab's edition of the book")
     c = sub.add_parser("check", help="prove every lab fails and every reference passes")
     c.add_argument("--jobs", type=int, default=2)
     c.add_argument("--each", action="store_true",
@@ -370,6 +615,9 @@ def main():
         print(f"lab: stage {stage} in {args.dir}: layers {' '.join(LAYERS[:stage])}")
         if removed:
             print(f"lab: {len(removed)} bodies removed: {', '.join(removed)} (chapter {stage})")
+            index = None if args.no_book else write_book(stage, args.dir, removed)
+            if index:
+                print(f"lab: its book, with stubs where the bodies were: {index}")
         else:
             print("lab: 0 bodies removed (the reference)")
         print(f"lab: now: cd {args.dir} && make test STAGE={stage}   (fails until you write them)")

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything `make test`, `make bench` and `make book` need on Debian 12. Idempotent.
 #
-#   scripts/setup.sh [GROUP...]     GROUP: core book bench interop browser all (default: all)
+#   scripts/setup.sh [GROUP...]     GROUP: core http book bench interop browser all (default: all)
 #
 # Only missing packages are installed: one `apt-get update`, then one
 # `apt-get install` for the required ones and one for the optional ones.
@@ -23,6 +23,7 @@ die()  { printf 'setup: ERROR: %s\n' "$*" >&2; exit 1; }
 # libclang-rt-14-dev carries clang-14's ASan/UBSan/libFuzzer runtimes; it is
 # only a Recommends of clang, so --no-install-recommends would skip it.
 PKGS_core="gcc make clang clang-format llvm libclang-rt-14-dev binutils python3 curl ca-certificates"
+PKGS_http="curl wrk nghttp2-client util-linux" # the HTTP tests' real clients; util-linux: prlimit (the EMFILE test)
 PKGS_book="pandoc graphviz"
 PKGS_bench="wrk gnuplot-nox nginx h2o apache2-utils nghttp2-client curl linux-perf iproute2 util-linux liburing-dev" # iproute2: nstat (bench/accept_storm.py); util-linux: prlimit (the EMFILE test); liburing-dev: bench/floor/floor_uring.c; h2o: the second reference server
 PKGS_interop="python3-websockets"     # + node/npm (checked by command) + npm packages
@@ -33,18 +34,18 @@ usage() { sed -n '2,9p' "$0" | sed 's/^# \{0,1\}//'; }
 GROUPS_WANTED=()
 for arg in "$@"; do
     case "$arg" in
-        all) GROUPS_WANTED+=(core book bench interop browser) ;;
-        core|book|bench|interop|browser) GROUPS_WANTED+=("$arg") ;;
+        all) GROUPS_WANTED+=(core http book bench interop browser) ;;
+        core|http|book|bench|interop|browser) GROUPS_WANTED+=("$arg") ;;
         -h|--help) usage; exit 0 ;;
         *) usage >&2; die "unknown group '$arg'" ;;
     esac
 done
-[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(core book bench interop browser)
+[ ${#GROUPS_WANTED[@]} -gt 0 ] || GROUPS_WANTED=(core http book bench interop browser)
 want() { local g; for g in "${GROUPS_WANTED[@]}"; do [ "$g" = "$1" ] && return 0; done; return 1; }
 
 REQUIRED=()
 OPTIONAL=()
-for g in core book bench interop; do
+for g in core http book bench interop; do
     if want "$g"; then
         v="PKGS_$g"
         # shellcheck disable=SC2206

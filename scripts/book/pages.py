@@ -9,7 +9,12 @@ rewritten to point at the page that holds it; a link to an id that no page
 holds fails the build. Pandoc 2.17 has no chunked HTML writer, so each chapter
 is rendered on its own with the same filter as the single page.
 
-usage: pages.py --out DIR [--pandoc pandoc] [--css FILE] [--filter FILE] CHAPTER.md...
+usage: pages.py --out DIR [--pandoc pandoc] [--css FILE] [--filter FILE] [--resources DIRS]
+                [--edition TEXT] CHAPTER.md...
+
+--resources is pandoc's resource path (where figures/NAME.svg is found;
+default: OUT's parent, then . and chapters). --edition puts a line atop every
+page and the contents, e.g. what a lab edition of the book shows differently.
 """
 import argparse
 import html
@@ -52,6 +57,8 @@ def main():
     ap.add_argument("--css", default="scripts/book/book.css")
     ap.add_argument("--filter", default="scripts/book/snippets.lua")
     ap.add_argument("--meta", default="chapters/_book/metadata.yaml")
+    ap.add_argument("--resources", help="pandoc --resource-path (default: OUT's parent, . and chapters)")
+    ap.add_argument("--edition", help="a line shown atop every page and the contents")
     ap.add_argument("chapters", nargs="+")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
@@ -67,17 +74,19 @@ def main():
     book = meta.get("title", "the book")
     pages = [(os.path.splitext(os.path.basename(c))[0] + ".html", title_of(c), c) for c in a.chapters]
 
+    resources = a.resources or f"{os.path.dirname(os.path.abspath(a.out))}:.:chapters"
+    edition = f'<p class="book-edition">{html.escape(a.edition)}</p>\n' if a.edition else ""
     texts = {}
     for i, (name, title, src) in enumerate(pages):
         before = os.path.join(tmp, name + ".before")
         after = os.path.join(tmp, name + ".after")
         with open(before, "w", encoding="utf-8") as fh:
-            fh.write(nav(pages, i))
+            fh.write(edition + nav(pages, i))
         with open(after, "w", encoding="utf-8") as fh:
             fh.write(nav(pages, i).replace('class="book-nav"', 'class="book-nav book-nav-bottom"'))
         cmd = [a.pandoc, "--from=markdown", f"--lua-filter={a.filter}", "--to=html5", "--standalone",
                "--self-contained", "--toc", "--toc-depth=2", "--highlight-style=tango",
-               f"--resource-path={os.path.dirname(os.path.abspath(a.out))}:.:chapters", f"--css={a.css}", "-M", f"lang={meta.get('lang', 'en')}",
+               f"--resource-path={resources}", f"--css={a.css}", "-M", f"lang={meta.get('lang', 'en')}",
                "-M", f"pagetitle={title}", "-M", f"title-prefix={book}", "-M", "toc-title=In this chapter",
                f"--include-before-body={before}", f"--include-after-body={after}", "-o", "-", src]
         r = subprocess.run(cmd, capture_output=True, text=True)
@@ -128,7 +137,7 @@ def main():
         items.append(f'<li><a href="{name}">{html.escape(title)}</a>{sub}</li>')
     index_md = os.path.join(tmp, "index.html.body")
     with open(index_md, "w", encoding="utf-8") as fh:
-        fh.write('<nav id="TOC" class="book-index"><h2>Contents</h2><ul>\n' + "\n".join(items) +
+        fh.write(edition + '<nav id="TOC" class="book-index"><h2>Contents</h2><ul>\n' + "\n".join(items) +
                  "\n</ul></nav>\n" + nav([("index.html", "Contents")] + pages, 0))
     empty = os.path.join(tmp, "empty.md")
     open(empty, "w").close()

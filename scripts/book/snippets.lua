@@ -14,6 +14,13 @@
 --                 (default "src bench scripts Makefile test.py"). build/,
 --                 node_modules/, .git/ and scripts/book/ (this tooling, whose
 --                 comments describe the markers) are never searched.
+--   SNIPPET_OVERLAY  a lab (scripts/lab.py export): a source file that the lab
+--                 holds is read from there, so a listing shows the lab's own
+--                 file: the stub and its contract where the lab removed a
+--                 body, with the lab file's line numbers. A listing that lies
+--                 wholly inside a removed body shows that function's contract
+--                 and stub instead. This is how `make lab` writes the lab
+--                 edition of the book.
 --
 -- A source line holding "[later" ": topic]" belongs to a later chapter's
 -- branch: listings leave it out, unless the fence says show="topic" (then the
@@ -28,6 +35,8 @@
 -- non-zero exit and a message naming the snippet, the source file and the chapter.
 
 local DIRS = os.getenv("SNIPPET_DIRS") or "src bench scripts Makefile test.py"
+local OVERLAY = os.getenv("SNIPPET_OVERLAY")
+if OVERLAY == "" then OVERLAY = nil end
 
 -- File name patterns that may hold snippets, and the highlighting class each
 -- gets when the fence names none.
@@ -99,10 +108,36 @@ end
 
 -- snippets[name] = { path = , first = , last = , lines = {...} } (first/last: source line numbers)
 local snippets = {}
+-- With an overlay: labs[path] = { { name = , b = , e = }, ... }, the lab
+-- regions of the reference file (b, e: marker lines), and lab_lines[path]
+-- the overlay's lines, for the snippets a lab removed with a body.
+local labs, lab_lines = {}, {}
+
+local function lab_regions(lines)
+  local out, open = {}, nil
+  for i, line in ipairs(lines) do
+    local b = line:match(LAB_PAT)
+    if b then open = { name = b, b = i } end
+    local e = line:match(LAB_END_PAT)
+    if e and open and open.name == e then
+      open.e = i
+      out[#out + 1] = open
+      open = nil
+    end
+  end
+  return out
+end
 
 local function scan()
   for _, path in ipairs(list_sources()) do
     local text = read_file(path)
+    local lab_text = OVERLAY and read_file(OVERLAY .. "/" .. path)
+    if lab_text then
+      local ref = split_lines(text or "")
+      labs[path] = lab_regions(ref)
+      lab_lines[path] = split_lines(lab_text)
+      text = lab_text
+    end
     if text and text:find("[", 1, true) then
       local lines = split_lines(text)
       local open = {} -- name -> line number of its begin marker
@@ -251,6 +286,34 @@ local function transcript(el)
     pandoc.Attr("", { "transcript-block" }, { ["data-stage"] = el.attributes["stage"] or "" }))
 end
 
+-- A snippet the lab removed with the body around it: returns, as a snippet,
+-- that function's contract (the comment block above its marker) and its stub
+-- in the lab's file; nil if no lab body of the reference holds the snippet.
+local function removed_by_lab(name)
+  if not OVERLAY then return nil end
+  local pat = "%[snippet:%s*" .. escape_pattern(name) .. "%s*%]"
+  for path, regions in pairs(labs) do
+    local ref = split_lines(read_file(path) or "")
+    for i, line in ipairs(ref) do
+      if line:find(pat) then
+        for _, r in ipairs(regions) do
+          if r.b < i and i < r.e then
+            local lines = lab_lines[path]
+            for _, lr in ipairs(lab_regions(lines)) do
+              if lr.name == r.name then
+                local first = lr.b
+                while first > 1 and lines[first - 1]:match("^%s*//") do first = first - 1 end
+                return { path = path, first = first, last = lr.e, lines = lines, inside_lab = true }
+              end
+            end
+          end
+        end
+      end
+    end
+  end
+  return nil
+end
+
 local function codeblock(el)
   local name = el.attributes["snippet"]
   if not name then
@@ -264,7 +327,7 @@ local function codeblock(el)
     fail(string.format("%s: listing for snippet '%s' must have an empty body", where_referenced(name), name))
     return nil
   end
-  local sn = snippets[name]
+  local sn = snippets[name] or removed_by_lab(name)
   if not sn then
     fail(string.format("%s: unknown snippet '%s' (no marker under %s)", where_referenced(name), name, DIRS))
     return nil
@@ -309,6 +372,17 @@ local function codeblock(el)
       blocks[#blocks + 1] = pandoc.CodeBlock(table.concat(r.lines, "\n"),
         pandoc.Attr(i == 1 and el.identifier or "", classes, a))
     end
+  end
+  -- The lab edition says which bodies of the listing are the reader's.
+  local todo = {}
+  for n in code:gmatch("%[lab%-todo:%s*([%w_]+)%]") do todo[#todo + 1] = n end
+  if #todo > 0 then
+    local note = sn.inside_lab
+      and { pandoc.Str("Lab: this listing is part of the body of "), pandoc.Code(todo[1]),
+            pandoc.Str(", which you write; here are its contract and its stub.") }
+      or { pandoc.Str("Lab: you write the body of "), pandoc.Code(table.concat(todo, ", ")),
+           pandoc.Str("; the listing shows the contract above it and the stub.") }
+    table.insert(blocks, 1, pandoc.Div({ pandoc.Plain(note) }, pandoc.Attr("", { "lab-note" })))
   end
   return pandoc.Div(blocks, pandoc.Attr("", { "listing" }, { ["data-snippet"] = name }))
 end

@@ -17,6 +17,10 @@ void kick_close(struct kicker *k)
 }
 
 // [snippet: kick-signal]
+// Makes the eventfd readable so that a poller blocked on it returns; only
+// the first kick of a burst writes (kick_pending), the rest cost one atomic
+// exchange. Async-signal-safe: no lock, one write. Called through the
+// reactor's kick hook by any thread that queues a task for a sleeping worker.
 // [lab: kick_signal]
 void kick_signal(struct kicker *k)
 {
@@ -36,6 +40,8 @@ void kick_signal(struct kicker *k)
 // order a kick that lands after the read but before the clear skips its
 // write, which is safe: we are awake, and we look at the queue and rebuild
 // our interest set before blocking again.
+// Called by the reactor's wait (ppoll, epoll, io_uring) when the eventfd
+// was readable, on the thread that was blocked.
 // [lab: kick_drain]
 void kick_drain(struct kicker *k)
 {

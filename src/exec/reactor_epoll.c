@@ -72,6 +72,9 @@ static void epoll_destroy(void)
 // EPOLLOUT is added only when a task first waits to write. A fresh socket
 // is writable, so registering it from the start would report an event at
 // once and wake a new connection's task before its request has arrived.
+// Returns 0 (also when io is already registered for these events and this
+// waker: no syscall), or epoll_ctl's -errno with io->registered unchanged.
+// Called through the reactor's arm hook by ex_io_wait and ex_io_watch.
 // [lab: epoll_arm]
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {

@@ -29,6 +29,10 @@ static void place(uint32_t i, struct ex_timer *t)
     atomic_store_relaxed(&t->index, (int32_t)i);
 }
 
+// Moves heap[i] up while its parent's deadline is later, so the earliest
+// deadline ends at heap[0]; every timer it moves gets its new index (place).
+// Called under the lock by ex_timer_arm (a timer added last) and remove_at
+// (the last timer moved into a hole).
 // [lab: sift_up]
 static void sift_up(uint32_t i)
 {

@@ -96,6 +96,11 @@ static bool ext_element_end(struct http_chunked *st, u8 c)
     return true;
 }
 
+// Runs the state machine above over buf[0..len), resuming where the last
+// call stopped (st->state). Returns the bytes of buf that ended the body
+// (>= 0, the rest is the next request), PARSE_NEED_MORE when all len were
+// consumed, or PARSE_ERROR with st->error_status (400, or 413 when a chunk
+// size is too big); see http_chunked.h. Called by http_body_skip.
 // [lab: http_chunked_feed]
 int http_chunked_feed(struct http_chunked *st, const char *buf, size_t len)
 {

@@ -22,6 +22,8 @@ _Static_assert(HTTP_READ_BUF_MAX <= __INT_MAX__, "http_body_skip takes at most I
 // Answers every complete request in the buffer, in order (pipelining).
 // Stops when it needs more bytes, when the connection must close or switch
 // protocols, or when out is full (c->more: flush, then call again).
+// Returns nothing: what it did is in c (out_len, body, closing, upgrade,
+// more). Called by conn_poll each time around its loop, after a read.
 // [lab: process_buffer]
 static void process_buffer(struct http_conn *c)
 {

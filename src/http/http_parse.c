@@ -154,7 +154,9 @@ static bool valid_host(const u8 *v, size_t n)
     return i == n;
 }
 
-// Content-Length = 1*DIGIT, capped at INT64_MAX. Returns 0 or 400.
+// Content-Length = 1*DIGIT, capped at INT64_MAX. Returns 0 with the value in
+// *out, or 400 (empty, not a digit, or too big). Called by apply_field for
+// each Content-Length field of a request head.
 // [lab: parse_content_length]
 static int parse_content_length(const u8 *v, size_t n, uint64_t *out)
 {

@@ -72,6 +72,8 @@ static void cache_shrink(struct mem_cache *k);
 // arena is full, this thread's own cached blocks of other classes may be
 // what is missing: give them all back (whole spans may come free) and try
 // for one block. Returns the first block, or NULL: the heap is exhausted.
+// Called only by mem_cache_alloc when k, the calling thread's cache, has
+// no block of class c left.
 // [lab: cache_refill]
 static struct mem_free_block *cache_refill(struct mem_cache *k, unsigned c)
 {

@@ -15,6 +15,9 @@ static void add_class(uint32_t size)
     mem_class_size[mem_nclasses++] = size;
 }
 
+// Returns the first class (mem_class_size[] is ascending) whose blocks hold n
+// bytes; n is at most the largest class. Called by mem_classes_init to fill
+// the lookup tables mem_class_of reads, so it may be slow but never wrong.
 // [lab: smallest_class_holding]
 static unsigned smallest_class_holding(size_t n)
 {

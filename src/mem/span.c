@@ -29,6 +29,12 @@ static void list_remove(struct mem_span *s)
 }
 
 // [snippet: mem-central-take]
+// Takes up to want blocks of class c under mem_lock: first from the class's
+// partial spans, then from fresh chunks (mem_chunk_take), each block marked
+// free. Links them on *out (NULL-terminated) and returns how many: fewer than
+// want, or 0, only when the arena is full. A span with nothing left to give
+// leaves the partial list. Called by cache_refill (a thread cache ran dry)
+// and by alloc_uncached (a thread that could not claim a cache).
 // [lab: mem_central_take]
 unsigned mem_central_take(unsigned c, struct mem_free_block **out, unsigned want)
 {

@@ -10,6 +10,10 @@
 // The original's one race-free idea, kept: a dedicated thread blocks in
 // accept4 and never polls; workers never accept. accept4 returns the socket
 // already non-blocking and close-on-exec, so no fcntl per connection.
+// Called as the function of the thread net_acceptor_start spawns: hands
+// each socket to a->on_accept (0: taken), closes one it refuses, pauses on
+// EMFILE and the like, and returns 0 once net_acceptor_stop has set
+// stopping and shut the listening socket down (accept4 then fails -EINVAL).
 // [lab: acceptor_main]
 static int acceptor_main(void *arg)
 {

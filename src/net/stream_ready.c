@@ -17,6 +17,10 @@ static poll_t wait_ready(struct ex_io *io, uint32_t events, ssize_t *result, str
 }
 
 // [snippet: net-recv]
+// The readiness recv: try recv; on -EAGAIN arm the reactor for EX_READABLE
+// and return PENDING (the task is woken when data comes). Returns READY with
+// *result = bytes (> 0), 0 at end of stream, or -errno. Called by net_recv
+// when the executor's reactor is ppoll or epoll.
 // [lab: ready_recv]
 static poll_t ready_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *result, struct sched_cx *cx)
 {
@@ -48,6 +52,10 @@ static poll_t ready_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *r
 // [end: net-recv]
 
 // [snippet: net-send]
+// The readiness send: sends what s has not sent yet, with MSG_NOSIGNAL, and
+// keeps its place in s->sent; on -EAGAIN arms the reactor for EX_WRITABLE
+// and returns PENDING. Returns READY with *result = s->total once it is all
+// sent, or -errno (-EPIPE, -ECONNRESET). Called by net_send, like ready_recv.
 // [lab: ready_send]
 static poll_t ready_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {

@@ -21,6 +21,9 @@ void sched_ready_queue_init(struct ready_queue *q, struct ready_cell *cells, uin
 // Producers and consumers first claim a position with a CAS on tail/head,
 // then own that cell alone. Positions are 64-bit counters that never wrap in
 // practice, so no ABA: a position is claimed once, ever.
+// Push appends v at the tail; returns true, or false when the queue is full.
+// Safe from any thread. Called by the scheduler's enqueue (sched_wake, spawn
+// and a task woken while it ran), which panics on false.
 // [lab: sched_ready_queue_push]
 bool sched_ready_queue_push(struct ready_queue *q, uint32_t v)
 {

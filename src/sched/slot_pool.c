@@ -18,6 +18,9 @@ void sched_slot_pool_init(struct slot_pool *p, uint32_t *next, uint32_t capacity
 // is now on the free stack twice. The fix is to make "head == X" mean "nothing
 // happened since": every successful CAS bumps a 32-bit tag stored beside the
 // index in the same 64-bit word, so A's CAS fails because the tag moved on.
+// Pop returns a free slot index and takes it off the stack, or -1 if every
+// slot is in use. Safe from any thread. Called by spawn (sched_spawn and
+// sched_spawn_idle), which answers -EAGAIN on -1.
 // [lab: sched_slot_pool_pop]
 int64_t sched_slot_pool_pop(struct slot_pool *p)
 {

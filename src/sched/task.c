@@ -94,6 +94,12 @@ int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), stru
 }
 
 // [snippet: task-wake]
+// Makes the task w names runnable, following the state machine
+// (task-states): IDLE -> SCHEDULED (and queue it), RUNNING -> NOTIFIED (the
+// worker polling it queues it again). Returns true if this call queued the
+// task; false for a stale waker (the slot's generation moved on), a task
+// already SCHEDULED or NOTIFIED, or one that is RUNNING. Safe from any thread,
+// any number of times. Called by reactors, timers, wakers and YIELD.
 // [lab: sched_wake]
 bool sched_wake(struct waker w)
 {
@@ -126,6 +132,11 @@ bool sched_wake(struct waker w)
 // [end: task-wake]
 
 // [snippet: task-run]
+// Dequeues one runnable task, moves it SCHEDULED -> RUNNING and polls it
+// once. READY: free the slot with the next generation (every old waker goes
+// stale), drop its state. PENDING: RUNNING -> IDLE, or, if a wake came during
+// the poll (NOTIFIED), SCHEDULED and queued again. Returns 1 if a task ran,
+// 0 if the queue was empty. Called in a loop by every worker thread.
 // [lab: sched_run_one]
 int sched_run_one(void)
 {

@@ -17,6 +17,10 @@ static inline long syscall3(long n, long a1, long a2, long a3)
     return ret;
 }
 
+// syscall6: the same with six arguments, the 4th to 6th in r10, r8, r9.
+// Returns what the kernel left in rax (-errno on failure). Called by the
+// wrappers in sys.h whose calls take six arguments (mmap, recvfrom, sendto,
+// io_uring_enter); syscall0..5 below are the same with fewer registers.
 // [lab: syscall6]
 static inline long syscall6(long n, long a1, long a2, long a3, long a4, long a5, long a6)
 {

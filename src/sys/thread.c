@@ -31,6 +31,9 @@ long sys_clone_raw(int (*fn)(void *), void *stack, unsigned long flags, void *ar
 // in the child until it is on its own stack with a fresh frame.
 // Registers: rdi=fn rsi=stack rdx=flags rcx=arg r8=ptid r9=tls 8(%rsp)=ctid.
 // clone's own order is (flags, stack, ptid, ctid, tls) in rdi rsi rdx r10 r8.
+// Returns, in the parent, the child's tid or -errno; the child never returns:
+// it calls fn(arg) and exits the thread with fn's result. Called only by
+// sys_thread_spawn, with stack at the top of the new thread's mapping.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wunused-parameter" // naked: asm reads the registers
 // [lab: sys_clone_raw]
@@ -104,6 +107,10 @@ int sys_thread_spawn(struct sys_thread **out, int (*fn)(void *), void *arg, size
 // [end: thread-spawn]
 
 // [snippet: thread-join]
+// Waits until t has exited (the kernel clears t->alive and wakes its futex,
+// CLONE_CHILD_CLEARTID), then unmaps its stack and block. Returns the value
+// t's function returned. Called once per thread by whoever spawned it (the
+// executor's shutdown, the acceptor's stop, the demos); t is gone after it.
 // [lab: sys_thread_join]
 int sys_thread_join(struct sys_thread *t)
 {

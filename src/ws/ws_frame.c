@@ -16,6 +16,11 @@ static bool opcode_defined(unsigned op)
 }
 
 // [snippet: ws-frame-parse]
+// Parses the header of a client frame from buf[0..len), in byte order.
+// Returns its length (2..14) with *f filled in, PARSE_NEED_MORE for a
+// partial header, or PARSE_ERROR with f->close_code 1002 or 1009 (the rules
+// are in ws_frame.h). Called by the connection's step (ws_conn.c) whenever a
+// new frame starts in the read buffer.
 // [lab: ws_frame_parse]
 int ws_frame_parse(const uint8_t *buf, size_t len, struct ws_frame *f)
 {
@@ -100,6 +105,9 @@ size_t ws_frame_header_encode(uint8_t out[10], bool fin, unsigned opcode, uint64
 }
 
 // [snippet: ws-unmask]
+// XORs p[0..n) in place with the masking key, key byte (offset + i) % 4 for
+// p[i], so a payload unmasks chunk by chunk (offset: where p[0] sits in the
+// payload). Called by the connection's step for each payload chunk read.
 // [lab: ws_unmask]
 void ws_unmask(uint8_t *p, size_t n, const uint8_t mask[4], size_t offset)
 {

@@ -22,6 +22,8 @@ static void store_be32(uint8_t *p, uint32_t v)
 // Compresses one 64-byte block into the chaining value.
 // The message schedule W[t] only ever looks back 16 words, so a ring of
 // 16 words replaces the textbook 80-word array (RFC 3174, method 2).
+// Called by ws_sha1_update for each full block and by ws_sha1_final for the
+// padded last one or two.
 // [lab: compress]
 static void compress(uint32_t h[5], const uint8_t *block)
 {

@@ -76,6 +76,11 @@ static const uint8_t next[NSTATE][NCLASS] = {
 
 #define HIGH_BITS 0x8080808080808080ull
 
+// Advances *st over p[0..n) through the table above. Returns true while
+// what was seen is still a prefix of valid UTF-8; false at the first byte
+// that makes it impossible, with *st = WS_UTF8_REJECT and *bad (if not
+// NULL) its index (ws_utf8.h). Called by ws_msg_on_payload for each chunk of
+// a text message, and by ws_utf8_valid for a close reason.
 // [lab: ws_utf8_feed]
 bool ws_utf8_feed(ws_utf8_state *st, const uint8_t *p, size_t n, size_t *bad)
 {
