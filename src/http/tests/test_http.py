@@ -332,6 +332,27 @@ def test_other_methods_405(ctx):
             assert c.read_response().status == 200
 
 
+def test_connect_is_501_and_closes(ctx):
+    """CONNECT asks for a tunnel, which this origin server does not make: 501 Not Implemented
+    whatever the target (RFC 9110 9.1, 9.3.6, 15.6.2; before, an authority-form target got 404 and
+    "CONNECT *" a 200), then a close: the bytes after a CONNECT head are meant for the tunnel, so
+    a request among them is never answered."""
+    targets = ("example.com:443", "127.0.0.1:8080", "test:80", "*", "/plaintext")
+    for reactor in reactors():
+        with server(ctx, reactor) as srv:
+            for target in targets:
+                with Conn(srv.port) as c:
+                    tunnel = b"\x16\x03\x01\x00\x05hello" + request("/plaintext")
+                    c.send(request(target, method="CONNECT", host=target if ":" in target else "test") + tunnel)
+                    r = c.read_response()
+                    assert r.status == 501, f"{reactor}: CONNECT {target} answered {r.status}"
+                    check_common_headers(r)
+                    assert r.closes(), f"{reactor}: CONNECT {target}: the 501 does not say Connection: close"
+                    c.expect_eof()  # and nothing for the request behind it
+            assert_serving(srv.port)
+    return f"{len(targets)} targets, {reactors_note()}"
+
+
 def test_options(ctx):
     """OPTIONS * and OPTIONS on a route: 200, Allow, Content-Length: 0 (RFC 9110 9.3.7); the
     connection stays. OPTIONS on no route: 404. Asterisk-form with another method: 400 (RFC 9112 3.2.4)."""
