@@ -116,8 +116,9 @@
 // and per worker a listening socket (--accept=reuseport) and a connection
 // being refused, which holds a descriptor while it is told 503
 // (SERVER_FD_RESERVE_PER_WORKER). So a full server answers 503 rather than
-// running out of descriptors. An idle connection takes under 1 KiB of heap,
-// so SCHED_MAX_TASK_SLOTS of them fit in HEAP_SIZE many times over.
+// running out of descriptors. Memory does not bind first: an idle connection
+// takes under 1 KiB of heap, and one stalled in a request head a read buffer
+// (NET_BUF_SIZE) more, so SCHED_MAX_TASK_SLOTS of either fit in HEAP_SIZE.
 #define SERVER_FD_RESERVE            16
 #define SERVER_FD_RESERVE_PER_WORKER 2
 
