@@ -29,9 +29,10 @@
 // The original had 1024 task slots, fixed. Slots are cheap (64 bytes of
 // static memory each, touched only when used), so the table is sized for a
 // server holding many idle connections, and sched_init() takes a runtime
-// limit up to this maximum (the server's --max-tasks).
+// limit up to this maximum (the server's --max-tasks, whose default follows
+// from the descriptor limit: see SERVER_FD_RESERVE at the end).
 #define SCHED_MAX_TASK_SLOTS 16384
-#define SCHED_DEFAULT_TASKS  1024 // the original's MAX_TASK_SLOTS
+#define SCHED_DEFAULT_TASKS  1024 // the original's MAX_TASK_SLOTS: the demos' and tests' limit
 
 // ---- stage 4: executor ------------------------------------------------------------
 #define EX_MAX_WORKERS       64
@@ -106,5 +107,19 @@
 #define WS_KEEP_BUF        65536                 // message buffers above this are freed after each echo
 #define WS_IDLE_TIMEOUT_MS 60000                 // silence before a ping; as long again, then close
 #define WS_IDLE_PING       "idle"                // payload of that ping (at most 125 bytes)
+
+// ---- the server binary (src/main.c) ---------------------------------------------------------------
+// The default --max-tasks: a task slot for each descriptor the server may
+// open (RLIMIT_NOFILE's soft limit, raised at start-up to the hard limit), up
+// to SCHED_MAX_TASK_SLOTS, less the descriptors that are not connections:
+// stdio, the log, the reactor and its eventfd, and spares (SERVER_FD_RESERVE);
+// and per worker a listening socket (--accept=reuseport) and a connection
+// being refused, which holds a descriptor while it is told 503
+// (SERVER_FD_RESERVE_PER_WORKER). So a full server answers 503 rather than
+// running out of descriptors. Memory does not bind first: an idle connection
+// takes under 1 KiB of heap, and one stalled in a request head a read buffer
+// (NET_BUF_SIZE) more, so SCHED_MAX_TASK_SLOTS of either fit in HEAP_SIZE.
+#define SERVER_FD_RESERVE            16
+#define SERVER_FD_RESERVE_PER_WORKER 2
 
 #endif

@@ -29,7 +29,8 @@ static void usage(const char *prog, int fd)
                 "                     reuseport (one SO_REUSEPORT socket per worker)\n",
                 prog, NET_DEFAULT_PORT);
     sys_dprintf(fd,
-                "  --max-tasks=N      most concurrent connections (default %d, at most %d)\n"
+                "  --max-tasks=N      most concurrent connections (default: one per file\n"
+                "                     descriptor the limit allows, less a reserve; at most %d)\n"
                 "  --log=PATH         log file (default " LOG_FILE_PATH "), --no-log to disable\n"
                 "  --header-timeout=MS, --idle-timeout=MS, --send-timeout=MS\n"
                 "                     request head / keep-alive idle / one send batch limits\n"
@@ -41,8 +42,7 @@ static void usage(const char *prog, int fd)
 #endif
                 "  --help             this text\n"
                 "Routes: / demo page, /ws WebSocket echo%s, /plaintext, /metrics.\n",
-                SCHED_DEFAULT_TASKS, SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS,
-                HTTP_SEND_TIMEOUT_MS,
+                SCHED_MAX_TASK_SLOTS, HTTP_HEADER_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_SEND_TIMEOUT_MS,
 #if STAGE >= 7
                 WS_IDLE_TIMEOUT_MS,
 #endif
@@ -153,6 +153,21 @@ static int parse_args(int argc, char **argv, struct options *o)
     return 0;
 }
 
+// [snippet: server-max-tasks]
+// The default --max-tasks: a task slot for each descriptor the limit leaves
+// for connections (config.h, SERVER_FD_RESERVE), so that stalled clients
+// holding every slot is a matter of descriptors, not of a fixed 1,024.
+static uint32_t default_max_tasks(long fd_limit, int workers)
+{
+    if (fd_limit < 0) // unreadable: the scheduler's own default
+        return SCHED_DEFAULT_TASKS;
+    long n = fd_limit - SERVER_FD_RESERVE - (long)workers * SERVER_FD_RESERVE_PER_WORKER;
+    if (n > SCHED_MAX_TASK_SLOTS)
+        n = SCHED_MAX_TASK_SLOTS;
+    return n < 1 ? 1 : (uint32_t)n; // a tiny limit still serves, one connection at a time
+}
+// [end: server-max-tasks]
+
 // [snippet: server-stop-signal]
 static uint32_t stop_requested;
 
@@ -171,7 +186,7 @@ int main(int argc, char **argv)
         .ip = NET_DEFAULT_IP,
         .port = NET_DEFAULT_PORT,
         .backend = EX_BACKEND_EPOLL,
-        .max_tasks = SCHED_DEFAULT_TASKS,
+        .max_tasks = 0, // 0: not given; derived from the descriptor limit below
         .log_path = LOG_FILE_PATH,
     };
     net_parse_ipv4(NET_DEFAULT_IP, &o.addr);
@@ -180,6 +195,10 @@ int main(int argc, char **argv)
     int r = parse_args(argc, argv, &o);
     if (r != 0)
         return r > 0 ? 0 : 2;
+    // Each connection is a descriptor: take all the hard limit allows.
+    long fd_limit = sys_fd_limit_raise();
+    if (o.max_tasks == 0)
+        o.max_tasks = default_max_tasks(fd_limit, o.workers);
 
     // One listening socket, or one per worker with SO_REUSEPORT (the first
     // one's port for the rest, in case PORT was 0).
@@ -248,11 +267,10 @@ int main(int argc, char **argv)
                     sys_errno_name(r));
         return 1;
     }
-    sys_printf(
-        "async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, accept=%s, %u task slots, log "
-        "%s)\n",
-        o.ip, o.port, o.workers, ex_backend_name(), accept_names[o.accept], o.max_tasks,
-        o.log_path ? o.log_path : "off");
+    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, accept=%s, max-tasks=%u (fd "
+               "limit %ld), log %s)\n",
+               o.ip, o.port, o.workers, ex_backend_name(), accept_names[o.accept], o.max_tasks, fd_limit,
+               o.log_path ? o.log_path : "off");
 
     // [snippet: server-shutdown]
     while (!atomic_load_seq(&stop_requested))

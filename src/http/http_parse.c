@@ -12,7 +12,7 @@ typedef unsigned char u8;
 // in one of the forms of 9112 3.2: origin-form ("/p?q"); asterisk-form ("*") with OPTIONS
 // only (3.2.4); absolute-form ("scheme:..."), where an http or https URI needs a non-empty
 // host and no userinfo (9110 4.2.1, 4.2.4); anything after CONNECT (authority-form, which
-// routing refuses). Any other target is a 400 (9112 3.2 SHOULD).
+// routing answers 501). Any other target is a 400 (9112 3.2 SHOULD).
 // - A line starting with SP/HTAB in the field section (obs-fold, or whitespace after the
 // request-line) is a 400 (9112 5.2 and 2.2 allow rejecting).
 // - Whitespace between field name and colon is a 400 (9112 5.1 MUST).
@@ -279,7 +279,7 @@ static inline bool is_alpha(u8 c) { return (unsigned)(lower(c) - 'a') < 26u; }
 static int check_target(const u8 *m, size_t mlen, const u8 *t, size_t n)
 {
     if (mlen == 7 && __builtin_memcmp(m, "CONNECT", 7) == 0)
-        return 0;              // authority-form; CONNECT itself is refused by routing
+        return 0;              // authority-form; routing answers CONNECT with 501
     if (n == 1 && t[0] == '*') // asterisk-form: server-wide OPTIONS only (3.2.4)
         return mlen == 7 && __builtin_memcmp(m, "OPTIONS", 7) == 0 ? 0 : 400;
     if (t[0] == '/')

@@ -1,4 +1,4 @@
-// http_routes.c: the route table and its handlers: /, /plaintext, /metrics, the upgrade; OPTIONS, 404, 405.
+// http_routes.c: the route table and its handlers; OPTIONS, 404, 405, and 501 for CONNECT.
 #include "http/http_routes.h"
 #include "http/http_conn.h"
 #include "http/http_log.h"
@@ -168,6 +168,13 @@ unsigned http_routes_all_methods(void)
 // [snippet: http-route-check]
 int http_route_check(const struct http_route *route, unsigned method)
 {
+    // CONNECT asks the recipient to become a tunnel (RFC 9110 9.3.6), which
+    // is a proxy's work: this origin server implements it for no resource,
+    // and a method it does not implement gets 501 (9.1, 15.6.2), whatever
+    // the target. Not 404 for its authority-form target ("host:443" is no
+    // path), nor 405, which says the method works on some other resource.
+    if (method == HTTP_M_CONNECT)
+        return 501;
     if (!route)
         return 404;
     if (method == HTTP_M_OPTIONS) // RFC 9110 9.3.7: what this resource answers, in Allow
@@ -222,9 +229,10 @@ void http_route(struct http_conn *c, const struct http_request *req)
     http_body_start(&c->req_body, req);
     char allow[HTTP_ALLOW_MAX];
     // "OPTIONS *" asks about the server as a whole (RFC 9110 9.3.7); the
-    // parser lets "*" through with OPTIONS only. OPTIONS answers 200 with
-    // Content-Length: 0, which 9.3.7 requires and a 204 may not carry (8.6).
-    if (req->target_len == 1 && req->target[0] == '*') {
+    // parser lets "*" through with OPTIONS (and CONNECT, whose target it
+    // leaves to routing). OPTIONS answers 200 with Content-Length: 0, which
+    // 9.3.7 requires and a 204 may not carry (8.6).
+    if (method == HTTP_M_OPTIONS && req->target_len == 1 && req->target[0] == '*') {
         http_allow_field(http_routes_all_methods(), allow);
         r.head_only = false;
         http_respond(c, 200, &r, HTTP_CTYPE_TEXT, "", 0, allow);
@@ -246,6 +254,12 @@ void http_route(struct http_conn *c, const struct http_request *req)
         http_allow_field(route->methods, allow);
         r.head_only = false;
         http_respond(c, 405, &r, HTTP_CTYPE_TEXT, body_405, sizeof body_405 - 1, allow);
+        break;
+    case 501:
+        // And close: the bytes after a CONNECT head belong to the tunnel the
+        // client asked for (it may send them before our answer), not to a
+        // next request, so they cannot be parsed as one.
+        http_respond_error(c, 501);
         break;
     default: // 200: OPTIONS
         http_allow_field(route->methods, allow);

@@ -35,8 +35,9 @@ struct http_route {
 const struct http_route *http_route_find(const char *path, size_t n);
 
 // What a request for `method` on `route` (NULL: none) gets before any
-// handler runs: 404 (no route), 405 (route, not its method), 200 (OPTIONS,
-// answered from the method set), or 0: run the route's handler.
+// handler runs: 501 (CONNECT, on any route or none), 404 (no route), 405
+// (route, not its method), 200 (OPTIONS, answered from the method set), or
+// 0: run the route's handler.
 int http_route_check(const struct http_route *route, unsigned method);
 
 // Writes the Allow field for a method set ("\r\nAllow: GET, HEAD, OPTIONS";

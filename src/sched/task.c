@@ -41,8 +41,11 @@ int sched_init(uint32_t max_tasks)
     task_limit = max_tasks;
     sched_slot_pool_init(&pool, pool_next, max_tasks);
     sched_ready_queue_init(&queue, queue_cells, QUEUE_CAPACITY);
-    for (uint32_t i = 0; i < max_tasks; i++) // keep generations: old wakers stay stale
-        atomic_store_relaxed(&tasks[i].word, WORD(GEN(tasks[i].word), TASK_FREE));
+    // Every slot is FREE already: a never-used one is zero (FREE, generation
+    // 0), and a task's word goes FREE before `live` drops. The words are left
+    // alone, which keeps the generations (old wakers stay stale) and leaves the
+    // slots beyond those ever used untouched: their pages of .bss cost memory
+    // only once a spawn uses them, so a large limit is free until it is used.
     return 0;
 }
 

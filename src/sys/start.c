@@ -93,3 +93,21 @@ int sys_cpu_count(void)
     return n > 0 ? n : 1;
 }
 // [end: cpu-count]
+
+// The soft limit is often 1,024 while the hard one is far higher: 1,024 is
+// what select()'s fd_set holds, and a program that may use select() must
+// not get descriptors past it. Nothing here uses select(), so, as Go's
+// runtime does at start-up, take every descriptor the hard limit allows.
+long sys_fd_limit_raise(void)
+{
+    struct rlimit rl;
+    int r = sys_prlimit(0, RLIMIT_NOFILE, NULL, &rl);
+    if (r < 0)
+        return r;
+    if (rl.cur < rl.max) {
+        struct rlimit want = {.cur = rl.max, .max = rl.max};
+        if (sys_prlimit(0, RLIMIT_NOFILE, &want, NULL) == 0)
+            rl.cur = rl.max;
+    }
+    return rl.cur > (unsigned long)INT32_MAX ? INT32_MAX : (long)rl.cur;
+}

@@ -260,6 +260,10 @@ __attribute__((noreturn)) void sys_panic_at(const char *file, int line, const ch
 #define SYS_PANIC(msg) sys_panic_at(__FILE__, __LINE__, (msg))
 // Number of CPUs this process may run on (sched_getaffinity), at least 1.
 int sys_cpu_count(void);
+// Raises RLIMIT_NOFILE's soft limit to its hard limit and returns the soft
+// limit in force afterwards (unchanged if raising failed), or -errno if the
+// limit cannot be read.
+long sys_fd_limit_raise(void);
 // Value of auxv entry `type` (AT_PAGESZ ...), or 0 when absent.
 unsigned long sys_getauxval(unsigned long type);
 // Value of environment variable `name`, or NULL.

@@ -332,6 +332,27 @@ def test_other_methods_405(ctx):
             assert c.read_response().status == 200
 
 
+def test_connect_is_501_and_closes(ctx):
+    """CONNECT asks for a tunnel, which this origin server does not make: 501 Not Implemented
+    whatever the target (RFC 9110 9.1, 9.3.6, 15.6.2; before, an authority-form target got 404 and
+    "CONNECT *" a 200), then a close: the bytes after a CONNECT head are meant for the tunnel, so
+    a request among them is never answered."""
+    targets = ("example.com:443", "127.0.0.1:8080", "test:80", "*", "/plaintext")
+    for reactor in reactors():
+        with server(ctx, reactor) as srv:
+            for target in targets:
+                with Conn(srv.port) as c:
+                    tunnel = b"\x16\x03\x01\x00\x05hello" + request("/plaintext")
+                    c.send(request(target, method="CONNECT", host=target if ":" in target else "test") + tunnel)
+                    r = c.read_response()
+                    assert r.status == 501, f"{reactor}: CONNECT {target} answered {r.status}"
+                    check_common_headers(r)
+                    assert r.closes(), f"{reactor}: CONNECT {target}: the 501 does not say Connection: close"
+                    c.expect_eof()  # and nothing for the request behind it
+            assert_serving(srv.port)
+    return f"{len(targets)} targets, {reactors_note()}"
+
+
 def test_options(ctx):
     """OPTIONS * and OPTIONS on a route: 200, Allow, Content-Length: 0 (RFC 9110 9.3.7); the
     connection stays. OPTIONS on no route: 404. Asterisk-form with another method: 400 (RFC 9112 3.2.4)."""
@@ -978,8 +999,9 @@ def _cpu_seconds(pid):
 
 
 def test_emfile_backoff_then_recovers(ctx):
-    """Out of descriptors (prlimit --nofile=32): accepting pauses instead of spinning, in every accept
-    mode and reactor, and the connections queued meanwhile are served once descriptors free up."""
+    """Out of descriptors (prlimit --nofile=32 with --max-tasks=64, more slots than descriptors, as
+    the default never gives): accepting pauses instead of spinning, in every accept mode and reactor,
+    and the connections queued meanwhile are served once descriptors free up."""
     prlimit = shutil.which("prlimit")
     if not prlimit:
         raise Skip("prlimit (util-linux) is not installed")
@@ -989,7 +1011,7 @@ def test_emfile_backoff_then_recovers(ctx):
     for accept, reactor in modes:
         port = ctx.free_port()
         argv = [prlimit, "--nofile=32:32", ctx.bin("async-nostd"), "2", "127.0.0.1", str(port),
-                f"--reactor={reactor}", f"--accept={accept}", "--no-log"]
+                f"--reactor={reactor}", f"--accept={accept}", "--no-log", "--max-tasks=64"]
         with ctx.process(argv, ready_port=port) as srv:
             what = f"--accept={accept} --reactor={reactor}"
             held = []
@@ -1012,6 +1034,112 @@ def test_emfile_backoff_then_recovers(ctx):
             assert_serving(port, f"{what}, after the descriptors came back")
             out.append(f"{accept}/{reactor} {busy:.2f} s CPU")
     return "; ".join(out)
+
+
+def _startup_line(proc, timeout=5):
+    """The server's "listening on" line, and its max-tasks and fd limit as numbers."""
+    import re
+    import select
+    line = b""
+    deadline = time.monotonic() + timeout
+    while not line.endswith(b"\n") and time.monotonic() < deadline:
+        if select.select([proc.stdout], [], [], 0.1)[0]:
+            byte = os.read(proc.stdout.fileno(), 1)  # unbuffered: select() sees what is left
+            if not byte:
+                break
+            line += byte
+    text = line.decode(errors="replace").strip()
+    m = re.search(r"max-tasks=(\d+) \(fd limit (\d+)\)", text)
+    assert m, f"no 'max-tasks=N (fd limit M)' in the start-up line {text!r}"
+    return text, int(m.group(1)), int(m.group(2))
+
+
+def _limited_server(ctx, nofile, *args):
+    prlimit = shutil.which("prlimit")
+    if not prlimit:
+        raise Skip("prlimit (util-linux) is not installed")
+    port = ctx.free_port()
+    argv = [prlimit, f"--nofile={nofile}", ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), "--no-log",
+            f"--reactor={default_reactor()}", *args]
+    return port, ctx.process(argv, ready_port=port)
+
+
+def _half_heads(port, n):
+    """n connections that each send half a request head and stall."""
+    conns = []
+    for _ in range(n):
+        c = Conn(port, timeout=5)
+        c.send(b"GET /plaintext HTTP/1.1\r\nHost: te")
+        conns.append(c)
+    return conns
+
+
+def test_default_max_tasks_follows_fd_limit(ctx):
+    """With no --max-tasks the task slots follow the descriptor limit, whose soft value the server
+    raises to the hard one (prlimit --nofile=1024:4096): 2,000 clients stalled half-way through a
+    request head do not keep a new client from its 200 (with the old fixed 1,024 slots it got a 503,
+    or, under the soft limit of 1,024, waited in the accept queue for the stalled ones to time out).
+    --max-tasks still overrides the default."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2200:
+        raise Skip(f"this process may open only {hard} descriptors; the test holds 2,000")
+    if soft != resource.RLIM_INFINITY and soft < 2200:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4096), hard))
+    port, proc = _limited_server(ctx, "1024:4096", "--header-timeout=60000")
+    with proc as srv:
+        line, max_tasks, fd_limit = _startup_line(srv)
+        with open(f"/proc/{srv.pid}/limits") as f:
+            limits = [l.split()[3:5] for l in f if l.startswith("Max open files")][0]
+        assert limits == ["4096", "4096"], f"soft limit not raised to the hard one: {limits}"
+        assert fd_limit == 4096, line
+        # The slots leave descriptors for what the server holds now, and for a refusal per worker.
+        held = proc_fds(srv.pid)
+        assert 2000 < max_tasks <= fd_limit - held - 2, f"{max_tasks} slots with {held} descriptors held: {line}"
+        stalled = _half_heads(port, 2000)
+        try:
+            want = 2000 + 1  # the stalled ones and the /metrics request itself
+            assert wait_for(lambda: metrics(port)["async_nostd_connections_active"] >= want, 10), \
+                f"{metrics(port)['async_nostd_connections_active']} connections active, not {want}"
+            t0 = time.monotonic()
+            r = get(port)
+            took = time.monotonic() - t0
+            assert r.status == 200 and r.body == HELLO, f"a new client got {r} beside 2,000 stalled ones"
+        finally:
+            for c in stalled:
+                c.close()
+    port, proc = _limited_server(ctx, "1024:4096", "--max-tasks=100")
+    with proc as srv:
+        over, n, _ = _startup_line(srv)
+        assert n == 100, f"--max-tasks=100 gave {over!r}"
+    return f"max-tasks={max_tasks} (fd limit {fd_limit}); 200 in {took * 1000:.1f} ms beside 2,000 stalled"
+
+
+def test_small_fd_limit_still_starts_and_refuses(ctx):
+    """With a hard limit of 32 descriptors the server starts, says its number of task slots, serves,
+    and, full, answers 503 at once instead of running out of descriptors (with the old default of
+    1,024 slots a new client waited in the accept queue)."""
+    port, proc = _limited_server(ctx, "32:32", "--header-timeout=60000")
+    with proc as srv:
+        line, max_tasks, fd_limit = _startup_line(srv)
+        assert fd_limit == 32, line
+        assert_serving(port, "with 32 descriptors")
+        time.sleep(0.3)  # the server closes its end of that connection
+        held = proc_fds(srv.pid)
+        assert 1 <= max_tasks <= fd_limit - held - 2, f"{max_tasks} slots with {held} descriptors held: {line}"
+        stalled = _half_heads(port, max_tasks)
+        try:
+            assert wait_for(lambda: proc_fds(srv.pid) == held + max_tasks, 5), \
+                f"{proc_fds(srv.pid)} descriptors, not {held} + {max_tasks} stalled connections"
+            with Conn(port, timeout=3) as c:
+                c.send(request("/plaintext"))
+                r = c.read_response()
+                assert r.status == 503, f"a client beyond {max_tasks} slots got {r}"
+        finally:
+            for c in stalled:
+                c.close()
+        assert_serving(port, "after the stalled clients left")
+    return f"max-tasks={max_tasks} (fd limit 32), the next client 503"
 
 
 # ---- interop with real clients -----------------------------------------------------------------

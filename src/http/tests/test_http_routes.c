@@ -49,6 +49,13 @@ static void method_outside_the_set_is_405(void)
     CHECK_EQ(http_route_check(r, HTTP_M_OPTIONS), 200);
 }
 
+static void connect_is_501_on_any_target(void)
+{
+    CHECK_EQ(http_route_check(find("/plaintext"), HTTP_M_CONNECT), 501);
+    CHECK_EQ(http_route_check(find("example.com:443"), HTTP_M_CONNECT), 501); // no route: still 501
+    CHECK_EQ(http_route_check(find("/nope"), HTTP_M_GET), 404);
+}
+
 static void allow_is_built_from_the_method_set(void)
 {
     char allow[HTTP_ALLOW_MAX];
@@ -91,6 +98,7 @@ int main(void)
     RUN(paths_match_exactly);
     RUN(not_found_is_404_whatever_the_method);
     RUN(method_outside_the_set_is_405);
+    RUN(connect_is_501_on_any_target);
     RUN(allow_is_built_from_the_method_set);
     RUN(upgrades_follow_the_hooks_path);
     return test_summary();

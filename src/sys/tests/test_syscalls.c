@@ -152,6 +152,20 @@ static void cpu_count_positive(void)
     CHECK(n >= 1 && n <= 1024);
 }
 
+static void fd_limit_raised_to_hard(void)
+{
+    struct rlimit was, now;
+    CHECK_EQ(sys_prlimit(0, RLIMIT_NOFILE, NULL, &was), 0);
+    struct rlimit low = {.cur = was.max < 64 ? was.max : 64, .max = was.max};
+    CHECK_EQ(sys_prlimit(0, RLIMIT_NOFILE, &low, NULL), 0); // lowering the soft limit is always allowed
+    long got = sys_fd_limit_raise();
+    CHECK_EQ(sys_prlimit(0, RLIMIT_NOFILE, NULL, &now), 0);
+    CHECK_EQ(now.cur, was.max);
+    CHECK_EQ(now.max, was.max);
+    CHECK_EQ(got, was.max > INT32_MAX ? INT32_MAX : (long)was.max);
+    CHECK_EQ(sys_prlimit(0, RLIMIT_NOFILE, &was, NULL), 0);
+}
+
 int main(int argc, char **argv, char **envp)
 {
     main_frame = (uintptr_t)__builtin_frame_address(0);
@@ -169,5 +183,6 @@ int main(int argc, char **argv, char **envp)
     RUN(stack_aligned_at_main);
     RUN(argv_and_envp_reach_main);
     RUN(cpu_count_positive);
+    RUN(fd_limit_raised_to_hard);
     return test_summary();
 }
