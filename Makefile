@@ -56,8 +56,9 @@ TEST_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/tests/$
 DEMO_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/demo/%.c,$(B)/bin/%,$(wildcard src/$(L)/demo/*.c)))
 HOSTED_BINS  := $(foreach L,$(LAYERS),$(patsubst src/$(L)/tests/%.c,$(B)/hosted/$(L)/%,$(wildcard src/$(L)/tests/hosted_*.c)))
 FUZZ_BINS    := $(foreach L,$(LAYERS),$(patsubst src/$(L)/fuzz/%.c,$(B)/fuzz/$(L)/%,$(wildcard src/$(L)/fuzz/fuzz_*.c)))
-# The book's measurement programs (chapters/code/*.c), linked like tests: each
-# is built from the stage its header's build command names (-DSTAGE=N) on.
+# The book's small programs (chapters/code/*.c: each chapter's first program
+# and its measurement programs), linked like tests: each is built from the
+# stage its header's build command names (-DSTAGE=N) on.
 chapter_stage = $(patsubst -DSTAGE=%,%,$(firstword $(shell grep -o -- '-DSTAGE=[0-9]' $(1))))
 CHAPTER_BINS := $(foreach f,$(wildcard chapters/code/*.c),\
                   $(if $(shell test $(call chapter_stage,$(f)) -le $(STAGE) && echo y),$(B)/chapters/$(basename $(notdir $(f)))))

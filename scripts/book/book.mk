@@ -18,7 +18,7 @@ BOOK_TOOLS        := scripts/book
 BOOK_FILTER       := $(BOOK_TOOLS)/snippets.lua
 BOOK_CHAPTERS      = $(sort $(wildcard chapters/*.md))
 BOOK_META          = $(wildcard chapters/_book/metadata.yaml)
-BOOK_SNIPPET_DIRS ?= src bench scripts Makefile test.py
+BOOK_SNIPPET_DIRS ?= src bench scripts chapters/code Makefile test.py
 
 BOOK_PANDOC = SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(PANDOC) --from=markdown \
 	--lua-filter=$(BOOK_FILTER) --toc --toc-depth=2 --highlight-style=tango \

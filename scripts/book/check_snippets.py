@@ -16,7 +16,7 @@ import os
 import re
 import sys
 
-DEFAULT_DIRS = "src bench scripts Makefile test.py"
+DEFAULT_DIRS = "src bench scripts chapters/code Makefile test.py"
 PRUNE_NAMES = {"build", "node_modules", ".git"}
 PRUNE_PATHS = {os.path.join("scripts", "book")}  # this tooling describes the markers in prose
 EXTS = {"c", "h", "S", "s", "inc", "mk", "py", "lua", "sh", "html", "htm", "js", "mjs",

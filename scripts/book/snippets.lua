@@ -11,7 +11,7 @@
 --
 -- Environment:
 --   SNIPPET_DIRS  files and folders searched, relative to the working directory
---                 (default "src bench scripts Makefile test.py"). build/,
+--                 (default "src bench scripts chapters/code Makefile test.py"). build/,
 --                 node_modules/, .git/ and scripts/book/ (this tooling, whose
 --                 comments describe the markers) are never searched.
 --   SNIPPET_OVERLAY  a lab (scripts/lab.py export): a source file that the lab
@@ -34,7 +34,7 @@
 -- Any unknown, duplicate, unterminated or unmatched marker stops pandoc with a
 -- non-zero exit and a message naming the snippet, the source file and the chapter.
 
-local DIRS = os.getenv("SNIPPET_DIRS") or "src bench scripts Makefile test.py"
+local DIRS = os.getenv("SNIPPET_DIRS") or "src bench scripts chapters/code Makefile test.py"
 local OVERLAY = os.getenv("SNIPPET_OVERLAY")
 if OVERLAY == "" then OVERLAY = nil end
 
