@@ -22,7 +22,7 @@ int mem_heap_init(void)
 {
     sys_memset(mem_chunk_class, MEM_NO_CLASS, sizeof mem_chunk_class);
     // MAP_NORESERVE: the kernel commits a page only when it is first
-    // touched, so an idle 16 MB heap costs no memory.
+    // touched, so an untouched heap costs no memory, however large HEAP_SIZE is.
     void *p =
         sys_mmap(NULL, HEAP_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (SYS_IS_ERR(p))
