@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test.py: the one test runner of async-nostd (stdlib only).
 
-    python3 test.py                  everything: every stage, the book, the bench smoke test
+    python3 test.py                  everything: every stage, the book, the bench smoke test and
+                                     the open-loop generator's check
     python3 test.py ch4              stages 1..4 (what `make test STAGE=4` runs)
     python3 test.py sched http       only those stages' tests (built at the highest one)
     python3 test.py browser          only tests tagged "browser" (also: http, ws)
@@ -357,6 +358,9 @@ def main():
         if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "smoke.py")):
             run_command_test(results, "bench: smoke run writes a CSV row and a plot",
                              [sys.executable, "bench/smoke.py"], timeout=300)
+        if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "openloop_test.py")):
+            run_command_test(results, "bench: the open-loop generator counts a stall from the intended send times",
+                             [sys.executable, "bench/openloop_test.py"], timeout=120)
         results.line(f"# {time.monotonic() - started:.0f} s; log in {os.path.relpath(LOG_PATH, ROOT)}")
         if results.failures:
             results.line("# failed: " + ", ".join(results.failures[:20]))
