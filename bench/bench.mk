@@ -14,6 +14,7 @@ BENCH_PY      ?= python3
 BENCH_CC      ?= cc
 BENCH_SERVER   = $(B)/bin/async-nostd
 BENCH_WS_LOAD := build/bench/ws_load
+BENCH_OPENLOOP := build/bench/openloop
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
 BENCH_IDLE_ARGS ?=
@@ -33,12 +34,17 @@ $(BENCH_WS_LOAD): bench/ws_load.c
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
 
+$(BENCH_OPENLOOP): bench/openloop.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -pthread -o $@ $< -lm
+
 # [snippet: bench-make-targets]
-bench: bench-setup bench-server $(BENCH_WS_LOAD)     ## benchmark vs nginx and node ws (~10 min): results/, plots/
+bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_OPENLOOP) ## benchmark vs nginx and node ws (~10 min): results/, plots/
 	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
 	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
 
-bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_OPENLOOP) ## reduced benchmark grid (< 90 s) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv

@@ -42,8 +42,6 @@ def check(name, ok, why=""):
 
 
 def build():
-    if os.path.exists(BIN) and os.path.getmtime(BIN) >= os.path.getmtime(SRC):
-        return True
     os.makedirs(os.path.dirname(BIN), exist_ok=True)
     cc = os.environ.get("BENCH_CC", "cc")
     r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-pthread", "-o", BIN, SRC, "-lm"],
