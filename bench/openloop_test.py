@@ -185,6 +185,11 @@ def server_checks():
         check("stall: timed from the actual send, p99 hides it (what a closed-loop tool reports)",
               res["svc_p99_us"] < s * 1e6 / 4 and res["svc_max_us"] >= s * 0.9e6, r.stdout)
 
+    r, res = run_against(DelayServer(0.002), ["-c", "6", "-t", "3", "-R", "300", "-w", "0.1", "-d", "0.5"])
+    check("three threads share the schedule: every request answered once",
+          r.returncode == 0 and res and res["answered"] == res["scheduled"] == 150 and res["errors"] == 0
+          and res["p50_us"] >= 2000 * (1 - REL_ERR), r.stdout + r.stderr)
+
     r, res = run_against(DelayServer(0.001), ["-c", "2", "-R", "200", "-w", "0.1", "-d", "0.5"], path="/chunked")
     check("chunked responses (extensions, trailers) are read to their end",
           r.returncode == 0 and res and res["answered"] == res["scheduled"] == 100 and res["errors"] == 0,
