@@ -86,6 +86,11 @@ def histogram_checks():
           abs(res["p99_ns"] - 1e6) <= 1e6 * REL_ERR and abs(res["p999_ns"] - 1e9) <= 1e9 * REL_ERR
           and res["max_ns"] == 1e9, f"{res}")
 
+    # 999 at 1 ms and one at 1 s: the 99.9th percentile is the 999th value,
+    # although 99.9 / 100 * 1000 is 999.0000000000001 in floating point.
+    _, res = hist([1000000] * 999 + [1000000000])
+    check("histogram: p99.9 of 1,000 values is the 999th", abs(res["p999_ns"] - 1e6) <= 1e6 * REL_ERR, f"{res}")
+
     # Past the top of the range (2^36 ns, 68.7 s): kept, counted, max exact.
     _, res = hist([5, 100 * 10 ** 9])
     check("histogram: a value past the range is kept, not dropped",
