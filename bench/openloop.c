@@ -431,10 +431,15 @@ static int parse(struct worker *w, struct conn *c, uint64_t t)
     return 0;
 }
 
-static void on_readable(struct worker *w, struct conn *c)
+// Reads and parses what has arrived. A read shorter than the room it had
+// drained the socket, and with edge-triggered epoll new bytes bring a new
+// event: skip the read that would only say EAGAIN, one system call per
+// response, unless the peer has hung up (then read on to the end of file).
+static void on_readable(struct worker *w, struct conn *c, uint32_t events)
 {
     while (c->st == OPEN) {
-        ssize_t n = read(c->fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen);
+        size_t room = RBUF_SIZE - c->rlen;
+        ssize_t n = read(c->fd, c->rbuf + c->rlen, room);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0 && errno == EAGAIN)
@@ -454,6 +459,8 @@ static void on_readable(struct worker *w, struct conn *c)
             send_next(w, c);
             return;
         }
+        if ((size_t)n < room && !(events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+            return;
     }
 }
 
@@ -536,7 +543,7 @@ static void *worker_run(void *arg)
             if (evs[i].events & (EPOLLOUT | EPOLLERR))
                 on_writable(w, c);
             if (c->st == OPEN && (evs[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
-                on_readable(w, c);
+                on_readable(w, c, evs[i].events);
         }
     }
     // What never finished still waited until now: record that much (a lower
