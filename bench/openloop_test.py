@@ -13,11 +13,15 @@ Builds build/bench/openloop, then:
     checks that the latencies counted from the intended send times show the
     stall (about S*R requests delayed, max about S) while the ones counted
     from the actual send times, what a closed-loop tool would report, hide it;
-  - reads chunked responses, and refuses bad arguments.
+  - reads chunked responses, and refuses bad arguments;
+  - turns a made-up latency series into bench/report.py's summary (the
+    highest rate held under a p99 limit) and its plot.
 Prints one [OK]/[FAIL] line per check; exits 0 iff all pass. About 10 s.
 """
+import csv
 import os
 import random
+import shutil
 import socket
 import socketserver
 import subprocess
@@ -219,6 +223,41 @@ def argument_checks():
           f"status {r.returncode}: {r.stderr}")
 
 
+def report_checks():
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import report
+    # offered rate -> (answered/s, p99 µs) for each server; made up, with a
+    # lucky point past a bad one (nginx at 7,000) that must not count.
+    points = {"async-nostd": {1000: (1000, 200), 3000: (2990, 700), 5000: (4990, 4000), 7000: (6200, 9000)},
+              "nginx": {1000: (1000, 300), 3000: (2990, 1500), 5000: (4900, 12000), 7000: (6990, 800)}}
+    work = os.path.join(ROOT, "build", "bench", "openloop-test")
+    shutil.rmtree(work, ignore_errors=True)
+    os.makedirs(work)
+    path = os.path.join(work, "latency.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, ["date", "host", "commit", "cpu_model", "cores", "kernel", "profile", "nginx_version",
+                               "series", "point", "server", "connections", "pinned", "runs", "offered_rps",
+                               "load_pct", "peak_rps", "rps", "p50_us", "p99_us", "p999_us", "unfinished",
+                               "discarded"])
+        w.writeheader()
+        for server, pts in points.items():
+            for rate, (got, p99) in pts.items():
+                w.writerow(dict(date="2026-01-01 00:00:00", host="test", commit="test", cpu_model="test", cores=2,
+                                kernel="test", profile="test", nginx_version="test", series="latency",
+                                point=f"load{rate // 70}", server=server, connections=100, pinned=1, runs=1,
+                                offered_rps=rate, load_pct=rate // 70, peak_rps=7000, rps=got, p50_us=p99 / 4,
+                                p99_us=p99, p999_us=p99 * 2, unfinished=0, discarded=0))
+    text = report.summary(report.load(path))
+    want = ["| highest offered rate held with p99 < 1 ms | 3,000 | 1,000 | 3.00x |",
+            "| highest offered rate held with p99 < 10 ms | 5,000 | 3,000 | 1.67x |"]
+    check("report: highest offered rate held under p99 1 ms and 10 ms, and the ratio",
+          all(line in text.splitlines() for line in want), text)
+    if shutil.which("gnuplot"):
+        drawn = report.plots(path, os.path.join(work, "plots"))
+        png = os.path.join(work, "plots", "latency-openloop.png")
+        check("report: the latency-openloop plot is drawn", png in drawn and os.path.getsize(png) > 1000, f"{drawn}")
+
+
 def main():
     started = time.monotonic()
     if not build():
@@ -226,6 +265,7 @@ def main():
     histogram_checks()
     server_checks()
     argument_checks()
+    report_checks()
     print(f"  # {time.monotonic() - started:.1f} s")
     return 1 if failed else 0
 
