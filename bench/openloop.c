@@ -20,9 +20,10 @@
 //
 // URL is http://HOST[:PORT][/PATH] (the http:// may be left out). Prints the
 // percentiles for people, then one `result: key=value ...` line for scripts.
-// Exits 2 on bad arguments, 1 if no request was answered. Runs for at most
-// the connect time (5 s per connection) + WARMUP + SECONDS + DRAIN.
-// Built by bench/bench.mk with `cc -O2 -pthread`.
+// Exits 2 on bad arguments, 1 if a connection cannot be opened (5 s at
+// most each) or no request was answered. Once connected it runs WARMUP +
+// SECONDS, then waits at most DRAIN for the answers still due. Built by
+// bench/bench.mk with `cc -O2 -pthread`.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
