@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """test.py: the one test runner of async-nostd (stdlib only).
 
-    python3 test.py                  everything: every stage, the book, the bench smoke test
+    python3 test.py                  everything: every stage, the book, the bench smoke test and
+                                     the open-loop generator's check
     python3 test.py --fast           the fast half (`make test`): all but the clang rebuild of the
                                      unit tests, the black-box tests' io_uring pass, the lab check
                                      and the book's transcripts that re-run a suite (`make check`
@@ -375,6 +376,9 @@ def main():
         if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "smoke.py")):
             run_command_test(results, "bench: smoke run writes a CSV row and a plot",
                              [sys.executable, "bench/smoke.py"], timeout=300)
+        if "bench" in layers and os.path.isfile(os.path.join(ROOT, "bench", "openloop_test.py")):
+            run_command_test(results, "bench: the open-loop generator counts a stall from the intended send times",
+                             [sys.executable, "bench/openloop_test.py"], timeout=120)
         if fast:
             results.line("# fast run: not run here: " + ", ".join(FAST_LEAVES_OUT) + " (make check runs them)")
         results.line(f"# {time.monotonic() - started:.0f} s; log in {os.path.relpath(LOG_PATH, ROOT)}")

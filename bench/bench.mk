@@ -18,6 +18,7 @@ BENCH_SERVER   = $(B)/bin/async-nostd
 BENCH_WS_LOAD := build/bench/ws_load
 BENCH_PIPELINE_LOAD := build/bench/pipeline_load
 BENCH_FLOORS  := build/bench/floor_epoll build/bench/floor_uring
+BENCH_OPENLOOP := build/bench/openloop
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
 BENCH_IDLE_ARGS ?=
@@ -36,6 +37,11 @@ $(BENCH_WS_LOAD): bench/ws_load.c
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
+
+$(BENCH_OPENLOOP): bench/openloop.c
+	@mkdir -p $(@D)
+	@echo "  CC      $@ (hosted)"
+	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -pthread -o $@ $< -lm
 
 $(BENCH_PIPELINE_LOAD): bench/pipeline_load.c
 	@mkdir -p $(@D)
@@ -58,11 +64,11 @@ bench-floors: $(BENCH_FLOORS)                          ## build the floor server
 bench-pipeline-load: $(BENCH_PIPELINE_LOAD)            ## build the pipelining load generator into build/bench/
 
 # [snippet: bench-make-targets]
-bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_FLOORS) ## benchmark vs nginx, h2o, node ws, the floors: results/, plots/
+bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_OPENLOOP) $(BENCH_FLOORS) ## benchmark vs nginx, h2o, node ws, the floors: results/, plots/
 	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
 	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
 
-bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_OPENLOOP) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv

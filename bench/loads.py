@@ -1,4 +1,5 @@
-"""loads.py: the load generators of bench/run.py: wrk (HTTP), ws_load (WebSocket) and the idle-connection holder.
+"""loads.py: the load generators of bench/run.py: wrk (HTTP), openloop (HTTP at a fixed rate), ws_load
+(WebSocket) and the idle-connection holder.
 
 Each measured run reads the server's CPU time (/proc/PID/stat) just before
 the load starts and just after it ends, so every row of the CSV carries the
@@ -137,6 +138,32 @@ def ws_load(binary, port, connections, duration, warmup=1.0, size=64, path="/ws"
         "p999_us": j["p999_us"], "lat_mean_us": j["lat_mean_us"], "lat_max_us": j["lat_max_us"],
         "err_connect": j["err_connect"], "err_status": j["err_handshake"] + j["err_protocol"],
         "err_read": j["err_closed"], "err_write": 0, "err_timeout": 0,
+    }
+
+
+def openloop(binary, port, path, connections, rate, duration, warmup=1.0, drain=1.0, cpu=None):
+    """One run of build/bench/openloop at a constant offered rate; returns its
+    `result:` line renamed to the CSV's columns. Latencies count from each
+    request's intended send time; requests still unanswered when the drain
+    ends are counted in `unfinished` (and in the percentiles, at the time they
+    had waited so far), not as socket errors."""
+    cmd = pin_prefix(cpu) + [binary, "-c", str(connections), "-R", str(rate), "-d", str(duration),
+                             "-w", str(warmup), "-T", str(drain), f"http://{HOST}:{port}{path}"]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + warmup + drain + 60)
+    except subprocess.TimeoutExpired:
+        raise BenchError(f"openloop did not finish: {' '.join(cmd)}")
+    line = next((x for x in r.stdout.splitlines() if x.startswith("result: ")), None)
+    if r.returncode != 0 or line is None:
+        raise BenchError(f"openloop failed (status {r.returncode}): {' '.join(cmd)}\n{(r.stdout + r.stderr)[-800:]}")
+    j = {k: float(v) for k, v in (kv.split("=", 1) for kv in line[8:].split())}
+    return {
+        "requests": int(j["answered"]), "elapsed_s": j["duration_s"], "rps": j["achieved_rps"],
+        "offered_rps": j["offered_rps"], "p50_us": j["p50_us"], "p90_us": j["p90_us"], "p99_us": j["p99_us"],
+        "p999_us": j["p999_us"], "p9999_us": j["p9999_us"], "lat_mean_us": j["mean_us"], "lat_max_us": j["max_us"],
+        "svc_p99_us": j["svc_p99_us"], "unfinished": int(j["unfinished"]), "err_connect": int(j["err_connect"]),
+        "err_read": int(j["err_read"]), "err_write": 0, "err_status": int(j["err_status"] + j["err_parse"]),
+        "err_timeout": 0,
     }
 
 

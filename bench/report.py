@@ -22,7 +22,8 @@ GP_DIR = os.path.join(BENCH_DIR, "plots")
 NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run", "runs", "rps", "requests",
            "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
            "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
-           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req", "depth"}
+           "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req",
+           "offered_rps", "load_pct", "peak_rps", "p9999_us", "svc_p99_us", "unfinished", "depth"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
@@ -141,6 +142,7 @@ def summary(rows, command="", total_s=None, notes=()):
     out += syscalls_section(rows, targets)
     out += ws_section(rows)
     out += pipelined_section(rows)
+    out += latency_section(rows)
     if targets:
         out += ["## Targets", "", table(["target", "measured", "status"], targets), ""]
     errs = []
@@ -440,6 +442,64 @@ def ws_section(rows):
     return out
 
 
+# [snippet: bench-latency-held]
+HELD_SHARE = 0.95  # a point is held if the server answered at least this share of the offered rate ...
+
+
+def held_up_to(rows, server, limit_us):
+    """The highest offered rate at which `server` held p99 under limit_us, and
+    at every lower offered rate too (... with p99 under the limit). None if
+    it did not hold even the lowest one."""
+    best = None
+    for rate in sorted({r["offered_rps"] for r in rows if r["server"] == server}):
+        p99, got = med(rows, "p99_us", server=server, offered_rps=rate), med(rows, "rps", server=server,
+                                                                              offered_rps=rate)
+        if p99 is None or got is None or p99 >= limit_us or got < HELD_SHARE * rate:
+            break
+        best = rate
+    return best
+# [end: bench-latency-held]
+
+
+def latency_section(rows):
+    lt = [r for r in rows if r["series"] == "latency"]
+    if not lt:
+        return []
+    pinned = "server pinned to CPU 0, `openloop` on CPU 1" if lt[0]["pinned"] else "unpinned"
+    out = [f"## Open-loop latency: 1 worker each, {pinned}, {int(lt[0]['connections'])} connections, "
+           f"/plaintext keep-alive, constant offered rates; latency from each request's intended send time", ""]
+    peaks = []
+    for server in (OURS, "nginx"):
+        p = med(lt, "peak_rps", server=server)
+        if p is not None:
+            peaks.append(f"{server} {f_rate(p)} req/s")
+    if peaks:
+        out += ["Closed-loop maximum (`wrk`, the sweep's 100% is the larger): " + ", ".join(peaks), ""]
+    lines = []
+    for rate in sorted({r["offered_rps"] for r in lt}):
+        pct = med(lt, "load_pct", offered_rps=rate)
+        line = [f"{pct:.0f}%" if pct is not None else "-", f_rate(rate)]
+        for server in (OURS, "nginx"):
+            m = dict(server=server, offered_rps=rate)
+            line += [f_rate(med(lt, "rps", **m)), f_us(med(lt, "p50_us", **m)), f_us(med(lt, "p99_us", **m)),
+                     f_us(med(lt, "p999_us", **m))]
+        lines.append(line)
+    out += [table(["load", "offered req/s", "ours answered/s", "ours p50", "ours p99", "ours p99.9",
+                   "nginx answered/s", "nginx p50", "nginx p99", "nginx p99.9"], lines), ""]
+    lines = []
+    for limit_us, label in ((1000, "1 ms"), (10000, "10 ms")):
+        a, c = held_up_to(lt, OURS, limit_us), held_up_to(lt, "nginx", limit_us)
+        lines.append([f"highest offered rate held with p99 < {label}", f_rate(a), f_rate(c), f_ratio(ratio(a, c))])
+    out += [table(["figure", OURS, "nginx", "ratio"], lines), ""]
+    out += [f"A rate is held when p99 stays under the limit and the server answers at least "
+            f"{HELD_SHARE:.0%} of it, there and at every lower offered rate.", ""]
+    unfinished = {s: int(sum(r["unfinished"] or 0 for r in lt if r["server"] == s)) for s in (OURS, "nginx")}
+    if any(unfinished.values()):
+        out += ["Requests still unanswered when a run ended (past saturation; counted in the percentiles at "
+                "the time they had waited): " + ", ".join(f"{k} {v:,}" for k, v in unfinished.items()), ""]
+    return out
+
+
 # ---- plots -----------------------------------------------------------------
 
 def num(v, scale=1.0):
@@ -567,6 +627,18 @@ def dat_files(rows, d):
         with open(os.path.join(d, "pipelined-conns.gp"), "w") as f:
             f.write("conns = '" + " ".join(str(int(c)) for c in sorted({r["connections"] for r in pr})) + "'\n")
         have.append("pipelined")
+    lt = [r for r in rows if r["series"] == "latency"]
+    if lt:
+        lines = []
+        for rate in sorted({r["offered_rps"] for r in lt}):
+            line = [num(rate, 1e-3)]
+            for s in (OURS, "nginx"):
+                line += [num(med(lt, pc, server=s, offered_rps=rate)) for pc in ("p50_us", "p99_us", "p999_us")]
+                line.append(num(med(lt, "rps", server=s, offered_rps=rate), 1e-3))
+            lines.append(line)
+        write_dat(os.path.join(d, "latency-openloop.dat"),
+                  ["offered_k", "ours(p50,p99,p999 us; answered k/s)", "nginx(...)"], lines)
+        have.append("latency-openloop")
     return have
 
 

@@ -30,6 +30,11 @@ allows io_uring.
             load from build/bench/pipeline_load (bench/pipeline_load.c) on
             CPU 1, which reports its own CPU share: `wrk` with a Lua
             pipelining script runs out of CPU before our server does
+  latency   open-loop latency against offered load: 1 worker each, pinned
+            like the headline; each server's closed-loop maximum from one
+            `wrk` run, then build/bench/openloop at constant rates from 10%
+            of the larger maximum to past it (p50, p99, p99.9 from each
+            request's intended send time)
 h2o (its static file handler) joins the headline as a second reference.
 
 Every run becomes one CSV row (results/<date>-<host>-<commit>.csv, with the
@@ -55,11 +60,14 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servers import ROOT, BenchError, Floor, H2o, Nginx, NodeWs, Ours, check_same_answers, ensure_floor  # noqa: E402
-from loads import IdleHolder, ensure_pipeline_load, measured, pipeline_load, syscalls_during, ws_load, wrk  # noqa: E402
+from loads import (IdleHolder, ensure_pipeline_load, measured, openloop, pipeline_load, syscalls_during,  # noqa: E402
+                   ws_load, wrk)
 import report  # noqa: E402
 
 WS_LOAD_SRC = os.path.join(ROOT, "bench", "ws_load.c")
 WS_LOAD_BIN = os.path.join(ROOT, "build", "bench", "ws_load")
+OPENLOOP_SRC = os.path.join(ROOT, "bench", "openloop.c")
+OPENLOOP_BIN = os.path.join(ROOT, "build", "bench", "openloop")
 NOISY_PCT = 10    # other processes' share of the machine (%) above which a run is repeated
 MAX_REPEATS = 3   # repeats of one run at most
 MAX_TASKS = 8192  # above the largest connection count + idle connections of any series
@@ -78,6 +86,9 @@ PROFILES = {
         "ws": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1, size=64),
         "syscalls": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1),
         "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1),
+        # offered load in % of the larger closed-loop maximum; probe: the wrk run that finds it
+        "latency": dict(loads=[10, 30, 50, 70, 80, 90, 100, 110], conns=100, duration=5, warmup=1, drain=1,
+                        probe=2),
     },
     "quick": {
         "limit_s": 85,
@@ -89,6 +100,7 @@ PROFILES = {
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
         "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
         "pipelined": dict(depths=[1, 4, 16], conns=[100], runs=1, duration=1, warmup=0.5),
+        "latency": dict(loads=[10, 50, 80, 100, 110], conns=100, duration=3, warmup=0.5, drain=1, probe=1),
     },
     "smoke": {
         "limit_s": 40,
@@ -111,6 +123,9 @@ COLUMNS = [
     "lat_mean_us", "lat_max_us", "err_connect", "err_read", "err_write", "err_status", "err_timeout",
     "cpu_s", "cpu_us_per_req", "loadgen_cpu_s", "other_cpu_pct", "idle_alive", "idle_reopened",
     "syscalls", "syscalls_per_req", "discarded", "loadavg_1m", "t_s",
+    # the open-loop series: the offered rate (also as % of the larger closed-loop maximum,
+    # and the server's own maximum), p99.99, p99 timed from the actual send, requests never answered
+    "offered_rps", "load_pct", "peak_rps", "p9999_us", "svc_p99_us", "unfinished",
 ]
 
 
@@ -176,16 +191,25 @@ def raise_fd_limit():
 # [end: bench-raise-nofile]
 
 
-def ensure_ws_load():
-    """bench.mk builds the generator; build it here too when run.py runs alone."""
-    if os.path.exists(WS_LOAD_BIN) and os.path.getmtime(WS_LOAD_BIN) >= os.path.getmtime(WS_LOAD_SRC):
-        return WS_LOAD_BIN
-    os.makedirs(os.path.dirname(WS_LOAD_BIN), exist_ok=True)
+def ensure_built(src, binary, flags=()):
+    """bench.mk builds the generators; build one here too when run.py runs alone."""
+    if os.path.exists(binary) and os.path.getmtime(binary) >= os.path.getmtime(src):
+        return binary
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
     cc = os.environ.get("BENCH_CC", "cc")
-    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", WS_LOAD_BIN, WS_LOAD_SRC], capture_output=True, text=True)
+    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", *flags, "-o", binary, src, "-lm"], capture_output=True,
+                       text=True)
     if r.returncode != 0:
-        raise BenchError(f"could not build ws_load:\n{r.stderr}")
-    return WS_LOAD_BIN
+        raise BenchError(f"could not build {os.path.basename(binary)}:\n{r.stderr}")
+    return binary
+
+
+def ensure_ws_load():
+    return ensure_built(WS_LOAD_SRC, WS_LOAD_BIN)
+
+
+def ensure_openloop():
+    return ensure_built(OPENLOOP_SRC, OPENLOOP_BIN, ["-pthread"])
 
 
 def fmt_dur(s):
@@ -302,7 +326,8 @@ class Bench:
         row = dict(self.mach, profile=self.args.profile, **params, **result)
         row["loadavg_1m"] = os.getloadavg()[0]
         row["t_s"] = round(time.monotonic() - self.started, 1)
-        for k in ("rps", "elapsed_s", "p50_us", "p90_us", "p99_us", "p999_us", "lat_mean_us", "lat_max_us"):
+        for k in ("rps", "elapsed_s", "p50_us", "p90_us", "p99_us", "p999_us", "lat_mean_us", "lat_max_us",
+                  "p9999_us", "svc_p99_us"):
             if isinstance(row.get(k), float):
                 row[k] = round(row[k], 3 if k == "elapsed_s" else 1)
         self.csv.writerow(row)
@@ -312,7 +337,8 @@ class Bench:
         print(f"{result['rps']:>10,.0f}/s  p99 {result['p99_us'] / 1000:6.2f} ms  "
               f"{result['cpu_us_per_req'] if result['cpu_us_per_req'] != '' else float('nan'):6.2f} µs/req"
               + (f"  others {result['other_cpu_pct']:.0f}%" if result.get("other_cpu_pct", 0) >= 10 else "")
-              + (f"  ERRORS {errs}" if errs else ""), flush=True)
+              + (f"  ERRORS {errs}" if errs else "")
+              + (f"  unanswered {result['unfinished']}" if result.get("unfinished") else ""), flush=True)
 
     # -- one HTTP point: warm up each server, then alternate measured runs
     # [snippet: bench-alternate]
@@ -585,8 +611,53 @@ def series_pipelined(b, cfg, plan_only):
 # [end: bench-series-pipelined]
 
 
+
+# [snippet: bench-series-latency]
+def series_latency(b, cfg, plan_only):
+    """Open-loop latency against offered load. One `wrk` run finds each
+    server's closed-loop maximum; the sweep's 100% is the larger of the two,
+    so both servers get the same offered rates, alternating at each point."""
+    pinned = b.pinned_ok
+    n = 2 if b.args.reference else 1
+    cost = cfg["warmup"] + cfg["duration"] + cfg["drain"] / 2 + 0.3
+    if plan_only:
+        b.plan(n * (cfg["probe"] + 0.3), n)
+        b.plan(n * len(cfg["loads"]) * cost, n * len(cfg["loads"]))
+        return
+    gen = ensure_openloop()
+    cpu, cpu_load = (b.cpu_server, b.cpu_load) if pinned else (None, None)
+    servers = [b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))]
+    if b.args.reference:
+        servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
+        check_same_answers(servers[0], servers[1], ["/plaintext"])
+    peak = {}
+    for s in servers:  # also the warm-up
+        b.progress(f"latency: {s.label} closed-loop maximum ({cfg['probe']} s of wrk)", cfg["probe"] + 0.3)
+        peak[s.label] = wrk(s.url("/plaintext"), cfg["conns"], cfg["probe"], cpu=cpu_load)["rps"]
+        print(f"{peak[s.label]:>10,.0f}/s", flush=True)
+    top = max(peak.values())
+    if top <= 0:
+        raise BenchError("wrk measured no requests: no rate to sweep")
+    for pct in cfg["loads"]:
+        rate = max(1, round(top * pct / 100))
+        for s in servers:
+            def one():
+                b.progress(f"latency {pct}% ({rate:,} req/s offered): {s.label}", cost)
+                return measured(s, lambda: openloop(gen, s.port, "/plaintext", cfg["conns"], rate, cfg["duration"],
+                                                    cfg["warmup"], cfg["drain"], cpu_load))
+            b.keep_quiet_run(one, dict(
+                series="latency", point=f"load{pct}", server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                route="/plaintext", workers=1, connections=cfg["conns"], keepalive=1, pinned=int(pinned),
+                max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(), load_threads=1, run=1, runs=1,
+                duration_s=cfg["duration"], warmup_s=cfg["warmup"], load_pct=pct,
+                peak_rps=round(peak[s.label])))
+    b.stop_all()
+# [end: bench-series-latency]
+
+
+
 SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws,
-          "syscalls": series_syscalls, "pipelined": series_pipelined}
+          "syscalls": series_syscalls, "pipelined": series_pipelined, "latency": series_latency}
 
 
 def on_sigterm(signum, frame):
