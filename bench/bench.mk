@@ -1,8 +1,9 @@
 # bench/bench.mk: benchmark targets, included by the top-level Makefile.
 #
-#   make bench         full run (about 8 minutes): results/<date>-<host>-<commit>.csv,
+#   make bench         full run (under 15 minutes on 2 cores; PROFILE=quick for the
+#                      reduced grid): results/<date>-<host>-<commit>.csv,
 #                      results/latest.csv, results/summary-*.md, plots/*.png and *.svg
-#   make bench-quick   reduced grid (under 90 s) into build/bench/quick/
+#   make bench-quick   reduced grid (under 4 minutes) into build/bench/quick/
 #   make plots         redraw plots/ from results/latest.csv (or BENCH_CSV=file)
 #   make bench-smoke   the few-second check that `make test` runs
 #   make bench-floors  the floor servers of bench/floor/ into build/bench/ (hosted C)
@@ -21,7 +22,8 @@ BENCH_FLOORS  := build/bench/floor_epoll build/bench/floor_uring
 BENCH_OPENLOOP := build/bench/openloop
 BENCH_CSV     ?= results/latest.csv
 BENCH_ARGS    ?=
-BENCH_IDLE_ARGS ?=
+# Two alternating runs per server for the idle-memory figures of `make bench`.
+BENCH_IDLE_ARGS ?= --runs 2
 
 .PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server bench-floors bench-pipeline-load
 
@@ -65,10 +67,12 @@ bench-pipeline-load: $(BENCH_PIPELINE_LOAD)            ## build the pipelining l
 
 # [snippet: bench-make-targets]
 bench: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_OPENLOOP) $(BENCH_FLOORS) ## benchmark vs nginx, h2o, node ws, the floors: results/, plots/
-	$(BENCH_PY) bench/run.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_ARGS)
-	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS)
+	$(BENCH_PY) bench/run.py $(if $(PROFILE),--profile $(PROFILE)) --server $(BENCH_SERVER) \
+	    --command "make bench$(if $(PROFILE), PROFILE=$(PROFILE))" $(BENCH_ARGS)
+	$(if $(filter-out default,$(PROFILE)),@echo "bench: no idle-memory run with PROFILE=$(PROFILE) (make bench-idle runs it)",\
+	    $(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench" $(BENCH_IDLE_ARGS))
 
-bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_OPENLOOP) $(BENCH_FLOORS) ## reduced benchmark grid (< 90 s) into build/bench/quick/
+bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(BENCH_OPENLOOP) $(BENCH_FLOORS) ## reduced benchmark grid (< 4 min) into build/bench/quick/
 	$(BENCH_PY) bench/run.py --profile quick --server $(BENCH_SERVER) --command "make bench-quick" $(BENCH_ARGS)
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv

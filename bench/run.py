@@ -74,24 +74,26 @@ MAX_TASKS = 8192  # above the largest connection count + idle connections of any
 
 # [snippet: bench-profiles]
 # Durations are whole seconds (wrk's -d takes no fractions). The default
-# profile stays under about 10 minutes on a 2-core machine; quick under 90 s.
+# profile stays under about 14 minutes on a 2-core machine with the idle-memory
+# run that `make bench` adds; quick under 4 minutes. `--dry-run` prints a plan.
 PROFILES = {
     "default": {
-        "limit_s": 580,  # repeats of noisy runs stop when the total would pass this
-        "headline": dict(runs=5, duration=3, warmup=1, conns=100,
+        "limit_s": 810,  # repeats of noisy runs stop when the total would pass this
+        "headline": dict(runs=5, duration=2, warmup=1, conns=100,
                          points=[("/plaintext", False), ("/plaintext", True), ("/", False)]),
-        "workers": dict(workers=[1, 2, 4, 8], keepalive_conns=[1, 100, 1000], close_conns=[100],
-                        runs=3, duration=2, warmup=1),
-        "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=3, duration=2, warmup=1),
-        "ws": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1, size=64),
-        "syscalls": dict(conns=[1, 100, 1000], runs=3, duration=2, warmup=1),
-        "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1),
+        "workers": dict(workers=[1, 2, 4, 8], keepalive_conns=[100, 1000], close_conns=[100],
+                        runs=2, duration=2, warmup=1),
+        "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=2, duration=2, warmup=1),
+        "ws": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1, size=64),
+        "syscalls": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1),
+        # h2o: its handlers in this series (the headline runs the static file handler)
+        "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1, h2o=["file"]),
         # offered load in % of the larger closed-loop maximum; probe: the wrk run that finds it
-        "latency": dict(loads=[10, 30, 50, 70, 80, 90, 100, 110], conns=100, duration=5, warmup=1, drain=1,
+        "latency": dict(loads=[10, 30, 50, 70, 80, 90, 100, 110], conns=100, duration=4, warmup=1, drain=1,
                         probe=2),
     },
     "quick": {
-        "limit_s": 85,
+        "limit_s": 235,
         "headline": dict(runs=3, duration=1, warmup=1, conns=100,
                          points=[("/plaintext", False), ("/plaintext", True)]),
         "workers": dict(workers=[1, 2, 4], keepalive_conns=[100], close_conns=[100],
@@ -99,7 +101,7 @@ PROFILES = {
         "reactor": dict(idle=[0, 1000], conns=100, runs=1, duration=1, warmup=1),
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
         "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
-        "pipelined": dict(depths=[1, 4, 16], conns=[100], runs=1, duration=1, warmup=0.5),
+        "pipelined": dict(depths=[1, 4, 16], conns=[100], runs=1, duration=1, warmup=0.5, h2o=["file", "mruby"]),
         "latency": dict(loads=[10, 50, 80, 100, 110], conns=100, duration=3, warmup=0.5, drain=1, probe=1),
     },
     "smoke": {
@@ -565,7 +567,7 @@ def series_pipelined(b, cfg, plan_only):
     pinned = b.pinned_ok
     reactors = ("epoll", "ppoll") + (("io_uring",) if b.uring_ok else ())
     floors = b.floor_backends()
-    n = len(reactors) + (3 if b.args.reference else 0) + len(floors)
+    n = len(reactors) + (1 + len(cfg.get("h2o", ["file"])) if b.args.reference else 0) + len(floors)
     points = [(d, c) for c in cfg["conns"] for d in cfg["depths"]]
     if plan_only:
         b.plan(n * cfg["warmup"], n)
@@ -579,7 +581,7 @@ def series_pipelined(b, cfg, plan_only):
                for r in reactors]
     if b.args.reference:
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
-        servers += [s for s in (b.h2o(cpu, "file"), b.h2o(cpu, "mruby")) if s]
+        servers += [s for s in (b.h2o(cpu, handler) for handler in cfg.get("h2o", ["file"])) if s]
     for backend, binary in floors.items():
         try:
             servers.append(b.start(Floor(b.tmp, backend, cpu=cpu, binary=binary)))
