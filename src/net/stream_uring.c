@@ -165,7 +165,18 @@ void net_close_uring(struct net_stream *s)
     }
     if (u->rest_len)
         ex_op_buf_put(u->bid);
+    net_stream_check_quiet(s);
     mem_free(u);
     s->uring = NULL;
 }
 // [end: net-close-uring]
+
+// [snippet: net-check-quiet]
+void net_stream_check_quiet(const struct net_stream *s)
+{
+    const struct net_stream_uring *u = s->uring;
+    if (u && (atomic_load_acquire(&u->recv.state) == EX_OP_FLIGHT ||
+              atomic_load_acquire(&u->send.state) == EX_OP_FLIGHT))
+        SYS_PANIC("net: memory a request in flight names is being freed (close the stream first)");
+}
+// [end: net-check-quiet]
