@@ -58,11 +58,17 @@ uint32_t ex_op_buf_size(void);
 struct ex_op_stats {
     uint32_t in_flight, bufs_out;
     uint64_t submitted, enters, enobufs;
+    uint64_t busy; // enters the kernel refused with -EBUSY (its CQ overflowed)
 };
 void ex_op_stats(struct ex_op_stats *out);
 // For the tests of buffer exhaustion: the next io_uring backend gets n
 // provided buffers instead of EX_URING_BUFS (0: the default again).
 void ex_op_set_test_bufs(uint32_t n);
+// For the tests of a full ring: the next io_uring backend gets an SQ of sq
+// and a CQ of cq entries (0: the default of config.h), and with busy its
+// ring refuses submissions while the CQ overflows, as some kernels do
+// (uring_enter in uring.h). 0, 0, false: the defaults again.
+void ex_uring_set_test_ring(uint32_t sq, uint32_t cq, bool busy);
 
 // Why the io_uring backend could not start (after ex_init failed with it),
 // as one line: "kernel lacks IORING_OP_RECV", "io_uring disabled by ...".

@@ -10,6 +10,9 @@
 // holds cq_lock (the poller, or a closing connection waiting for its
 // cancel); the submission side is a single-producer queue shared by all
 // workers, under sq_lock (uncontended with one worker: one atomic each way).
+// The locks nest in one order only: cq_lock, then sq_lock (the poller reads
+// the SQ's count while it holds the CQ). Whoever holds sq_lock and needs the
+// CQ reaped lets go of sq_lock first (get_sqe).
 #include "config.h"
 #include "exec/completion.h"
 #include "exec/kick.h"
@@ -57,6 +60,9 @@ static struct sys_mutex cq_lock = SYS_MUTEX_INIT; // the CQ: the poller, or a cl
 static uint32_t active;                           // 1 between init and destroy
 static uint32_t in_enter;                         // the poller is (about to be) blocked in io_uring_enter
 static uint32_t bufs_wanted;                      // ex_op_set_test_bufs
+static struct uring_config ring_wanted;           // ex_uring_set_test_ring
+static bool busy_wanted;                          // ex_uring_set_test_ring
+static uint32_t kick_rearm;                       // under cq_lock: the kick's poll completed, arm it again
 static char why[160];
 static struct ex_op_stats stats;
 // The one-shot poll in flight for fd (its key), or 0; and the key of the
@@ -71,18 +77,60 @@ static bool try_lock(struct sys_mutex *m)
     return atomic_cas(&m->state, &c, 1);
 }
 
+static int reap_all(void);
+
+// Every io_uring_enter of the backend. Returns what the kernel said: the
+// SQEs submitted, or -EBUSY or -EAGAIN (reap, or wait a little, then enter
+// again). Any other error is a bug of ours (a bad fd, a bad argument): panic.
+static int enter(uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
+{
+    int r = uring_enter(&ring, to_submit, wait_nr, timeout_ns);
+    atomic_fetch_add(&stats.enters, 1);
+    if (r == -EBUSY)
+        atomic_fetch_add(&stats.busy, 1);
+    else if (r < 0 && r != -EAGAIN) {
+        char msg[80];
+        sys_snprintf(msg, sizeof msg, "io_uring reactor: io_uring_enter failed with %s", sys_errno_name(-r));
+        sys_panic(msg);
+    }
+    return r;
+}
+
+// [snippet: uring-get-sqe-full]
 // Under sq_lock. A free SQE; when the SQ is full (EX_URING_SQ_ENTRIES queued
 // in one turn), submits what is queued first: the one enter outside the
-// poller's turn, and only under a burst.
-static struct io_uring_sqe *get_sqe(void)
+// poller's turn, and only under a burst. The kernel may refuse it while its
+// CQ overflows (-EBUSY) or it is short of memory (-EAGAIN): completions must
+// be reaped first, and reaping needs cq_lock, which comes before sq_lock.
+// So we let go of sq_lock (callers queue each SQE before they ask for the
+// next: nothing is half-done), reap (or have the poller reap), and take it
+// again. Looping on the refusal with sq_lock held would livelock: the
+// poller, holding cq_lock, waits for sq_lock, and no one reaps. reaping:
+// the caller holds cq_lock already (the poller re-arming the kick).
+static struct io_uring_sqe *get_sqe_as(bool reaping)
 {
     struct io_uring_sqe *s;
     while (!(s = uring_get_sqe(&ring))) {
-        uring_enter(&ring, uring_sq_pending(&ring), 0, 0);
-        atomic_fetch_add(&stats.enters, 1);
+        int r = enter(uring_sq_pending(&ring), 0, 0);
+        if (r >= 0)
+            continue; // the kernel took what it could: room again
+        sys_mutex_unlock(&sq_lock);
+        if (reaping) {
+            reap_all();
+        } else if (try_lock(&cq_lock)) {
+            reap_all();
+            sys_mutex_unlock(&cq_lock);
+        } else {
+            kick_signal(&kick); // the poller holds the CQ: it goes round and reaps
+            sys_sleep_ns(20 * 1000);
+        }
+        sys_mutex_lock(&sq_lock);
     }
     return s;
 }
+// [end: uring-get-sqe-full]
+
+static struct io_uring_sqe *get_sqe(void) { return get_sqe_as(false); }
 
 // [snippet: uring-queued]
 // After queueing from any thread: SQEs go to the kernel in the poller's next
@@ -96,10 +144,11 @@ static void queued(void)
 }
 // [end: uring-queued]
 
-static void arm_kick(void)
+// reaping: the caller holds cq_lock.
+static void arm_kick(bool reaping)
 {
     sys_mutex_lock(&sq_lock);
-    struct io_uring_sqe *s = get_sqe();
+    struct io_uring_sqe *s = get_sqe_as(reaping);
     uring_prep_poll_add(s, kick.fd, POLLIN, TAG_KICK);
     uring_queue(&ring, s);
     sys_mutex_unlock(&sq_lock);
@@ -152,7 +201,7 @@ static void complete(const struct io_uring_cqe *c)
     }
     case TAG_KICK:
         kick_drain(&kick);
-        arm_kick();
+        kick_rearm = 1; // by the next turn, before it blocks: not in the middle of a reap
         break;
     default:
         break;
@@ -175,8 +224,7 @@ static int reap_all(void)
             continue;
         if (!uring_cq_overflowed(&ring))
             return total;
-        uring_enter(&ring, 0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
-        atomic_fetch_add(&stats.enters, 1);
+        enter(0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
     }
 }
 
@@ -196,6 +244,14 @@ static uint32_t pending_sqes(void)
 static int uring_wait(int64_t timeout_ns)
 {
     sys_mutex_lock(&cq_lock);
+    // The kick's one-shot poll completed in an earlier reap: armed again
+    // before this turn can block, under cq_lock so that no other reap takes
+    // its completion in between (a POLL_ADD checks the eventfd at once: a
+    // kick sent meanwhile is not lost).
+    if (kick_rearm) {
+        kick_rearm = 0;
+        arm_kick(true);
+    }
     uint32_t to_submit;
     if (timeout_ns == 0) {
         to_submit = pending_sqes();
@@ -208,11 +264,12 @@ static int uring_wait(int64_t timeout_ns)
         atomic_store_seq(&in_enter, 1);
         to_submit = pending_sqes(); // all queued before a producer could see in_enter == 0
     }
-    int r = uring_enter(&ring, to_submit, timeout_ns != 0, timeout_ns);
+    int r = enter(to_submit, timeout_ns != 0, timeout_ns);
     atomic_store_seq(&in_enter, 0);
     ex_clock_refresh();
-    atomic_fetch_add(&stats.enters, 1);
-    if (r < 0 && r != -EBUSY) { // -EBUSY: completions are waiting; reap, and the next turn submits
+    // -EBUSY: completions are waiting: reap, and the next turn submits.
+    // -EAGAIN: the kernel is short of memory: the executor pauses and retries.
+    if (r == -EAGAIN) {
         sys_mutex_unlock(&cq_lock);
         return r;
     }
@@ -300,12 +357,16 @@ static int uring_backend_init(void)
     sys_memset(&stats, 0, sizeof stats);
     sys_memset(live, 0, sizeof live);
     sys_memset(hup, 0, sizeof hup);
-    struct uring_config cfg = {.sq_entries = EX_URING_SQ_ENTRIES, .cq_entries = EX_URING_CQ_ENTRIES};
+    kick_rearm = 0;
+    struct uring_config cfg = {
+        .sq_entries = ring_wanted.sq_entries ? ring_wanted.sq_entries : EX_URING_SQ_ENTRIES,
+        .cq_entries = ring_wanted.cq_entries ? ring_wanted.cq_entries : EX_URING_CQ_ENTRIES};
     int r = uring_init(&ring, &cfg);
     if (r < 0) {
         uring_explain(r, why, sizeof why);
         return r;
     }
+    ring.busy_on_overflow = busy_wanted;
     static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
                                   IORING_OP_SENDMSG};
     r = uring_check(&ring, ops, (int)sizeof ops, why, sizeof why);
@@ -324,7 +385,7 @@ static int uring_backend_init(void)
         sys_snprintf(why, sizeof why, "eventfd: %s", sys_errno_name(r));
         goto fail;
     }
-    arm_kick();
+    arm_kick(false);
     atomic_store_seq(&active, 1);
     return 0;
 fail:
@@ -433,8 +494,7 @@ void ex_op_cancel_wait(struct ex_op *op)
     queue_cancel((uint64_t)(uintptr_t)op);
     while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
         if (try_lock(&cq_lock)) {
-            uring_enter(&ring, pending_sqes(), 1, NS_PER_MS);
-            atomic_fetch_add(&stats.enters, 1);
+            enter(pending_sqes(), 1, NS_PER_MS); // -EBUSY or -EAGAIN: the reap makes room
             reap_all();
             sys_mutex_unlock(&cq_lock);
         } else {
@@ -471,9 +531,16 @@ void ex_op_stats(struct ex_op_stats *out)
     out->submitted = atomic_load_seq(&stats.submitted);
     out->enters = atomic_load_seq(&stats.enters);
     out->enobufs = atomic_load_seq(&stats.enobufs);
+    out->busy = atomic_load_seq(&stats.busy);
 }
 
 void ex_op_set_test_bufs(uint32_t n) { bufs_wanted = n; }
+
+void ex_uring_set_test_ring(uint32_t sq, uint32_t cq, bool busy)
+{
+    ring_wanted = (struct uring_config){.sq_entries = sq, .cq_entries = cq};
+    busy_wanted = busy;
+}
 
 const char *ex_uring_why(void) { return why[0] ? why : "unknown reason"; }
 

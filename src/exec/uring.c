@@ -320,6 +320,12 @@ int uring_enter(struct uring *r, uint32_t to_submit, uint32_t wait_nr, int64_t t
         argp = &arg;
         argsz = sizeof arg;
     }
+    // The kernels of NODROP's first years refused every submission with
+    // -EBUSY while completions waited in the overflow list and the CQ had no
+    // room to flush them into; newer ones flush what fits and submit. A test
+    // ring can ask for the old answer, to prove that callers reap and retry.
+    if (r->busy_on_overflow && to_submit && uring_cq_overflowed(r) && uring_cq_ready(r) >= r->cq_entries)
+        return -EBUSY;
     int n = sys_io_uring_enter(r->fd, to_submit, wait_nr, flags, argp, argsz);
     if (n == -ETIME || n == -EINTR)
         return 0; // the wait ended; what was submitted is in the CQ or in flight

@@ -38,6 +38,9 @@ struct uring {
     // The mappings, for munmap.
     void *ring_map, *cq_map, *sqe_map;
     size_t ring_len, cq_len, sqe_len;
+    // For the tests: refuse a submission with -EBUSY as some kernels do (see
+    // uring_enter). Set after uring_init; false by default.
+    bool busy_on_overflow;
 };
 // [end: uring-struct]
 

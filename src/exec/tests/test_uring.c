@@ -1,4 +1,6 @@
-// test_uring.c: stage-4 tests of the io_uring rings: wrap, overflow, buffer rings, multishot, cancel.
+// test_uring.c: stage-4 tests of the io_uring rings and of the backend on a full ring.
+#include "exec/completion.h"
+#include "exec/exec.h"
 #include "exec/uring.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
@@ -555,6 +557,105 @@ static void cancel_at_shutdown_accounts_every_buffer(void)
 }
 // [end: uring-cancel-test]
 
+// ---- the backend on a full ring ------------------------------------------------------
+
+// A burst of one-byte SENDs from one task, each its own request. A send
+// into a socket with room completes inside the enter that submits it.
+#define BURST_SENDS 64
+#define BURST_TASKS 4
+struct burst {
+    struct ex_op ops[BURST_SENDS];
+    int fds[2];
+    uint32_t queued;
+    int err;
+    uint32_t finished;
+};
+
+static poll_t burst_poll(void *state, struct sched_cx *cx)
+{
+    struct burst *b = state;
+    while (b->queued < BURST_SENDS) {
+        int r = ex_op_send(&b->ops[b->queued], b->fds[0], "x", 1, MSG_NOSIGNAL, cx->waker);
+        if (r < 0) {
+            b->err = r;
+            break;
+        }
+        b->queued++;
+    }
+    for (uint32_t i = 0; i < b->queued; i++) {
+        if (atomic_load_acquire(&b->ops[i].state) == EX_OP_FLIGHT)
+            return PENDING; // its completion wakes us
+        if (b->ops[i].res != 1 && !b->err)
+            b->err = b->ops[i].res < 0 ? b->ops[i].res : -EIO;
+    }
+    atomic_store_seq(&b->finished, 1);
+    return READY;
+}
+
+// The backend on a 4-entry SQ and an 8-entry CQ whose ring refuses a
+// submission with -EBUSY while its CQ overflows, as some kernels do. Each
+// task queues 64 sends in one poll: every fifth finds the SQ full and
+// submits, the sends complete at once, the CQ overflows, and the next enter
+// is refused. get_sqe must let the completions be reaped and retry; looping
+// on the refusal with sq_lock held never ends (with one worker no one else
+// could reap; with two, the poller waits for sq_lock holding cq_lock).
+static void full_ring_refusal_reaps_and_retries(void)
+{
+    static struct burst bursts[BURST_TASKS];
+    for (int workers = 1; workers <= 2 && !test_case_failed; workers++) {
+        ex_uring_set_test_ring(4, 8, true);
+        struct ex_config cfg = {.workers = workers, .backend = EX_BACKEND_IO_URING};
+        int r = ex_init(&cfg);
+        if (r < 0) {
+            SKIP("io_uring unavailable: %s", ex_uring_why());
+            ex_uring_set_test_ring(0, 0, false);
+            return;
+        }
+        for (int i = 0; i < BURST_TASKS; i++) {
+            bursts[i] = (struct burst){0};
+            CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, bursts[i].fds),
+                     0);
+        }
+        CHECK_EQ(ex_start(), 0);
+        for (int i = 0; i < BURST_TASKS; i++)
+            CHECK_EQ(sched_spawn(burst_poll, &bursts[i], NULL, NULL), 0);
+        uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+        int done = 0;
+        while (sys_now_ns() < deadline) {
+            done = 0;
+            for (int i = 0; i < BURST_TASKS; i++)
+                done += (int)atomic_load_seq(&bursts[i].finished);
+            if (done == BURST_TASKS)
+                break;
+            sys_sleep_ns(NS_PER_MS);
+        }
+        if (done != BURST_TASKS) {
+            // The workers are stuck in the ring: ex_join would wait for ever.
+            sys_printf("[FAIL] full_ring_refusal_reaps_and_retries: %d of %d bursts done after %d s with %d "
+                       "worker(s): the submitters are stuck\n",
+                       done, BURST_TASKS, (int)(WAIT_LIMIT_NS / NS_PER_SEC), workers);
+            sys_exit_group(1);
+        }
+        ex_shutdown();
+        CHECK_EQ(ex_join(), 0);
+        struct ex_op_stats st;
+        ex_op_stats(&st);
+        CHECK(st.busy > 0); // the ring did refuse: the case tested the retry
+        CHECK_EQ(st.in_flight, 0);
+        for (int i = 0; i < BURST_TASKS; i++) {
+            CHECK_EQ(bursts[i].err, 0);
+            CHECK_EQ(bursts[i].queued, BURST_SENDS);
+            char sink[BURST_SENDS + 1];
+            CHECK_EQ(sys_read(bursts[i].fds[1], sink, sizeof sink), BURST_SENDS); // each byte once
+            sys_close(bursts[i].fds[0]);
+            sys_close(bursts[i].fds[1]);
+        }
+        sys_printf("# full ring, %d worker(s): %d x %d sends, %lu refusals (-EBUSY), none lost\n", workers,
+                   BURST_TASKS, BURST_SENDS, (unsigned long)st.busy);
+        ex_uring_set_test_ring(0, 0, false);
+    }
+}
+
 int main(void)
 {
     RUN(index_arithmetic_across_uint32_wrap);
@@ -569,5 +670,6 @@ int main(void)
     RUN(send_partial_sends_accounted);
     RUN(accept_multishot_then_cancel);
     RUN(cancel_at_shutdown_accounts_every_buffer);
+    RUN(full_ring_refusal_reaps_and_retries);
     return test_summary();
 }
