@@ -31,19 +31,24 @@
 // A readiness poll carries its registration in the rest: the waker and the
 // fd, never a pointer, because the task may close the fd and free its
 // struct ex_io before the poll's completion arrives.
+// A registration's polls alternate between two tags, so that a poll never
+// has the key of the one it replaces (see uring_arm).
 #define TAG_MASK   7u
-#define TAG_OP     0u // an ex_op: store the result, then wake its owner
-#define TAG_POLL   1u // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
-#define TAG_KICK   2u // the kick eventfd's poll
-#define TAG_IGNORE 3u // a cancel's own completion
+#define TAG_OP     0u         // an ex_op: store the result, then wake its owner
+#define TAG_POLL   1u         // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
+#define TAG_KICK   2u         // the kick eventfd's poll
+#define TAG_IGNORE 3u         // a cancel's own completion
+#define TAG_POLL_B 4u         // as TAG_POLL, for the other one of the two
+#define REG_B      (1u << 31) // in io->registered: its poll carries TAG_POLL_B
 _Static_assert(_Alignof(struct ex_op) >= 8, "an ex_op's address leaves the tag bits 0");
 _Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << 14, "a slot fits its bits of the user_data");
 _Static_assert(EX_URING_POLL_FDS < 1u << 15, "fd + 1 fits its bits of the user_data");
+_Static_assert(((POLLIN | POLLOUT | POLLRDHUP) & REG_B) == 0, "REG_B is no poll event");
 
-static uint64_t poll_key(struct waker w, int fd)
+static uint64_t poll_key(struct waker w, int fd, bool b)
 {
     uint64_t mark = fd >= 0 && fd < EX_URING_POLL_FDS ? (uint64_t)fd + 1 : 0;
-    return (uint64_t)w.gen << 32 | mark << 17 | (uint64_t)w.slot << 3 | TAG_POLL;
+    return (uint64_t)w.gen << 32 | mark << 17 | (uint64_t)w.slot << 3 | (b ? TAG_POLL_B : TAG_POLL);
 }
 static struct waker key_waker(uint64_t k)
 {
@@ -187,13 +192,17 @@ static void complete(const struct io_uring_cqe *c)
         sched_wake(w);
         break;
     }
-    case TAG_POLL: {
+    case TAG_POLL:
+    case TAG_POLL_B: {
         int fd = key_fd(ud);
         if (fd >= 0) {
             if (c->res > 0 && (c->res & (POLLRDHUP | POLLHUP | POLLERR)))
                 atomic_store_release(&hup[fd], ud);
+            // This one-shot is over; a newer one (another key) stays. A
+            // cancelled one changes nothing: who cancelled it moved live on.
             uint64_t k = ud;
-            atomic_cas(&live[fd], &k, 0); // this one-shot is over; a newer one stays
+            if (c->res != -ECANCELED)
+                atomic_cas(&live[fd], &k, 0);
         }
         if (c->res != -ECANCELED)
             sched_wake(key_waker(ud));
@@ -285,25 +294,33 @@ static int uring_wait(int64_t timeout_ns)
 // first, so readiness that came between the task's EAGAIN and this is not
 // missed. A poll already in flight for the same task and events is kept
 // (a spurious wake-up must not stack up polls); one for another task or
-// other events is cancelled and replaced.
+// other events is cancelled and replaced. The replacement takes the other
+// tag: with the same task, the same key would let the old poll's completion
+// (cancelled, or fired and not yet reaped) clear live[fd] for the new one,
+// which then could be neither kept nor cancelled (forget would leave it,
+// and its hold on the file, in flight).
 static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t want = POLLIN | POLLRDHUP | ((events & EX_WRITABLE) ? POLLOUT : 0);
     int fd = io->fd;
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
-    uint64_t key = poll_key(w, fd);
-    if (tracked && (io->registered & want) == want && atomic_load_acquire(&live[fd]) == key)
+    bool b = (io->registered & REG_B) != 0;
+    uint32_t had = io->registered & ~REG_B;
+    uint64_t key = poll_key(w, fd, b);
+    if (tracked && (had & want) == want && atomic_load_acquire(&live[fd]) == key)
         return 0;
     sys_mutex_lock(&sq_lock);
-    if (io->registered) {
-        uint64_t old = poll_key(io->waker, fd);
+    if (had) {
+        uint64_t old = poll_key(io->waker, fd, b);
         if (!tracked || atomic_load_acquire(&live[fd]) == old) {
             struct io_uring_sqe *s = get_sqe();
             uring_prep_cancel(s, old, true, TAG_IGNORE);
             uring_queue(&ring, s);
         }
     }
-    io->registered = want;
+    b = !b;
+    key = poll_key(w, fd, b);
+    io->registered = want | (b ? REG_B : 0);
     io->waker = w;
     if (tracked)
         atomic_store_release(&live[fd], key); // before the SQE: its CQE clears it
@@ -321,10 +338,10 @@ static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
 // later owner of the fd number shares).
 static void uring_forget(struct ex_io *io)
 {
-    if (!io->registered)
+    if (!(io->registered & ~REG_B))
         return;
     int fd = io->fd;
-    uint64_t key = poll_key(io->waker, fd);
+    uint64_t key = poll_key(io->waker, fd, (io->registered & REG_B) != 0);
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
     if (!tracked || atomic_load_acquire(&live[fd]) == key)
         queue_cancel(key);
@@ -333,16 +350,19 @@ static void uring_forget(struct ex_io *io)
         atomic_cas(&live[fd], &k, 0);
         atomic_store_relaxed(&hup[fd], 0);
     }
-    io->registered = 0;
+    io->registered &= REG_B; // the next poll still takes the other tag
 }
 
 static bool uring_hup_seen(const struct ex_io *io)
 {
-    if (!io->registered)
+    if (!(io->registered & ~REG_B))
         return false;
     if (io->fd < 0 || io->fd >= EX_URING_POLL_FDS)
         return true;
-    return atomic_load_acquire(&hup[io->fd]) == poll_key(io->waker, io->fd);
+    // Either tag: the mark belongs to the registration (task and fd), as
+    // epoll's does, not to one of its polls. A tracked fd's key is never 0.
+    uint64_t mark = atomic_load_acquire(&hup[io->fd]);
+    return (mark & ~(uint64_t)TAG_MASK) == (poll_key(io->waker, io->fd, false) & ~(uint64_t)TAG_MASK);
 }
 
 static void uring_kick(void) { kick_signal(&kick); }

@@ -1,6 +1,7 @@
 // test_uring.c: stage-4 tests of the io_uring rings and of the backend on a full ring.
 #include "exec/completion.h"
 #include "exec/exec.h"
+#include "exec/tests/exec_testing.h"
 #include "exec/uring.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
@@ -557,6 +558,80 @@ static void cancel_at_shutdown_accounts_every_buffer(void)
 }
 // [end: uring-cancel-test]
 
+// ---- the backend's readiness polls ---------------------------------------------------
+
+// One task re-arms its fd for more events while its first wait is still in
+// flight, then forgets it and closes the fd. The forget must end the wait
+// left: a poll in flight holds the file, and the peer would never see the
+// hang-up. The re-arm replaces the poll with one of the same task: if they
+// shared a key, the first one's cancelled completion would make the backend
+// lose track of the second.
+struct rearmer {
+    struct ex_io io;
+    uint32_t step;
+    uint32_t closed;
+};
+
+static poll_t rearmer_poll(void *state, struct sched_cx *cx)
+{
+    struct rearmer *r = state;
+    switch (atomic_fetch_add(&r->step, 1)) {
+    case 0: // nothing to read: wait for it
+        return ex_io_wait(&r->io, EX_READABLE, cx, NULL);
+    case 1: // woken by the test, not the fd: wait for room too (the send buffer is full)
+        return ex_io_wait(&r->io, EX_READABLE | EX_WRITABLE, cx, NULL);
+    default:
+        ex_io_forget(&r->io);
+        sys_close(r->io.fd);
+        atomic_store_seq(&r->closed, 1);
+        return READY;
+    }
+}
+
+// Wakes the task once it has begun its step-th run (a wake before that
+// could merge with the one that scheduled the run).
+static void wake_after_step(struct rearmer *r, struct waker w, uint32_t step, uint64_t deadline)
+{
+    while (atomic_load_seq(&r->step) < step && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    sys_sleep_ns(30 * NS_PER_MS); // its wait is in the reactor, an earlier one's cancel done
+    sched_wake(w);
+}
+
+static void rearm_then_forget_releases_the_fd(void)
+{
+    backend = EX_BACKEND_IO_URING;
+    if (!ex_uring_available()) {
+        skip_unavailable_backend();
+        return;
+    }
+    int p[2];
+    CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+    static char fill[4096];
+    while (sys_write(p[0], fill, sizeof fill) > 0)
+        ; // p[0] is not writable now, nor readable
+    static struct rearmer r;
+    r = (struct rearmer){.io = {.fd = p[0]}};
+    struct waker w;
+    start_executor(1, 0);
+    CHECK_EQ(sched_spawn(rearmer_poll, &r, NULL, &w), 0);
+    uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
+    wake_after_step(&r, w, 1, deadline);
+    wake_after_step(&r, w, 2, deadline);
+    while (!atomic_load_seq(&r.closed) && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    CHECK(atomic_load_seq(&r.closed));
+    // The socket is closed, so the peer sees it hang up, without reading
+    // (reading would make room, and a forgotten POLLOUT wait would end by
+    // itself). No hang-up: a wait nobody cancelled still holds the socket.
+    struct pollfd pf = {.fd = p[1], .events = POLLRDHUP};
+    struct timespec half = {0, 500 * 1000 * 1000};
+    CHECK_EQ(sys_ppoll(&pf, 1, &half, NULL), 1);
+    CHECK(pf.revents & (POLLRDHUP | POLLHUP));
+    CHECK(finish_executor(NS_PER_SEC));
+    sys_close(p[1]);
+}
+
 // ---- the backend on a full ring ------------------------------------------------------
 
 // A burst of one-byte SENDs from one task, each its own request. A send
@@ -670,6 +745,7 @@ int main(void)
     RUN(send_partial_sends_accounted);
     RUN(accept_multishot_then_cancel);
     RUN(cancel_at_shutdown_accounts_every_buffer);
+    RUN(rearm_then_forget_releases_the_fd);
     RUN(full_ring_refusal_reaps_and_retries);
     return test_summary();
 }
