@@ -58,7 +58,8 @@ uint32_t ex_op_buf_size(void);
 struct ex_op_stats {
     uint32_t in_flight, bufs_out;
     uint64_t submitted, enters, enobufs;
-    uint64_t busy; // enters the kernel refused with -EBUSY (its CQ overflowed)
+    uint64_t busy;             // enters the kernel refused with -EBUSY (its CQ overflowed)
+    int32_t bufs_unregistered; // after the backend's teardown: its buffer ring's unregister, 0 or -errno
 };
 void ex_op_stats(struct ex_op_stats *out);
 // For the tests of buffer exhaustion: the next io_uring backend gets n

@@ -414,15 +414,22 @@ fail:
 }
 // [end: uring-backend-init]
 
-// Closing the ring makes the kernel cancel what is still in flight; the
-// buffers go after it, so no request can still select one.
+// [snippet: uring-backend-destroy]
+// By now every connection's request has completed (net_close waited for
+// each, ex_join for the tasks). The buffer group is unregistered first, on
+// the ring's fd (after uring_close the unregister would go to fd -1 and
+// fail): from then on no request can select a buffer, and its memory goes.
+// Closing the ring then cancels what is left in flight (the kick's poll,
+// the listener's).
 static void uring_backend_destroy(void)
 {
     atomic_store_seq(&active, 0);
+    int r = uring_buf_ring_free(&ring, &bufs);
+    atomic_store_seq(&stats.bufs_unregistered, r);
     uring_close(&ring);
-    uring_buf_ring_free(&ring, &bufs);
     kick_close(&kick);
 }
+// [end: uring-backend-destroy]
 
 // ---- completion requests (completion.h) --------------------------------------------
 
@@ -552,6 +559,7 @@ void ex_op_stats(struct ex_op_stats *out)
     out->enters = atomic_load_seq(&stats.enters);
     out->enobufs = atomic_load_seq(&stats.enobufs);
     out->busy = atomic_load_seq(&stats.busy);
+    out->bufs_unregistered = atomic_load_seq(&stats.bufs_unregistered);
 }
 
 void ex_op_set_test_bufs(uint32_t n) { bufs_wanted = n; }

@@ -546,16 +546,17 @@ int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid
     return 0;
 }
 
-void uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b)
+int uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b)
 {
     if (!b->ring)
-        return;
+        return 0;
     struct io_uring_buf_reg reg = {.bgid = b->bgid};
-    sys_io_uring_register(r->fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+    int err = sys_io_uring_register(r->fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
     sys_munmap(b->mem, b->mem_len);
     sys_munmap(b->ring, b->ring_len);
     b->ring = NULL;
     b->mem = NULL;
+    return err;
 }
 
 int uring_buf_ring_head(struct uring *r, const struct uring_buf_ring *b, uint16_t *head)

@@ -152,9 +152,11 @@ struct uring_buf_ring {
 // -errno (-EINVAL on kernels without buffer rings).
 int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid, uint32_t count,
                         uint32_t size);
-// Unregisters and frees. The caller has reaped every request that could
-// still select a buffer from the group (cancel first).
-void uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b);
+// Unregisters and frees; r must still be open (the unregister goes to its
+// fd). The caller has reaped every request that could still select a
+// buffer from the group (cancel first). Returns the unregister's result:
+// 0, or -errno (the memory is freed either way).
+int uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b);
 // The address of buffer bid.
 static inline uint8_t *uring_buf_addr(const struct uring_buf_ring *b, uint16_t bid)
 {

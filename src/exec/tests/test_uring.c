@@ -558,6 +558,21 @@ static void cancel_at_shutdown_accounts_every_buffer(void)
 }
 // [end: uring-cancel-test]
 
+// ---- the backend's start and teardown ------------------------------------------------
+
+// The teardown unregisters the provided-buffer ring while the ring is still
+// open: after uring_close the unregister would go to fd -1.
+static void teardown_unregisters_the_buffer_ring(void)
+{
+    if (!ex_uring_available()) { // opens the backend's ring and tears it down
+        skip_unavailable_backend();
+        return;
+    }
+    struct ex_op_stats st;
+    ex_op_stats(&st);
+    CHECK_EQ(st.bufs_unregistered, 0);
+}
+
 // ---- the backend's readiness polls ---------------------------------------------------
 
 // One task re-arms its fd for more events while its first wait is still in
@@ -745,6 +760,7 @@ int main(void)
     RUN(send_partial_sends_accounted);
     RUN(accept_multishot_then_cancel);
     RUN(cancel_at_shutdown_accounts_every_buffer);
+    RUN(teardown_unregisters_the_buffer_ring);
     RUN(rearm_then_forget_releases_the_fd);
     RUN(full_ring_refusal_reaps_and_retries);
     return test_summary();
