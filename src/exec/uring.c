@@ -96,14 +96,11 @@ static int map_rings(struct uring *r, const struct io_uring_params *p)
 //   COOP_TASKRUN  a completion is not pushed to us with an inter-processor
 //                 interrupt while we run tasks: it waits until our next
 //                 io_uring_enter, which every poller turn makes anyway.
-// Only when the caller asks (cfg->single_issuer), because the executor's
-// workers take turns as the poller, and the ring would then refuse all but one:
-//   SINGLE_ISSUER | DEFER_TASKRUN (6.1)  one thread submits and waits, and
-//                 completions are posted only while it waits: no locking in
-//                 the kernel, no work at random points.
+// Not SINGLE_ISSUER | DEFER_TASKRUN (6.1: one thread submits and waits, and
+// completions are posted only while it waits): the executor's workers take
+// turns as the poller, and such a ring would refuse all but one of them.
+// It belongs to a ring with one issuer, a ring per worker.
 static const uint32_t setup_flags[] = {
-    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_SUBMIT_ALL |
-        IORING_SETUP_COOP_TASKRUN,
     IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
     0,
 };
@@ -117,7 +114,7 @@ int uring_init(struct uring *r, const struct uring_config *cfg)
     uint32_t cq = cfg->cq_entries ? cfg->cq_entries : 2 * sq;
     int fd = -EINVAL;
     struct io_uring_params p;
-    for (size_t i = cfg->single_issuer ? 0 : 1; i < sizeof setup_flags / sizeof setup_flags[0]; i++) {
+    for (size_t i = 0; i < sizeof setup_flags / sizeof setup_flags[0]; i++) {
         sys_memset(&p, 0, sizeof p);
         p.flags = setup_flags[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
         p.cq_entries = cq;

@@ -44,12 +44,11 @@ struct uring {
 };
 // [end: uring-struct]
 
-// Setup flags (IORING_SETUP_*) the caller may ask for beyond the defaults;
-// flags a kernel does not know are dropped one group at a time (see uring.c).
+// The ring's sizes. The setup flags are uring.c's choice; flags a kernel
+// does not know are dropped one group at a time.
 struct uring_config {
     uint32_t sq_entries; // a power of two; the kernel rounds up and clamps
     uint32_t cq_entries; // 0: twice sq_entries
-    bool single_issuer;  // SINGLE_ISSUER | DEFER_TASKRUN: only the creating thread may submit and wait
 };
 
 // Creates and maps a ring. 0, or -errno from io_uring_setup or mmap:

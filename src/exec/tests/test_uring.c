@@ -88,13 +88,40 @@ static void index_arithmetic_across_uint32_wrap(void)
     CHECK_EQ((uint16_t)(tail - head), 4);
 }
 
+// The names of the setup flags the kernel kept, for the transcript: a
+// chapter that names them shows them from here, not from a number in prose.
+static void print_setup_flags(uint32_t flags)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{IORING_SETUP_CQSIZE, "CQSIZE"},
+                 {IORING_SETUP_CLAMP, "CLAMP"},
+                 {IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL"},
+                 {IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"},
+                 {IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER"},
+                 {IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN"}};
+    const char *sep = "";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (flags & names[i].bit) {
+            sys_printf("%s%s", sep, names[i].name);
+            sep = " ";
+            flags &= ~names[i].bit;
+        }
+    }
+    if (flags)
+        sys_printf("%s0x%x", sep, flags);
+}
+
 // A 4-entry SQ and 8-entry CQ driven through 20,000 NOPs: both masks wrap 2,500 to 5,000 times.
 static void nops_wrap_the_rings_many_times(void)
 {
     if (!open_ring(4, 8))
         return;
-    sys_printf("# io_uring: sq %u, cq %u, features 0x%x, setup flags 0x%x\n", ring.sq_entries,
+    sys_printf("# io_uring: sq %u, cq %u, features 0x%x, setup flags 0x%x (", ring.sq_entries,
                ring.cq_entries, ring.features, ring.flags);
+    print_setup_flags(ring.flags);
+    sys_printf(")\n");
     CHECK_EQ(ring.sq_entries, 4);
     CHECK_EQ(ring.cq_entries, 8);
     uint64_t next = 0, expect = 0;
