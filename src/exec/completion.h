@@ -50,7 +50,6 @@ void ex_op_cancel_wait(struct ex_op *op);
 int ex_op_buf_id(const struct ex_op *op);
 const uint8_t *ex_op_buf(uint16_t bid);
 void ex_op_buf_put(uint16_t bid);
-uint32_t ex_op_buf_size(void);
 
 // For the tests of shutdown: requests submitted and not yet completed, and
 // provided buffers taken by a completion and not yet given back. Both are

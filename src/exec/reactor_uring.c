@@ -539,8 +539,6 @@ int ex_op_buf_id(const struct ex_op *op)
 
 const uint8_t *ex_op_buf(uint16_t bid) { return uring_buf_addr(&bufs, bid); }
 
-uint32_t ex_op_buf_size(void) { return EX_URING_BUF_SIZE; }
-
 void ex_op_buf_put(uint16_t bid)
 {
     atomic_fetch_sub(&stats.bufs_out, 1);

@@ -449,13 +449,6 @@ void uring_prep_cancel(struct io_uring_sqe *s, uint64_t target, bool all, uint64
     s->user_data = user_data;
 }
 
-void uring_prep_close(struct io_uring_sqe *s, int fd, uint64_t user_data)
-{
-    s->opcode = IORING_OP_CLOSE;
-    s->fd = fd;
-    s->user_data = user_data;
-}
-
 // ---- provided buffers ---------------------------------------------------------------
 
 static uint32_t round_pow2(uint32_t n)

@@ -128,7 +128,6 @@ void uring_prep_accept(struct io_uring_sqe *s, int fd, int flags, bool multishot
 void uring_prep_timeout(struct io_uring_sqe *s, const struct timespec *ts, uint64_t user_data);
 // Cancels the request whose user_data is target (all of them with all).
 void uring_prep_cancel(struct io_uring_sqe *s, uint64_t target, bool all, uint64_t user_data);
-void uring_prep_close(struct io_uring_sqe *s, int fd, uint64_t user_data);
 
 // ---- provided buffers (IORING_REGISTER_PBUF_RING, Linux 5.19) ----------------------
 // [snippet: uring-bufring]
