@@ -50,7 +50,6 @@ void ex_op_cancel_wait(struct ex_op *op);
 int ex_op_buf_id(const struct ex_op *op);
 const uint8_t *ex_op_buf(uint16_t bid);
 void ex_op_buf_put(uint16_t bid);
-uint32_t ex_op_buf_size(void);
 
 // For the tests of shutdown: requests submitted and not yet completed, and
 // provided buffers taken by a completion and not yet given back. Both are
@@ -58,11 +57,18 @@ uint32_t ex_op_buf_size(void);
 struct ex_op_stats {
     uint32_t in_flight, bufs_out;
     uint64_t submitted, enters, enobufs;
+    uint64_t busy;             // enters the kernel refused with -EBUSY (its CQ overflowed)
+    int32_t bufs_unregistered; // after the backend's teardown: its buffer ring's unregister, 0 or -errno
 };
 void ex_op_stats(struct ex_op_stats *out);
 // For the tests of buffer exhaustion: the next io_uring backend gets n
 // provided buffers instead of EX_URING_BUFS (0: the default again).
 void ex_op_set_test_bufs(uint32_t n);
+// For the tests of a full ring: the next io_uring backend gets an SQ of sq
+// and a CQ of cq entries (0: the default of config.h), and with busy its
+// ring refuses submissions while the CQ overflows, as some kernels do
+// (uring_enter in uring.h). 0, 0, false: the defaults again.
+void ex_uring_set_test_ring(uint32_t sq, uint32_t cq, bool busy);
 
 // Why the io_uring backend could not start (after ex_init failed with it),
 // as one line: "kernel lacks IORING_OP_RECV", "io_uring disabled by ...".

@@ -10,6 +10,9 @@
 // holds cq_lock (the poller, or a closing connection waiting for its
 // cancel); the submission side is a single-producer queue shared by all
 // workers, under sq_lock (uncontended with one worker: one atomic each way).
+// The locks nest in one order only: cq_lock, then sq_lock (the poller reads
+// the SQ's count while it holds the CQ). Whoever holds sq_lock and needs the
+// CQ reaped lets go of sq_lock first (get_sqe).
 #include "config.h"
 #include "exec/completion.h"
 #include "exec/kick.h"
@@ -28,19 +31,24 @@
 // A readiness poll carries its registration in the rest: the waker and the
 // fd, never a pointer, because the task may close the fd and free its
 // struct ex_io before the poll's completion arrives.
+// A registration's polls alternate between two tags, so that a poll never
+// has the key of the one it replaces (see uring_arm).
 #define TAG_MASK   7u
-#define TAG_OP     0u // an ex_op: store the result, then wake its owner
-#define TAG_POLL   1u // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
-#define TAG_KICK   2u // the kick eventfd's poll
-#define TAG_IGNORE 3u // a cancel's own completion
+#define TAG_OP     0u         // an ex_op: store the result, then wake its owner
+#define TAG_POLL   1u         // slot in bits 3..16, fd + 1 in 17..31, generation in 32..63
+#define TAG_KICK   2u         // the kick eventfd's poll
+#define TAG_IGNORE 3u         // a cancel's own completion
+#define TAG_POLL_B 4u         // as TAG_POLL, for the other one of the two
+#define REG_B      (1u << 31) // in io->registered: its poll carries TAG_POLL_B
 _Static_assert(_Alignof(struct ex_op) >= 8, "an ex_op's address leaves the tag bits 0");
 _Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << 14, "a slot fits its bits of the user_data");
 _Static_assert(EX_URING_POLL_FDS < 1u << 15, "fd + 1 fits its bits of the user_data");
+_Static_assert(((POLLIN | POLLOUT | POLLRDHUP) & REG_B) == 0, "REG_B is no poll event");
 
-static uint64_t poll_key(struct waker w, int fd)
+static uint64_t poll_key(struct waker w, int fd, bool b)
 {
     uint64_t mark = fd >= 0 && fd < EX_URING_POLL_FDS ? (uint64_t)fd + 1 : 0;
-    return (uint64_t)w.gen << 32 | mark << 17 | (uint64_t)w.slot << 3 | TAG_POLL;
+    return (uint64_t)w.gen << 32 | mark << 17 | (uint64_t)w.slot << 3 | (b ? TAG_POLL_B : TAG_POLL);
 }
 static struct waker key_waker(uint64_t k)
 {
@@ -57,6 +65,9 @@ static struct sys_mutex cq_lock = SYS_MUTEX_INIT; // the CQ: the poller, or a cl
 static uint32_t active;                           // 1 between init and destroy
 static uint32_t in_enter;                         // the poller is (about to be) blocked in io_uring_enter
 static uint32_t bufs_wanted;                      // ex_op_set_test_bufs
+static struct uring_config ring_wanted;           // ex_uring_set_test_ring
+static bool busy_wanted;                          // ex_uring_set_test_ring
+static uint32_t kick_rearm;                       // under cq_lock: the kick's poll completed, arm it again
 static char why[160];
 static struct ex_op_stats stats;
 // The one-shot poll in flight for fd (its key), or 0; and the key of the
@@ -71,18 +82,60 @@ static bool try_lock(struct sys_mutex *m)
     return atomic_cas(&m->state, &c, 1);
 }
 
+static int reap_all(void);
+
+// Every io_uring_enter of the backend. Returns what the kernel said: the
+// SQEs submitted, or -EBUSY or -EAGAIN (reap, or wait a little, then enter
+// again). Any other error is a bug of ours (a bad fd, a bad argument): panic.
+static int enter(uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
+{
+    int r = uring_enter(&ring, to_submit, wait_nr, timeout_ns);
+    atomic_fetch_add(&stats.enters, 1);
+    if (r == -EBUSY)
+        atomic_fetch_add(&stats.busy, 1);
+    else if (r < 0 && r != -EAGAIN) {
+        char msg[80];
+        sys_snprintf(msg, sizeof msg, "io_uring reactor: io_uring_enter failed with %s", sys_errno_name(-r));
+        sys_panic(msg);
+    }
+    return r;
+}
+
+// [snippet: uring-get-sqe-full]
 // Under sq_lock. A free SQE; when the SQ is full (EX_URING_SQ_ENTRIES queued
 // in one turn), submits what is queued first: the one enter outside the
-// poller's turn, and only under a burst.
-static struct io_uring_sqe *get_sqe(void)
+// poller's turn, and only under a burst. The kernel may refuse it while its
+// CQ overflows (-EBUSY) or it is short of memory (-EAGAIN): completions must
+// be reaped first, and reaping needs cq_lock, which comes before sq_lock.
+// So we let go of sq_lock (callers queue each SQE before they ask for the
+// next: nothing is half-done), reap (or have the poller reap), and take it
+// again. Looping on the refusal with sq_lock held would livelock: the
+// poller, holding cq_lock, waits for sq_lock, and no one reaps. reaping:
+// the caller holds cq_lock already (the poller re-arming the kick).
+static struct io_uring_sqe *get_sqe_as(bool reaping)
 {
     struct io_uring_sqe *s;
     while (!(s = uring_get_sqe(&ring))) {
-        uring_enter(&ring, uring_sq_pending(&ring), 0, 0);
-        atomic_fetch_add(&stats.enters, 1);
+        int r = enter(uring_sq_pending(&ring), 0, 0);
+        if (r >= 0)
+            continue; // the kernel took what it could: room again
+        sys_mutex_unlock(&sq_lock);
+        if (reaping) {
+            reap_all();
+        } else if (try_lock(&cq_lock)) {
+            reap_all();
+            sys_mutex_unlock(&cq_lock);
+        } else {
+            kick_signal(&kick); // the poller holds the CQ: it goes round and reaps
+            sys_sleep_ns(20 * 1000);
+        }
+        sys_mutex_lock(&sq_lock);
     }
     return s;
 }
+// [end: uring-get-sqe-full]
+
+static struct io_uring_sqe *get_sqe(void) { return get_sqe_as(false); }
 
 // [snippet: uring-queued]
 // After queueing from any thread: SQEs go to the kernel in the poller's next
@@ -96,10 +149,11 @@ static void queued(void)
 }
 // [end: uring-queued]
 
-static void arm_kick(void)
+// reaping: the caller holds cq_lock.
+static void arm_kick(bool reaping)
 {
     sys_mutex_lock(&sq_lock);
-    struct io_uring_sqe *s = get_sqe();
+    struct io_uring_sqe *s = get_sqe_as(reaping);
     uring_prep_poll_add(s, kick.fd, POLLIN, TAG_KICK);
     uring_queue(&ring, s);
     sys_mutex_unlock(&sq_lock);
@@ -138,13 +192,17 @@ static void complete(const struct io_uring_cqe *c)
         sched_wake(w);
         break;
     }
-    case TAG_POLL: {
+    case TAG_POLL:
+    case TAG_POLL_B: {
         int fd = key_fd(ud);
         if (fd >= 0) {
             if (c->res > 0 && (c->res & (POLLRDHUP | POLLHUP | POLLERR)))
                 atomic_store_release(&hup[fd], ud);
+            // This one-shot is over; a newer one (another key) stays. A
+            // cancelled one changes nothing: who cancelled it moved live on.
             uint64_t k = ud;
-            atomic_cas(&live[fd], &k, 0); // this one-shot is over; a newer one stays
+            if (c->res != -ECANCELED)
+                atomic_cas(&live[fd], &k, 0);
         }
         if (c->res != -ECANCELED)
             sched_wake(key_waker(ud));
@@ -152,7 +210,7 @@ static void complete(const struct io_uring_cqe *c)
     }
     case TAG_KICK:
         kick_drain(&kick);
-        arm_kick();
+        kick_rearm = 1; // by the next turn, before it blocks: not in the middle of a reap
         break;
     default:
         break;
@@ -175,8 +233,7 @@ static int reap_all(void)
             continue;
         if (!uring_cq_overflowed(&ring))
             return total;
-        uring_enter(&ring, 0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
-        atomic_fetch_add(&stats.enters, 1);
+        enter(0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
     }
 }
 
@@ -196,6 +253,14 @@ static uint32_t pending_sqes(void)
 static int uring_wait(int64_t timeout_ns)
 {
     sys_mutex_lock(&cq_lock);
+    // The kick's one-shot poll completed in an earlier reap: armed again
+    // before this turn can block, under cq_lock so that no other reap takes
+    // its completion in between (a POLL_ADD checks the eventfd at once: a
+    // kick sent meanwhile is not lost).
+    if (kick_rearm) {
+        kick_rearm = 0;
+        arm_kick(true);
+    }
     uint32_t to_submit;
     if (timeout_ns == 0) {
         to_submit = pending_sqes();
@@ -208,11 +273,12 @@ static int uring_wait(int64_t timeout_ns)
         atomic_store_seq(&in_enter, 1);
         to_submit = pending_sqes(); // all queued before a producer could see in_enter == 0
     }
-    int r = uring_enter(&ring, to_submit, timeout_ns != 0, timeout_ns);
+    int r = enter(to_submit, timeout_ns != 0, timeout_ns);
     atomic_store_seq(&in_enter, 0);
     ex_clock_refresh();
-    atomic_fetch_add(&stats.enters, 1);
-    if (r < 0 && r != -EBUSY) { // -EBUSY: completions are waiting; reap, and the next turn submits
+    // -EBUSY: completions are waiting: reap, and the next turn submits.
+    // -EAGAIN: the kernel is short of memory: the executor pauses and retries.
+    if (r == -EAGAIN) {
         sys_mutex_unlock(&cq_lock);
         return r;
     }
@@ -228,25 +294,33 @@ static int uring_wait(int64_t timeout_ns)
 // first, so readiness that came between the task's EAGAIN and this is not
 // missed. A poll already in flight for the same task and events is kept
 // (a spurious wake-up must not stack up polls); one for another task or
-// other events is cancelled and replaced.
+// other events is cancelled and replaced. The replacement takes the other
+// tag: with the same task, the same key would let the old poll's completion
+// (cancelled, or fired and not yet reaped) clear live[fd] for the new one,
+// which then could be neither kept nor cancelled (forget would leave it,
+// and its hold on the file, in flight).
 static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t want = POLLIN | POLLRDHUP | ((events & EX_WRITABLE) ? POLLOUT : 0);
     int fd = io->fd;
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
-    uint64_t key = poll_key(w, fd);
-    if (tracked && (io->registered & want) == want && atomic_load_acquire(&live[fd]) == key)
+    bool b = (io->registered & REG_B) != 0;
+    uint32_t had = io->registered & ~REG_B;
+    uint64_t key = poll_key(w, fd, b);
+    if (tracked && (had & want) == want && atomic_load_acquire(&live[fd]) == key)
         return 0;
     sys_mutex_lock(&sq_lock);
-    if (io->registered) {
-        uint64_t old = poll_key(io->waker, fd);
+    if (had) {
+        uint64_t old = poll_key(io->waker, fd, b);
         if (!tracked || atomic_load_acquire(&live[fd]) == old) {
             struct io_uring_sqe *s = get_sqe();
             uring_prep_cancel(s, old, true, TAG_IGNORE);
             uring_queue(&ring, s);
         }
     }
-    io->registered = want;
+    b = !b;
+    key = poll_key(w, fd, b);
+    io->registered = want | (b ? REG_B : 0);
     io->waker = w;
     if (tracked)
         atomic_store_release(&live[fd], key); // before the SQE: its CQE clears it
@@ -264,10 +338,10 @@ static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
 // later owner of the fd number shares).
 static void uring_forget(struct ex_io *io)
 {
-    if (!io->registered)
+    if (!(io->registered & ~REG_B))
         return;
     int fd = io->fd;
-    uint64_t key = poll_key(io->waker, fd);
+    uint64_t key = poll_key(io->waker, fd, (io->registered & REG_B) != 0);
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
     if (!tracked || atomic_load_acquire(&live[fd]) == key)
         queue_cancel(key);
@@ -276,16 +350,19 @@ static void uring_forget(struct ex_io *io)
         atomic_cas(&live[fd], &k, 0);
         atomic_store_relaxed(&hup[fd], 0);
     }
-    io->registered = 0;
+    io->registered &= REG_B; // the next poll still takes the other tag
 }
 
 static bool uring_hup_seen(const struct ex_io *io)
 {
-    if (!io->registered)
+    if (!(io->registered & ~REG_B))
         return false;
     if (io->fd < 0 || io->fd >= EX_URING_POLL_FDS)
         return true;
-    return atomic_load_acquire(&hup[io->fd]) == poll_key(io->waker, io->fd);
+    // Either tag: the mark belongs to the registration (task and fd), as
+    // epoll's does, not to one of its polls. A tracked fd's key is never 0.
+    uint64_t mark = atomic_load_acquire(&hup[io->fd]);
+    return (mark & ~(uint64_t)TAG_MASK) == (poll_key(io->waker, io->fd, false) & ~(uint64_t)TAG_MASK);
 }
 
 static void uring_kick(void) { kick_signal(&kick); }
@@ -300,12 +377,16 @@ static int uring_backend_init(void)
     sys_memset(&stats, 0, sizeof stats);
     sys_memset(live, 0, sizeof live);
     sys_memset(hup, 0, sizeof hup);
-    struct uring_config cfg = {.sq_entries = EX_URING_SQ_ENTRIES, .cq_entries = EX_URING_CQ_ENTRIES};
+    kick_rearm = 0;
+    struct uring_config cfg = {
+        .sq_entries = ring_wanted.sq_entries ? ring_wanted.sq_entries : EX_URING_SQ_ENTRIES,
+        .cq_entries = ring_wanted.cq_entries ? ring_wanted.cq_entries : EX_URING_CQ_ENTRIES};
     int r = uring_init(&ring, &cfg);
     if (r < 0) {
         uring_explain(r, why, sizeof why);
         return r;
     }
+    ring.busy_on_overflow = busy_wanted;
     static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
                                   IORING_OP_SENDMSG};
     r = uring_check(&ring, ops, (int)sizeof ops, why, sizeof why);
@@ -324,7 +405,7 @@ static int uring_backend_init(void)
         sys_snprintf(why, sizeof why, "eventfd: %s", sys_errno_name(r));
         goto fail;
     }
-    arm_kick();
+    arm_kick(false);
     atomic_store_seq(&active, 1);
     return 0;
 fail:
@@ -333,15 +414,22 @@ fail:
 }
 // [end: uring-backend-init]
 
-// Closing the ring makes the kernel cancel what is still in flight; the
-// buffers go after it, so no request can still select one.
+// [snippet: uring-backend-destroy]
+// By now every connection's request has completed (net_close waited for
+// each, ex_join for the tasks). The buffer group is unregistered first, on
+// the ring's fd (after uring_close the unregister would go to fd -1 and
+// fail): from then on no request can select a buffer, and its memory goes.
+// Closing the ring then cancels what is left in flight (the kick's poll,
+// the listener's).
 static void uring_backend_destroy(void)
 {
     atomic_store_seq(&active, 0);
+    int r = uring_buf_ring_free(&ring, &bufs);
+    atomic_store_seq(&stats.bufs_unregistered, r);
     uring_close(&ring);
-    uring_buf_ring_free(&ring, &bufs);
     kick_close(&kick);
 }
+// [end: uring-backend-destroy]
 
 // ---- completion requests (completion.h) --------------------------------------------
 
@@ -433,8 +521,7 @@ void ex_op_cancel_wait(struct ex_op *op)
     queue_cancel((uint64_t)(uintptr_t)op);
     while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
         if (try_lock(&cq_lock)) {
-            uring_enter(&ring, pending_sqes(), 1, NS_PER_MS);
-            atomic_fetch_add(&stats.enters, 1);
+            enter(pending_sqes(), 1, NS_PER_MS); // -EBUSY or -EAGAIN: the reap makes room
             reap_all();
             sys_mutex_unlock(&cq_lock);
         } else {
@@ -451,8 +538,6 @@ int ex_op_buf_id(const struct ex_op *op)
 }
 
 const uint8_t *ex_op_buf(uint16_t bid) { return uring_buf_addr(&bufs, bid); }
-
-uint32_t ex_op_buf_size(void) { return EX_URING_BUF_SIZE; }
 
 void ex_op_buf_put(uint16_t bid)
 {
@@ -471,9 +556,17 @@ void ex_op_stats(struct ex_op_stats *out)
     out->submitted = atomic_load_seq(&stats.submitted);
     out->enters = atomic_load_seq(&stats.enters);
     out->enobufs = atomic_load_seq(&stats.enobufs);
+    out->busy = atomic_load_seq(&stats.busy);
+    out->bufs_unregistered = atomic_load_seq(&stats.bufs_unregistered);
 }
 
 void ex_op_set_test_bufs(uint32_t n) { bufs_wanted = n; }
+
+void ex_uring_set_test_ring(uint32_t sq, uint32_t cq, bool busy)
+{
+    ring_wanted = (struct uring_config){.sq_entries = sq, .cq_entries = cq};
+    busy_wanted = busy;
+}
 
 const char *ex_uring_why(void) { return why[0] ? why : "unknown reason"; }
 

@@ -38,15 +38,17 @@ struct uring {
     // The mappings, for munmap.
     void *ring_map, *cq_map, *sqe_map;
     size_t ring_len, cq_len, sqe_len;
+    // For the tests: refuse a submission with -EBUSY as some kernels do (see
+    // uring_enter). Set after uring_init; false by default.
+    bool busy_on_overflow;
 };
 // [end: uring-struct]
 
-// Setup flags (IORING_SETUP_*) the caller may ask for beyond the defaults;
-// flags a kernel does not know are dropped one group at a time (see uring.c).
+// The ring's sizes. The setup flags are uring.c's choice; flags a kernel
+// does not know are dropped one group at a time.
 struct uring_config {
     uint32_t sq_entries; // a power of two; the kernel rounds up and clamps
     uint32_t cq_entries; // 0: twice sq_entries
-    bool single_issuer;  // SINGLE_ISSUER | DEFER_TASKRUN: only the creating thread may submit and wait
 };
 
 // Creates and maps a ring. 0, or -errno from io_uring_setup or mmap:
@@ -126,7 +128,6 @@ void uring_prep_accept(struct io_uring_sqe *s, int fd, int flags, bool multishot
 void uring_prep_timeout(struct io_uring_sqe *s, const struct timespec *ts, uint64_t user_data);
 // Cancels the request whose user_data is target (all of them with all).
 void uring_prep_cancel(struct io_uring_sqe *s, uint64_t target, bool all, uint64_t user_data);
-void uring_prep_close(struct io_uring_sqe *s, int fd, uint64_t user_data);
 
 // ---- provided buffers (IORING_REGISTER_PBUF_RING, Linux 5.19) ----------------------
 // [snippet: uring-bufring]
@@ -149,9 +150,11 @@ struct uring_buf_ring {
 // -errno (-EINVAL on kernels without buffer rings).
 int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid, uint32_t count,
                         uint32_t size);
-// Unregisters and frees. The caller has reaped every request that could
-// still select a buffer from the group (cancel first).
-void uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b);
+// Unregisters and frees; r must still be open (the unregister goes to its
+// fd). The caller has reaped every request that could still select a
+// buffer from the group (cancel first). Returns the unregister's result:
+// 0, or -errno (the memory is freed either way).
+int uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b);
 // The address of buffer bid.
 static inline uint8_t *uring_buf_addr(const struct uring_buf_ring *b, uint16_t bid)
 {

@@ -290,13 +290,19 @@ static poll_t conn_poll(void *state, struct sched_cx *cx)
 }
 // [end: http-conn-poll]
 
+// [snippet: http-conn-drop]
+// The stream goes first: net_close cancels what is in flight and returns
+// once the completions are in. Only then may what those requests named go:
+// the upgrade's state (a WebSocket echo may be mid-send from it after a send
+// timeout), the response bytes, the connection itself. Freed the other way
+// round, the kernel could send reused memory to this peer.
 static void conn_drop(void *state)
 {
     struct http_conn *c = state;
-    if (c->upgrade_state)
-        c->upgrade->close(c->upgrade_state);
     http_deadline_cancel(&c->deadline);
     net_close(&c->sock);
+    if (c->upgrade_state)
+        c->upgrade->close(c->upgrade_state);
     if (c->body_owned)
         mem_free((void *)c->body);
     if (c->buf) // every path that ends a connection ends here: its buffers go back
@@ -305,6 +311,7 @@ static void conn_drop(void *state)
     mem_free(c);
     http_metric_add(M_CONN_CLOSED, 1);
 }
+// [end: http-conn-drop]
 
 // [snippet: http-accept]
 // On the acceptor thread: a task per connection, first polled when the

@@ -31,7 +31,8 @@ struct http_upgrade_hook {
     void *(*open)(struct net_stream *sock, char *buf, size_t cap, size_t start, size_t len);
     // Polled by the connection's task until READY (the protocol is done).
     poll_t (*poll)(void *state, struct sched_cx *cx);
-    // Releases the state (the HTTP layer then closes the socket).
+    // Releases the state. Called after HTTP has closed the socket: no request
+    // is in flight any more, so the buffers a send read from may go.
     void (*close)(void *state);
 };
 void http_set_upgrade_hook(const struct http_upgrade_hook *hook);

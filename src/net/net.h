@@ -159,6 +159,13 @@ void net_buf_stats(struct net_buf_stats *out);
 void net_init(void);
 // "readiness" or "completion": the operations net_init picked.
 const char *net_stream_kind(void);
+// Panics if a request of s is in flight. What a request names (the stream's
+// ex_ops, a send's bytes and iovecs) is the kernel's until its completion,
+// so whoever frees such memory calls this first: freed before net_close,
+// it ends the process here rather than let the kernel send reused memory,
+// another connection's bytes perhaps, to this peer. Two loads on io_uring,
+// one on the readiness backends: it stays on in every build.
+void net_stream_check_quiet(const struct net_stream *s);
 
 // Sets TCP_NODELAY (send small responses now, not after the peer's ACK).
 int net_set_nodelay(int fd);

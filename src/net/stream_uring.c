@@ -169,6 +169,7 @@ static void completion_close(struct net_stream *s)
     }
     if (u->rest_len)
         ex_op_buf_put(u->bid);
+    net_stream_check_quiet(s);
     mem_free(u);
     s->uring = NULL;
     net_stream_close_fd(s);
@@ -183,3 +184,13 @@ const struct net_stream_ops net_stream_completion = {
     .close = completion_close,
 };
 // [end: net-stream-completion]
+
+// [snippet: net-check-quiet]
+void net_stream_check_quiet(const struct net_stream *s)
+{
+    const struct net_stream_uring *u = s->uring;
+    if (u && (atomic_load_acquire(&u->recv.state) == EX_OP_FLIGHT ||
+              atomic_load_acquire(&u->send.state) == EX_OP_FLIGHT))
+        SYS_PANIC("net: memory a request in flight names is being freed (close the stream first)");
+}
+// [end: net-check-quiet]

@@ -416,9 +416,12 @@ static void *ws_open(struct net_stream *sock, char *buf, size_t cap, size_t star
     return w;
 }
 
+// Runs after HTTP's net_close: a send cut short by the send timeout was
+// still the kernel's until then, reading msg_buf (an echo) or frame_out.
 static void ws_close(void *state)
 {
     struct ws_conn *w = state;
+    net_stream_check_quiet(w->sock);
     ex_timer_cancel(&w->timer);
     mem_free(w->msg_buf);
     if (w->in)

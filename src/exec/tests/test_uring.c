@@ -1,4 +1,7 @@
-// test_uring.c: stage-4 tests of the io_uring rings: wrap, overflow, buffer rings, multishot, cancel.
+// test_uring.c: stage-4 tests of the io_uring rings and of the backend on a full ring.
+#include "exec/completion.h"
+#include "exec/exec.h"
+#include "exec/tests/exec_testing.h"
 #include "exec/uring.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
@@ -85,13 +88,40 @@ static void index_arithmetic_across_uint32_wrap(void)
     CHECK_EQ((uint16_t)(tail - head), 4);
 }
 
+// The names of the setup flags the kernel kept, for the transcript: a
+// chapter that names them shows them from here, not from a number in prose.
+static void print_setup_flags(uint32_t flags)
+{
+    static const struct {
+        uint32_t bit;
+        const char *name;
+    } names[] = {{IORING_SETUP_CQSIZE, "CQSIZE"},
+                 {IORING_SETUP_CLAMP, "CLAMP"},
+                 {IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL"},
+                 {IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"},
+                 {IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER"},
+                 {IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN"}};
+    const char *sep = "";
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (flags & names[i].bit) {
+            sys_printf("%s%s", sep, names[i].name);
+            sep = " ";
+            flags &= ~names[i].bit;
+        }
+    }
+    if (flags)
+        sys_printf("%s0x%x", sep, flags);
+}
+
 // A 4-entry SQ and 8-entry CQ driven through 20,000 NOPs: both masks wrap 2,500 to 5,000 times.
 static void nops_wrap_the_rings_many_times(void)
 {
     if (!open_ring(4, 8))
         return;
-    sys_printf("# io_uring: sq %u, cq %u, features 0x%x, setup flags 0x%x\n", ring.sq_entries,
+    sys_printf("# io_uring: sq %u, cq %u, features 0x%x, setup flags 0x%x (", ring.sq_entries,
                ring.cq_entries, ring.features, ring.flags);
+    print_setup_flags(ring.flags);
+    sys_printf(")\n");
     CHECK_EQ(ring.sq_entries, 4);
     CHECK_EQ(ring.cq_entries, 8);
     uint64_t next = 0, expect = 0;
@@ -555,6 +585,194 @@ static void cancel_at_shutdown_accounts_every_buffer(void)
 }
 // [end: uring-cancel-test]
 
+// ---- the backend's start and teardown ------------------------------------------------
+
+// The teardown unregisters the provided-buffer ring while the ring is still
+// open: after uring_close the unregister would go to fd -1.
+static void teardown_unregisters_the_buffer_ring(void)
+{
+    if (!ex_uring_available()) { // opens the backend's ring and tears it down
+        skip_unavailable_backend();
+        return;
+    }
+    struct ex_op_stats st;
+    ex_op_stats(&st);
+    CHECK_EQ(st.bufs_unregistered, 0);
+}
+
+// ---- the backend's readiness polls ---------------------------------------------------
+
+// One task re-arms its fd for more events while its first wait is still in
+// flight, then forgets it and closes the fd. The forget must end the wait
+// left: a poll in flight holds the file, and the peer would never see the
+// hang-up. The re-arm replaces the poll with one of the same task: if they
+// shared a key, the first one's cancelled completion would make the backend
+// lose track of the second.
+struct rearmer {
+    struct ex_io io;
+    uint32_t step;
+    uint32_t closed;
+};
+
+static poll_t rearmer_poll(void *state, struct sched_cx *cx)
+{
+    struct rearmer *r = state;
+    switch (atomic_fetch_add(&r->step, 1)) {
+    case 0: // nothing to read: wait for it
+        return ex_io_wait(&r->io, EX_READABLE, cx, NULL);
+    case 1: // woken by the test, not the fd: wait for room too (the send buffer is full)
+        return ex_io_wait(&r->io, EX_READABLE | EX_WRITABLE, cx, NULL);
+    default:
+        ex_io_forget(&r->io);
+        sys_close(r->io.fd);
+        atomic_store_seq(&r->closed, 1);
+        return READY;
+    }
+}
+
+// Wakes the task once it has begun its step-th run (a wake before that
+// could merge with the one that scheduled the run).
+static void wake_after_step(struct rearmer *r, struct waker w, uint32_t step, uint64_t deadline)
+{
+    while (atomic_load_seq(&r->step) < step && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    sys_sleep_ns(30 * NS_PER_MS); // its wait is in the reactor, an earlier one's cancel done
+    sched_wake(w);
+}
+
+static void rearm_then_forget_releases_the_fd(void)
+{
+    backend = EX_BACKEND_IO_URING;
+    if (!ex_uring_available()) {
+        skip_unavailable_backend();
+        return;
+    }
+    int p[2];
+    CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+    static char fill[4096];
+    while (sys_write(p[0], fill, sizeof fill) > 0)
+        ; // p[0] is not writable now, nor readable
+    static struct rearmer r;
+    r = (struct rearmer){.io = {.fd = p[0]}};
+    struct waker w;
+    start_executor(1, 0);
+    CHECK_EQ(sched_spawn(rearmer_poll, &r, NULL, &w), 0);
+    uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
+    wake_after_step(&r, w, 1, deadline);
+    wake_after_step(&r, w, 2, deadline);
+    while (!atomic_load_seq(&r.closed) && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    CHECK(atomic_load_seq(&r.closed));
+    // The socket is closed, so the peer sees it hang up, without reading
+    // (reading would make room, and a forgotten POLLOUT wait would end by
+    // itself). No hang-up: a wait nobody cancelled still holds the socket.
+    struct pollfd pf = {.fd = p[1], .events = POLLRDHUP};
+    struct timespec half = {0, 500 * 1000 * 1000};
+    CHECK_EQ(sys_ppoll(&pf, 1, &half, NULL), 1);
+    CHECK(pf.revents & (POLLRDHUP | POLLHUP));
+    CHECK(finish_executor(NS_PER_SEC));
+    sys_close(p[1]);
+}
+
+// ---- the backend on a full ring ------------------------------------------------------
+
+// A burst of one-byte SENDs from one task, each its own request. A send
+// into a socket with room completes inside the enter that submits it.
+#define BURST_SENDS 64
+#define BURST_TASKS 4
+struct burst {
+    struct ex_op ops[BURST_SENDS];
+    int fds[2];
+    uint32_t queued;
+    int err;
+    uint32_t finished;
+};
+
+static poll_t burst_poll(void *state, struct sched_cx *cx)
+{
+    struct burst *b = state;
+    while (b->queued < BURST_SENDS) {
+        int r = ex_op_send(&b->ops[b->queued], b->fds[0], "x", 1, MSG_NOSIGNAL, cx->waker);
+        if (r < 0) {
+            b->err = r;
+            break;
+        }
+        b->queued++;
+    }
+    for (uint32_t i = 0; i < b->queued; i++) {
+        if (atomic_load_acquire(&b->ops[i].state) == EX_OP_FLIGHT)
+            return PENDING; // its completion wakes us
+        if (b->ops[i].res != 1 && !b->err)
+            b->err = b->ops[i].res < 0 ? b->ops[i].res : -EIO;
+    }
+    atomic_store_seq(&b->finished, 1);
+    return READY;
+}
+
+// The backend on a 4-entry SQ and an 8-entry CQ whose ring refuses a
+// submission with -EBUSY while its CQ overflows, as some kernels do. Each
+// task queues 64 sends in one poll: every fifth finds the SQ full and
+// submits, the sends complete at once, the CQ overflows, and the next enter
+// is refused. get_sqe must let the completions be reaped and retry; looping
+// on the refusal with sq_lock held never ends (with one worker no one else
+// could reap; with two, the poller waits for sq_lock holding cq_lock).
+static void full_ring_refusal_reaps_and_retries(void)
+{
+    static struct burst bursts[BURST_TASKS];
+    for (int workers = 1; workers <= 2 && !test_case_failed; workers++) {
+        ex_uring_set_test_ring(4, 8, true);
+        struct ex_config cfg = {.workers = workers, .backend = EX_BACKEND_IO_URING};
+        int r = ex_init(&cfg);
+        if (r < 0) {
+            SKIP("io_uring unavailable: %s", ex_uring_why());
+            ex_uring_set_test_ring(0, 0, false);
+            return;
+        }
+        for (int i = 0; i < BURST_TASKS; i++) {
+            bursts[i] = (struct burst){0};
+            CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, bursts[i].fds),
+                     0);
+        }
+        CHECK_EQ(ex_start(), 0);
+        for (int i = 0; i < BURST_TASKS; i++)
+            CHECK_EQ(sched_spawn(burst_poll, &bursts[i], NULL, NULL), 0);
+        uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+        int done = 0;
+        while (sys_now_ns() < deadline) {
+            done = 0;
+            for (int i = 0; i < BURST_TASKS; i++)
+                done += (int)atomic_load_seq(&bursts[i].finished);
+            if (done == BURST_TASKS)
+                break;
+            sys_sleep_ns(NS_PER_MS);
+        }
+        if (done != BURST_TASKS) {
+            // The workers are stuck in the ring: ex_join would wait for ever.
+            sys_printf("[FAIL] full_ring_refusal_reaps_and_retries: %d of %d bursts done after %d s with %d "
+                       "worker(s): the submitters are stuck\n",
+                       done, BURST_TASKS, (int)(WAIT_LIMIT_NS / NS_PER_SEC), workers);
+            sys_exit_group(1);
+        }
+        ex_shutdown();
+        CHECK_EQ(ex_join(), 0);
+        struct ex_op_stats st;
+        ex_op_stats(&st);
+        CHECK(st.busy > 0); // the ring did refuse: the case tested the retry
+        CHECK_EQ(st.in_flight, 0);
+        for (int i = 0; i < BURST_TASKS; i++) {
+            CHECK_EQ(bursts[i].err, 0);
+            CHECK_EQ(bursts[i].queued, BURST_SENDS);
+            char sink[BURST_SENDS + 1];
+            CHECK_EQ(sys_read(bursts[i].fds[1], sink, sizeof sink), BURST_SENDS); // each byte once
+            sys_close(bursts[i].fds[0]);
+            sys_close(bursts[i].fds[1]);
+        }
+        sys_printf("# full ring, %d worker(s): %d x %d sends, %lu refusals (-EBUSY), none lost\n", workers,
+                   BURST_TASKS, BURST_SENDS, (unsigned long)st.busy);
+        ex_uring_set_test_ring(0, 0, false);
+    }
+}
+
 int main(void)
 {
     RUN(index_arithmetic_across_uint32_wrap);
@@ -569,5 +787,8 @@ int main(void)
     RUN(send_partial_sends_accounted);
     RUN(accept_multishot_then_cancel);
     RUN(cancel_at_shutdown_accounts_every_buffer);
+    RUN(teardown_unregisters_the_buffer_ring);
+    RUN(rearm_then_forget_releases_the_fd);
+    RUN(full_ring_refusal_reaps_and_retries);
     return test_summary();
 }
