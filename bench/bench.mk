@@ -35,7 +35,7 @@ bench-server:
 	@test "$(STAGE)" -ge 6 || { echo "bench: the HTTP server exists from STAGE=6 on (now STAGE=$(STAGE))" >&2; exit 1; }
 	@$(MAKE) --no-print-directory STAGE=$(STAGE) B=$(B) $(BENCH_SERVER)
 
-$(BENCH_WS_LOAD): bench/ws_load.c
+$(BENCH_WS_LOAD): bench/ws_load.c bench/hist.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<
@@ -45,7 +45,7 @@ $(BENCH_OPENLOOP): bench/openloop.c
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -pthread -o $@ $< -lm
 
-$(BENCH_PIPELINE_LOAD): bench/pipeline_load.c
+$(BENCH_PIPELINE_LOAD): bench/pipeline_load.c bench/hist.h
 	@mkdir -p $(@D)
 	@echo "  CC      $@ (hosted)"
 	$(Q)$(BENCH_CC) -O2 -Wall -Wextra -o $@ $<

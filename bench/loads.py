@@ -223,12 +223,26 @@ PIPELINE_LOAD_SRC = os.path.join(BENCH_DIR, "pipeline_load.c")
 PIPELINE_LOAD_BIN = os.path.join(os.path.dirname(BENCH_DIR), "build", "bench", "pipeline_load")
 
 
+def ensure_built(src, binary, flags=()):
+    """bench.mk builds the generators; build one here too (hosted cc -O2) when
+    the bench runs alone and the binary is older than its source or than the
+    histogram header the generators share."""
+    hist = os.path.join(BENCH_DIR, "hist.h")
+    newest = max(os.path.getmtime(src), os.path.getmtime(hist) if os.path.exists(hist) else 0)
+    if os.path.exists(binary) and os.path.getmtime(binary) >= newest:
+        return binary
+    os.makedirs(os.path.dirname(binary), exist_ok=True)
+    cc = os.environ.get("BENCH_CC", "cc")
+    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", *flags, "-o", binary, src, "-lm"], capture_output=True,
+                       text=True)
+    if r.returncode != 0:
+        raise BenchError(f"could not build {os.path.basename(binary)}:\n{r.stderr[-1500:]}")
+    return binary
+
+
 def ensure_pipeline_load():
-    """Builds build/bench/pipeline_load (hosted cc -O2) unless it is newer than
-    its source, as bench/bench.mk does; returns the binary."""
-    if os.path.exists(PIPELINE_LOAD_BIN) and \
-            os.path.getmtime(PIPELINE_LOAD_BIN) >= os.path.getmtime(PIPELINE_LOAD_SRC):
-        return PIPELINE_LOAD_BIN
+    """build/bench/pipeline_load, built if it is missing or stale."""
+    return ensure_built(PIPELINE_LOAD_SRC, PIPELINE_LOAD_BIN)
     os.makedirs(os.path.dirname(PIPELINE_LOAD_BIN), exist_ok=True)
     cc = os.environ.get("BENCH_CC", "cc")
     r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", "-o", PIPELINE_LOAD_BIN, PIPELINE_LOAD_SRC],

@@ -60,8 +60,8 @@ import time
 sys.dont_write_bytecode = True  # no __pycache__ folders in bench/
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from servers import ROOT, BenchError, Floor, H2o, Nginx, NodeWs, Ours, check_same_answers, ensure_floor  # noqa: E402
-from loads import (IdleHolder, ensure_pipeline_load, measured, openloop, pipeline_load, syscalls_during,  # noqa: E402
-                   ws_load, wrk)
+from loads import (IdleHolder, ensure_built, ensure_pipeline_load, measured, openloop,  # noqa: E402
+                   pipeline_load, syscalls_during, ws_load, wrk)
 import report  # noqa: E402
 
 WS_LOAD_SRC = os.path.join(ROOT, "bench", "ws_load.c")
@@ -191,19 +191,6 @@ def raise_fd_limit():
         resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
 # [end: bench-raise-nofile]
-
-
-def ensure_built(src, binary, flags=()):
-    """bench.mk builds the generators; build one here too when run.py runs alone."""
-    if os.path.exists(binary) and os.path.getmtime(binary) >= os.path.getmtime(src):
-        return binary
-    os.makedirs(os.path.dirname(binary), exist_ok=True)
-    cc = os.environ.get("BENCH_CC", "cc")
-    r = subprocess.run([cc, "-O2", "-Wall", "-Wextra", *flags, "-o", binary, src, "-lm"], capture_output=True,
-                       text=True)
-    if r.returncode != 0:
-        raise BenchError(f"could not build {os.path.basename(binary)}:\n{r.stderr}")
-    return binary
 
 
 def ensure_ws_load():
