@@ -1138,6 +1138,11 @@ def test_small_fd_limit_still_starts_and_refuses(ctx):
         finally:
             for c in stalled:
                 c.close()
+        # The server learns of each close from its reactor and frees the slot
+        # then (on io_uring after the pending receive's cancel completes): wait
+        # for that, bounded, rather than race it with the next client.
+        assert wait_for(lambda: proc_fds(srv.pid) <= held, 5), \
+            f"{proc_fds(srv.pid)} descriptors 5 s after the stalled clients left, not {held}"
         assert_serving(port, "after the stalled clients left")
     return f"max-tasks={max_tasks} (fd limit 32), the next client 503"
 
