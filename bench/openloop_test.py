@@ -35,14 +35,10 @@ SRC = os.path.join(ROOT, "bench", "openloop.c")
 BIN = os.path.join(ROOT, "build", "bench", "openloop")
 REL_ERR = 1 / 256  # half a bucket: 128 buckets per power of two
 
-failed = 0
+sys.path.insert(0, os.path.join(ROOT, "bench"))
+from servers import Checks  # noqa: E402
 
-
-def check(name, ok, why=""):
-    global failed
-    print(f"[OK] openloop: {name}" if ok else f"[FAIL] openloop: {name}: {why}", flush=True)
-    failed += not ok
-    return ok
+check = Checks("openloop: ")
 
 
 def build():
@@ -224,7 +220,6 @@ def argument_checks():
 
 
 def report_checks():
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
     import report
     # offered rate -> (answered/s, p99 µs) for each server; made up, with a
     # lucky point past a bad one (nginx at 7,000) that must not count, and one
@@ -268,7 +263,7 @@ def main():
     argument_checks()
     report_checks()
     print(f"  # {time.monotonic() - started:.1f} s")
-    return 1 if failed else 0
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":

@@ -245,6 +245,33 @@ class Floor(Server):
         return [self.binary, HOST, str(self.port)]
 
 
+def fill_template(name, fields, out):
+    """Writes bench/<name> to out with every @KEY@ replaced by fields[KEY]; returns out."""
+    with open(os.path.join(BENCH_DIR, name)) as f:
+        text = f.read()
+    for k, v in fields.items():
+        text = text.replace(f"@{k}@", v)
+    with open(out, "w") as f:
+        f.write(text)
+    return out
+
+
+class Checks:
+    """The bench's own checks: one [OK]/[FAIL] line each (name prefixed), and a
+    count of failures. Call it as check(name, ok, why); it returns ok."""
+
+    def __init__(self, prefix=""):
+        self.prefix, self.failed = prefix, 0
+
+    def __call__(self, name, ok, why=""):
+        print(f"[OK] {self.prefix}{name}" if ok else f"[FAIL] {self.prefix}{name}: {why}", flush=True)
+        self.failed += not ok
+        return ok
+
+    def skip(self, why):
+        print(f"[SKIP] {self.prefix}{why}", flush=True)
+
+
 class Nginx(Server):
     kind = "nginx"
 
@@ -255,8 +282,6 @@ class Nginx(Server):
 
     def prepare(self):
         os.makedirs(self.dir, exist_ok=True)
-        with open(os.path.join(BENCH_DIR, "nginx.template.conf")) as f:
-            text = f.read()
         nofile = resource_nofile()
         fields = {
             "WORKERS": str(self.workers), "TMP": self.dir, "ADDR": HOST, "PORT": str(self.port),
@@ -266,11 +291,7 @@ class Nginx(Server):
             # be able to read the repository; our server runs as us, so does nginx.
             "USER": "user root root;" if os.geteuid() == 0 else "",
         }
-        for k, v in fields.items():
-            text = text.replace(f"@{k}@", v)
-        self.conf = os.path.join(self.dir, "nginx.conf")
-        with open(self.conf, "w") as f:
-            f.write(text)
+        self.conf = fill_template("nginx.template.conf", fields, os.path.join(self.dir, "nginx.conf"))
 
     def argv(self):
         return [tool("nginx"), "-q", "-p", self.dir + "/", "-e", os.path.join(self.dir, "error.log"),
@@ -304,8 +325,6 @@ class H2o(Server):
         os.makedirs(self.dir, exist_ok=True)
         with open(os.path.join(self.dir, "plaintext.txt"), "wb") as f:
             f.write(b"Hello, World!")
-        with open(os.path.join(BENCH_DIR, "h2o.template.conf")) as f:
-            text = f.read()
         fields = {
             "PLAINTEXT_HANDLER": self.HANDLERS[self.handler].rstrip("\n"), "TMP": self.dir, "ADDR": HOST,
             "PORT": str(self.port), "CONNECTIONS": str(self.connections), "PAGE": PAGE,
@@ -313,11 +332,7 @@ class H2o(Server):
             # As root, h2o would switch to `nobody`; our server runs as us, so does h2o.
             "USER": "user: root" if os.geteuid() == 0 else "",
         }
-        for k, v in fields.items():
-            text = text.replace(f"@{k}@", v)
-        self.conf = os.path.join(self.dir, "h2o.conf")
-        with open(self.conf, "w") as f:
-            f.write(text)
+        self.conf = fill_template("h2o.template.conf", fields, os.path.join(self.dir, "h2o.conf"))
 
     def argv(self):
         return [tool("h2o"), "-c", self.conf]

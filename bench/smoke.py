@@ -27,7 +27,7 @@ sys.path.insert(0, os.path.join(ROOT, "bench", "floor"))
 import check as floor_check  # noqa: E402
 sys.path.insert(0, os.path.join(ROOT, "bench"))
 import pipeline_check  # noqa: E402
-from servers import H2o, BenchError, Ours, check_same_answers, tool  # noqa: E402
+from servers import H2o, BenchError, Checks, Ours, check_same_answers, tool  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "smoke")
 MIN_RPS = 10000
 TIMEOUT = 55
@@ -74,13 +74,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", default=default_server())
     args = ap.parse_args()
-    failed = 0
-
-    def check(name, ok, why=""):
-        nonlocal failed
-        print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}", flush=True)
-        failed += not ok
-        return ok
+    check = Checks()
 
     if not check("bench smoke: server binary exists", args.server and os.access(args.server, os.X_OK),
                  "no build/stage-7 or stage-6 async-nostd; run `make STAGE=7 all`"):
@@ -117,7 +111,7 @@ def main():
     png = os.path.join(OUT, "plots", "headline.png")
     check("bench smoke: a plot was drawn", os.path.exists(png) and os.path.getsize(png) > 1000
           and os.path.getmtime(png) >= started - 1, f"no fresh {png}")
-    return 1 if failed else 0
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":

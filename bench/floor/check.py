@@ -28,7 +28,7 @@ BENCH = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, BENCH)
 sys.path.insert(0, os.path.join(os.path.dirname(BENCH), "src", "net", "tests"))
 import report  # noqa: E402
-from servers import HOST, BenchError, ensure_floor, free_port  # noqa: E402
+from servers import HOST, BenchError, Checks, ensure_floor, free_port  # noqa: E402
 from reactors import uring_refusal  # noqa: E402
 
 GET = b"GET /plaintext HTTP/1.1\r\nHost: bench\r\n\r\n"
@@ -208,15 +208,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--server", help="our server binary, to compare the response length with")
     args = ap.parse_args()
-    failed = 0
-
-    def check(name, ok, why=""):
-        nonlocal failed
-        print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}", flush=True)
-        failed += not ok
-
-    run(check, lambda why: print(f"[SKIP] {why}"), args.server)
-    return 1 if failed else 0
+    check = Checks()
+    run(check, check.skip, args.server)
+    return 1 if check.failed else 0
 
 
 if __name__ == "__main__":
