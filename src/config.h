@@ -33,6 +33,7 @@
 // from the descriptor limit: see SERVER_FD_RESERVE at the end).
 #define SCHED_MAX_TASK_SLOTS 16384
 #define SCHED_DEFAULT_TASKS  1024 // the original's MAX_TASK_SLOTS: the demos' and tests' limit
+#define SCHED_MAX_QUEUES     64   // ready queues: one per worker with the per-core executor
 
 // ---- stage 4: executor ------------------------------------------------------------
 #define EX_MAX_WORKERS       64

@@ -24,6 +24,9 @@ static void usage(const char *prog, int fd)
                 "  IP                 IPv4 address to listen on (default " NET_DEFAULT_IP ")\n"
                 "  PORT               TCP port (default %d)\n"
                 "  --reactor=NAME     epoll (default), ppoll or io_uring\n"
+                "  --executor=KIND    shared (default: one ready queue and reactor for all\n"
+                "                     workers) or per-core (a queue, reactor and timers per\n"
+                "                     worker; a connection stays on one worker)\n"
                 "  --accept=MODE      who accepts: workers (default; the listening socket in\n"
                 "                     the reactor), thread (a dedicated acceptor thread), or\n"
                 "                     reuseport (one SO_REUSEPORT socket per worker)\n",
@@ -59,6 +62,7 @@ struct options {
     const char *ip;
     uint16_t port;
     enum ex_backend backend;
+    enum ex_executor executor;
     uint32_t max_tasks;
     const char *log_path;
 };
@@ -76,6 +80,11 @@ static int parse_args(int argc, char **argv, struct options *o)
         } else if (sys_starts_with(a, "--reactor=")) {
             if (ex_backend_parse(a + 10, &o->backend) < 0) {
                 sys_eprintf("%s: unknown reactor '%s' (use epoll, ppoll or io_uring)\n", argv[0], a + 10);
+                return -1;
+            }
+        } else if (sys_starts_with(a, "--executor=")) {
+            if (ex_executor_parse(a + 11, &o->executor) < 0) {
+                sys_eprintf("%s: unknown executor '%s' (use shared or per-core)\n", argv[0], a + 11);
                 return -1;
             }
         } else if (sys_starts_with(a, "--accept=")) {
@@ -228,7 +237,8 @@ int main(int argc, char **argv)
     uint32_t slots = o.max_tasks + (o.accept == ACCEPT_THREAD ? 0 : (uint32_t)nlisten);
     if (slots > SCHED_MAX_TASK_SLOTS)
         slots = SCHED_MAX_TASK_SLOTS;
-    struct ex_config cfg = {.workers = o.workers, .backend = o.backend, .max_tasks = slots};
+    struct ex_config cfg = {
+        .workers = o.workers, .backend = o.backend, .max_tasks = slots, .executor = o.executor};
     r = ex_init(&cfg);
     if (r < 0 && o.backend == EX_BACKEND_IO_URING) {
         // Asked for by name: say why, and do not fall back to epoll behind the user's back.
@@ -256,9 +266,15 @@ int main(int argc, char **argv)
     if (o.accept == ACCEPT_THREAD) {
         r = net_acceptor_start(&acceptor);
     } else {
+        // With per-core workers a listener's connections stay where it
+        // spawns them: one reuseport listener on each worker keeps its own,
+        // a single listener spreads them over every worker.
         for (int i = 0; i < nlisten && r >= 0; i++) {
-            listeners[i] = (struct net_listener){
-                .listen_fd = lfds[i], .on_accept = http_accept, .on_refused = http_refuse};
+            listeners[i] = (struct net_listener){.listen_fd = lfds[i],
+                                                 .on_accept = http_accept,
+                                                 .on_refused = http_refuse,
+                                                 .home = (uint32_t)i % sched_queues(),
+                                                 .spread = nlisten == 1};
             r = net_listener_start(&listeners[i]);
         }
     }
@@ -267,10 +283,10 @@ int main(int argc, char **argv)
                     sys_errno_name(r));
         return 1;
     }
-    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, accept=%s, max-tasks=%u (fd "
-               "limit %ld), log %s)\n",
-               o.ip, o.port, o.workers, ex_backend_name(), accept_names[o.accept], o.max_tasks, fd_limit,
-               o.log_path ? o.log_path : "off");
+    sys_printf("async-nostd: listening on http://%s:%u/ (%d workers, %s reactor, %s executor, accept=%s, "
+               "max-tasks=%u (fd limit %ld), log %s)\n",
+               o.ip, o.port, o.workers, ex_backend_name(), ex_executor_name(), accept_names[o.accept],
+               o.max_tasks, fd_limit, o.log_path ? o.log_path : "off");
 
     // [snippet: server-shutdown]
     while (!atomic_load_seq(&stop_requested))

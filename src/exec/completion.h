@@ -45,11 +45,12 @@ int ex_op_sendmsg(struct ex_op *op, int fd, const struct msghdr *m, int msg_flag
 // (one poller turn); meant for closing a connection, which is rare.
 void ex_op_cancel_wait(struct ex_op *op);
 
-// The provided buffer a completed recv carries: the id from op->flags
-// (-1 if none), its bytes, and giving it back to the kernel's ring.
+// The provided buffer a completed recv carries: its id (-1 if none; the
+// id names the ring and the buffer), its bytes, and giving it back to the
+// kernel's ring.
 int ex_op_buf_id(const struct ex_op *op);
-const uint8_t *ex_op_buf(uint16_t bid);
-void ex_op_buf_put(uint16_t bid);
+const uint8_t *ex_op_buf(uint32_t id);
+void ex_op_buf_put(uint32_t id);
 
 // For the tests of shutdown: requests submitted and not yet completed, and
 // provided buffers taken by a completion and not yet given back. Both are

@@ -9,10 +9,18 @@
 
 enum ex_backend { EX_BACKEND_EPOLL = 0, EX_BACKEND_PPOLL = 1, EX_BACKEND_IO_URING = 2 };
 
+// How workers share the work (chapter 10 compares them):
+//   EX_SHARED    one ready queue and one reactor for all workers; an idle
+//                worker polls the reactor or parks (leader/follower);
+//   EX_PER_CORE  a queue, a reactor instance, timers and a clock per worker;
+//                a task stays on the worker it was spawned on.
+enum ex_executor { EX_SHARED = 0, EX_PER_CORE = 1 };
+
 struct ex_config {
     int workers;             // worker threads, 1..EX_MAX_WORKERS
     enum ex_backend backend; // reactor
     uint32_t max_tasks;      // task slots (0 = SCHED_DEFAULT_TASKS)
+    enum ex_executor executor;
 };
 
 // Sets up the scheduler and the reactor; starts no threads. Returns 0 or
@@ -37,6 +45,9 @@ void ex_set_idle_hook(void (*fn)(void));
 const char *ex_backend_name(void);
 // Parses "epoll"/"ppoll"/"io_uring"; returns 0 and sets *out, or -1.
 int ex_backend_parse(const char *name, enum ex_backend *out);
+// Parses "shared"/"per-core"; returns 0 and sets *out, or -1.
+int ex_executor_parse(const char *name, enum ex_executor *out);
+const char *ex_executor_name(void);
 
 // ---- I/O readiness --------------------------------------------------------------
 #define EX_READABLE 1u
@@ -47,6 +58,7 @@ struct ex_io {
     int fd;
     uint32_t registered; // epoll: the events in the interest list (0: not added)
     struct waker waker;  // epoll: the waker stored with the registration
+    uint32_t home;       // the reactor instance it is registered with (its task's queue)
 };
 
 // [snippet: io-wait-contract]
@@ -85,10 +97,11 @@ struct ex_timer {
     uint64_t deadline;
     struct waker waker;
     int32_t index;
+    uint32_t heap; // the heap it is (or was last) armed in: its task's queue
 };
-#define EX_TIMER_INIT            \
-    {                            \
-        0, {0, 0}, EX_TIMER_IDLE \
+#define EX_TIMER_INIT               \
+    {                               \
+        0, {0, 0}, EX_TIMER_IDLE, 0 \
     }
 
 // Arms (or re-arms) t to wake w at `deadline` (ex_now_ns() clock).

@@ -11,19 +11,27 @@
 // Like redis's ae_*.c or nginx's event modules: the executor talks to a
 // backend only through this table, so ppoll and epoll coexist and the
 // executor's logic (who polls, who sleeps, who wakes whom) is written once.
+//
+// A backend runs n instances, one per ready queue: one for the shared
+// executor, one per worker for the per-core executor (chapter 10).
+// Instance i watches the fds of the tasks whose home is queue i
+// (sched_home), so arm picks the instance from the waker.
 struct reactor_ops {
     const char *name;
-    int (*init)(void);
+    // Creates instances 0..n-1. 0 or -errno (then nothing is left open).
+    int (*init)(uint32_t n);
     void (*destroy)(void);
-    // Register interest for the current task after EAGAIN. 0 or -errno.
+    // Register interest for task w after EAGAIN, in the instance of w's
+    // queue (recorded in io->home). 0 or -errno.
     int (*arm)(struct ex_io *io, uint32_t events, struct waker w);
     // Drop every registration of io->fd (before it is closed).
     void (*forget)(struct ex_io *io);
-    // Block up to timeout_ns (-1: no limit) for readiness or a kick, and wake
-    // the tasks whose fds fired. Returns the number of events or -errno.
-    int (*wait)(int64_t timeout_ns);
-    // Make a blocked wait() return soon. Async-signal-safe.
-    void (*kick)(void);
+    // Block up to timeout_ns (-1: no limit) for readiness or a kick on
+    // instance i, and wake the tasks whose fds fired. Returns the number of
+    // events or -errno.
+    int (*wait)(uint32_t i, int64_t timeout_ns);
+    // Make a blocked wait() of instance i return soon. Async-signal-safe.
+    void (*kick)(uint32_t i);
     // True if an event for this registration reported that the peer closed
     // or the connection broke (EPOLLRDHUP/HUP/ERR). An edge-triggered backend
     // needs it: that edge comes once, and a reader must not wait for another.
@@ -31,7 +39,8 @@ struct reactor_ops {
 };
 // [end: reactor-ops]
 
-// Backends call this right after their wait syscall returns (see worker.c).
+// Backends call this right after their wait syscall returns (see worker.c):
+// it refreshes the calling worker's cached clock.
 void ex_clock_refresh(void);
 
 extern const struct reactor_ops reactor_epoll;

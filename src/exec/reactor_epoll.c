@@ -7,8 +7,13 @@
 
 #define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no registration packs to this
 
-static int epfd = -1;
-static struct kicker kick;
+// One epoll instance and one kick per ready queue (reactor.h).
+struct epoll_instance {
+    int epfd;
+    struct kicker kick;
+} __attribute__((aligned(64)));
+static struct epoll_instance inst[SCHED_MAX_QUEUES];
+static uint32_t ninst;
 
 // [snippet: epoll-hup-mark]
 // The hang-up mark belongs to a registration, and epoll keys registrations
@@ -42,25 +47,47 @@ static struct waker reg_waker(uint64_t data)
 static int reg_mark(uint64_t data) { return (int)((data >> SLOT_BITS) & ((1u << (32 - SLOT_BITS)) - 1)) - 1; }
 // [end: epoll-hup-mark]
 
-static int epoll_init(void)
+static void close_instance(struct epoll_instance *e)
 {
-    epfd = sys_epoll_create1(EPOLL_CLOEXEC);
-    if (epfd < 0)
-        return epfd;
-    int r = kick_init(&kick);
+    kick_close(&e->kick);
+    sys_close(e->epfd);
+    e->epfd = -1;
+}
+
+static int open_instance(struct epoll_instance *e)
+{
+    e->epfd = sys_epoll_create1(EPOLL_CLOEXEC);
+    if (e->epfd < 0)
+        return e->epfd;
+    int r = kick_init(&e->kick);
     if (r < 0) {
-        sys_close(epfd);
+        sys_close(e->epfd);
         return r;
     }
     struct epoll_event ev = {.events = EPOLLIN, .data = KICK_TOKEN}; // level-triggered
-    return sys_epoll_ctl(epfd, EPOLL_CTL_ADD, kick.fd, &ev);
+    r = sys_epoll_ctl(e->epfd, EPOLL_CTL_ADD, e->kick.fd, &ev);
+    if (r < 0)
+        close_instance(e);
+    return r;
 }
 
 static void epoll_destroy(void)
 {
-    kick_close(&kick);
-    sys_close(epfd);
-    epfd = -1;
+    for (uint32_t i = 0; i < ninst; i++)
+        close_instance(&inst[i]);
+    ninst = 0;
+}
+
+static int epoll_init(uint32_t n)
+{
+    for (ninst = 0; ninst < n; ninst++) {
+        int r = open_instance(&inst[ninst]);
+        if (r < 0) {
+            epoll_destroy();
+            return r;
+        }
+    }
+    return 0;
 }
 
 // [snippet: epoll-arm]
@@ -78,6 +105,11 @@ static void epoll_destroy(void)
 // [lab: epoll_arm]
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
+    uint32_t home = sched_home(w);
+    if (io->registered && io->home != home) { // moving to another task's instance: leave the old one
+        sys_epoll_ctl(inst[io->home].epfd, EPOLL_CTL_DEL, io->fd, NULL);
+        io->registered = 0;
+    }
     uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
     want |= io->registered; // never drop an event once asked for (edge-triggered: no busy loop)
     if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)
@@ -89,6 +121,8 @@ static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
     uint32_t before = io->registered;
     io->registered = want;
     io->waker = w;
+    io->home = home;
+    int epfd = inst[home].epfd;
     int r = sys_epoll_ctl(epfd, op, io->fd, &ev);
     if (r == -EEXIST)
         r = sys_epoll_ctl(epfd, EPOLL_CTL_MOD, io->fd, &ev);
@@ -110,24 +144,25 @@ static void epoll_forget(struct ex_io *io)
 }
 
 // [snippet: epoll-wait]
-static int epoll_wait_and_wake(int64_t timeout_ns)
+static int epoll_wait_and_wake(uint32_t i, int64_t timeout_ns)
 {
+    struct epoll_instance *e = &inst[i];
     struct epoll_event events[EX_EPOLL_EVENTS];
     // Round up so a timer is never woken early (then it would spin re-arming).
     int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
-    int n = sys_epoll_wait(epfd, events, EX_EPOLL_EVENTS, ms);
+    int n = sys_epoll_wait(e->epfd, events, EX_EPOLL_EVENTS, ms);
     ex_clock_refresh();
     if (n < 0)
         return n == -EINTR ? 0 : n;
-    for (int i = 0; i < n; i++) {
-        uint64_t data = events[i].data;
+    for (int k = 0; k < n; k++) {
+        uint64_t data = events[k].data;
         if (data == KICK_TOKEN) {
-            kick_drain(&kick);
+            kick_drain(&e->kick);
             continue;
         }
         struct waker w = reg_waker(data);
         int fd = reg_mark(data);
-        if ((events[i].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && fd >= 0)
+        if ((events[k].events & (EPOLLRDHUP | EPOLLHUP | EPOLLERR)) && fd >= 0)
             atomic_store_release(&hup[fd], waker_pack(w) + 1); // before the wake, so the task sees it
         sched_wake(w);
     }
@@ -135,7 +170,7 @@ static int epoll_wait_and_wake(int64_t timeout_ns)
 }
 // [end: epoll-wait]
 
-static void epoll_kick(void) { kick_signal(&kick); }
+static void epoll_kick(uint32_t i) { kick_signal(&inst[i].kick); }
 
 static bool epoll_hup_seen(const struct ex_io *io)
 {

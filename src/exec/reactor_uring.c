@@ -1,18 +1,18 @@
-// reactor_uring.c: the io_uring backend: one shared ring, POLL_ADD readiness, completions for net.
+// reactor_uring.c: the io_uring backend: a ring per ready queue, POLL_ADD readiness, completions for net.
 //
-// Topology: one ring for the whole executor, not one per worker. The
-// executor is leader/follower (at most one poller waits at a time) over one
-// shared ready queue, so any worker may run any task: a task that queued a
-// recv on worker A may be woken and run on worker B. A ring per worker
-// (SINGLE_ISSUER | DEFER_TASKRUN) would require every request to be
-// submitted and reaped by one thread, hence tasks pinned to workers, which
-// this scheduler does not do. So: the completion side belongs to whoever
-// holds cq_lock (the poller, or a closing connection waiting for its
-// cancel); the submission side is a single-producer queue shared by all
-// workers, under sq_lock (uncontended with one worker: one atomic each way).
-// The locks nest in one order only: cq_lock, then sq_lock (the poller reads
-// the SQ's count while it holds the CQ). Whoever holds sq_lock and needs the
-// CQ reaped lets go of sq_lock first (get_sqe).
+// Topology: one ring per ready queue (reactor.h). With the shared executor
+// that is one ring for all workers: the executor is leader/follower (at
+// most one poller waits at a time) over one shared ready queue, so a task
+// that queued a recv on worker A may be woken and run on worker B. With the
+// per-core executor (chapter 10) each worker has its own ring and its tasks
+// never leave it, so its locks below are never contended.
+// In a ring, the completion side belongs to whoever holds cq_lock (the
+// poller, or a closing connection waiting for its cancel); the submission
+// side is a single-producer queue shared by the ring's workers, under
+// sq_lock (uncontended with one worker: one atomic each way). The locks
+// nest in one order only: cq_lock, then sq_lock (the poller reads the SQ's
+// count while it holds the CQ). Whoever holds sq_lock and needs the CQ
+// reaped lets go of sq_lock first (get_sqe).
 #include "config.h"
 #include "exec/completion.h"
 #include "exec/kick.h"
@@ -57,19 +57,26 @@ static struct waker key_waker(uint64_t k)
 static int key_fd(uint64_t k) { return (int)((k >> 17) & 0x7fff) - 1; }
 // [end: uring-user-data]
 
-static struct uring ring;
-static struct uring_buf_ring bufs;
-static struct kicker kick;
-static struct sys_mutex sq_lock = SYS_MUTEX_INIT; // the SQ and the buffer ring's tail
-static struct sys_mutex cq_lock = SYS_MUTEX_INIT; // the CQ: the poller, or a closer waiting
-static uint32_t active;                           // 1 between init and destroy
-static uint32_t in_enter;                         // the poller is (about to be) blocked in io_uring_enter
-static uint32_t bufs_wanted;                      // ex_op_set_test_bufs
-static struct uring_config ring_wanted;           // ex_uring_set_test_ring
-static bool busy_wanted;                          // ex_uring_set_test_ring
-static uint32_t kick_rearm;                       // under cq_lock: the kick's poll completed, arm it again
+// One ring with everything that goes with it, per ready queue.
+struct uring_instance {
+    struct uring ring;
+    struct uring_buf_ring bufs;
+    struct kicker kick;
+    struct sys_mutex sq_lock; // the SQ and the buffer ring's tail
+    struct sys_mutex cq_lock; // the CQ: the poller, or a closer waiting
+    uint32_t in_enter;        // the poller is (about to be) blocked in io_uring_enter
+    uint32_t kick_rearm;      // under cq_lock: the kick's poll completed, arm it again
+    struct ex_op_stats stats; // this ring's counters, summed by ex_op_stats
+} __attribute__((aligned(64)));
+static struct uring_instance inst[SCHED_MAX_QUEUES];
+static uint32_t ninst;
+static uint32_t nstats;      // rings of the last start, whose counters ex_op_stats sums (also after teardown)
+static uint32_t active;      // 1 between init and destroy
+static uint32_t bufs_wanted; // ex_op_set_test_bufs
+static struct uring_config ring_wanted; // ex_uring_set_test_ring
+static bool busy_wanted;                // ex_uring_set_test_ring
 static char why[160];
-static struct ex_op_stats stats;
+static int32_t bufs_unregistered; // after the teardown: the buffer rings' unregister, 0 or -errno
 // The one-shot poll in flight for fd (its key), or 0; and the key of the
 // poll that last saw fd hang up. Indexed by fd like epoll's mark, and for
 // the same reason: the completion may arrive after the ex_io is freed.
@@ -82,17 +89,17 @@ static bool try_lock(struct sys_mutex *m)
     return atomic_cas(&m->state, &c, 1);
 }
 
-static int reap_all(void);
+static int reap_all(struct uring_instance *u);
 
 // Every io_uring_enter of the backend. Returns what the kernel said: the
 // SQEs submitted, or -EBUSY or -EAGAIN (reap, or wait a little, then enter
 // again). Any other error is a bug of ours (a bad fd, a bad argument): panic.
-static int enter(uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
+static int enter(struct uring_instance *u, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
 {
-    int r = uring_enter(&ring, to_submit, wait_nr, timeout_ns);
-    atomic_fetch_add(&stats.enters, 1);
+    int r = uring_enter(&u->ring, to_submit, wait_nr, timeout_ns);
+    atomic_fetch_add(&u->stats.enters, 1);
     if (r == -EBUSY)
-        atomic_fetch_add(&stats.busy, 1);
+        atomic_fetch_add(&u->stats.busy, 1);
     else if (r < 0 && r != -EAGAIN) {
         char msg[80];
         sys_snprintf(msg, sizeof msg, "io_uring reactor: io_uring_enter failed with %s", sys_errno_name(-r));
@@ -112,61 +119,61 @@ static int enter(uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
 // again. Looping on the refusal with sq_lock held would livelock: the
 // poller, holding cq_lock, waits for sq_lock, and no one reaps. reaping:
 // the caller holds cq_lock already (the poller re-arming the kick).
-static struct io_uring_sqe *get_sqe_as(bool reaping)
+static struct io_uring_sqe *get_sqe_as(struct uring_instance *u, bool reaping)
 {
     struct io_uring_sqe *s;
-    while (!(s = uring_get_sqe(&ring))) {
-        int r = enter(uring_sq_pending(&ring), 0, 0);
+    while (!(s = uring_get_sqe(&u->ring))) {
+        int r = enter(u, uring_sq_pending(&u->ring), 0, 0);
         if (r >= 0)
             continue; // the kernel took what it could: room again
-        sys_mutex_unlock(&sq_lock);
+        sys_mutex_unlock(&u->sq_lock);
         if (reaping) {
-            reap_all();
-        } else if (try_lock(&cq_lock)) {
-            reap_all();
-            sys_mutex_unlock(&cq_lock);
+            reap_all(u);
+        } else if (try_lock(&u->cq_lock)) {
+            reap_all(u);
+            sys_mutex_unlock(&u->cq_lock);
         } else {
-            kick_signal(&kick); // the poller holds the CQ: it goes round and reaps
+            kick_signal(&u->kick); // the poller holds the CQ: it goes round and reaps
             sys_sleep_ns(20 * 1000);
         }
-        sys_mutex_lock(&sq_lock);
+        sys_mutex_lock(&u->sq_lock);
     }
     return s;
 }
 // [end: uring-get-sqe-full]
 
-static struct io_uring_sqe *get_sqe(void) { return get_sqe_as(false); }
+static struct io_uring_sqe *get_sqe(struct uring_instance *u) { return get_sqe_as(u, false); }
 
 // [snippet: uring-queued]
 // After queueing from any thread: SQEs go to the kernel in the poller's next
 // io_uring_enter. A poller already blocked in one read its count before we
 // queued, so make it go round. Dekker with in_enter: either it set in_enter
 // before we read it (we kick), or its enter comes after our SQE (it takes it).
-static void queued(void)
+static void queued(struct uring_instance *u)
 {
-    if (atomic_load_seq(&in_enter))
-        kick_signal(&kick);
+    if (atomic_load_seq(&u->in_enter))
+        kick_signal(&u->kick);
 }
 // [end: uring-queued]
 
 // reaping: the caller holds cq_lock.
-static void arm_kick(bool reaping)
+static void arm_kick(struct uring_instance *u, bool reaping)
 {
-    sys_mutex_lock(&sq_lock);
-    struct io_uring_sqe *s = get_sqe_as(reaping);
-    uring_prep_poll_add(s, kick.fd, POLLIN, TAG_KICK);
-    uring_queue(&ring, s);
-    sys_mutex_unlock(&sq_lock);
+    sys_mutex_lock(&u->sq_lock);
+    struct io_uring_sqe *s = get_sqe_as(u, reaping);
+    uring_prep_poll_add(s, u->kick.fd, POLLIN, TAG_KICK);
+    uring_queue(&u->ring, s);
+    sys_mutex_unlock(&u->sq_lock);
 }
 
-static void queue_cancel(uint64_t target)
+static void queue_cancel(struct uring_instance *u, uint64_t target)
 {
-    sys_mutex_lock(&sq_lock);
-    struct io_uring_sqe *s = get_sqe();
+    sys_mutex_lock(&u->sq_lock);
+    struct io_uring_sqe *s = get_sqe(u);
     uring_prep_cancel(s, target, true, TAG_IGNORE);
-    uring_queue(&ring, s);
-    sys_mutex_unlock(&sq_lock);
-    queued();
+    uring_queue(&u->ring, s);
+    sys_mutex_unlock(&u->sq_lock);
+    queued(u);
 }
 
 // [snippet: uring-complete]
@@ -174,7 +181,7 @@ static void queue_cancel(uint64_t target)
 // state before the wake, as the epoll backend stores the hang-up mark
 // before it wakes: the woken task (on any worker) reads them. The waker is
 // read first: once the state says DONE, a closing owner may free op.
-static void complete(const struct io_uring_cqe *c)
+static void complete(struct uring_instance *u, const struct io_uring_cqe *c)
 {
     uint64_t ud = c->user_data;
     switch (ud & TAG_MASK) {
@@ -182,12 +189,12 @@ static void complete(const struct io_uring_cqe *c)
         struct ex_op *op = (struct ex_op *)(uintptr_t)ud;
         struct waker w = op->waker;
         if (c->flags & IORING_CQE_F_BUFFER)
-            atomic_fetch_add(&stats.bufs_out, 1);
+            atomic_fetch_add(&u->stats.bufs_out, 1);
         if (c->res == -ENOBUFS)
-            atomic_fetch_add(&stats.enobufs, 1);
+            atomic_fetch_add(&u->stats.enobufs, 1);
         op->res = c->res;
         op->flags = c->flags;
-        atomic_fetch_sub(&stats.in_flight, 1);
+        atomic_fetch_sub(&u->stats.in_flight, 1);
         atomic_store_release(&op->state, EX_OP_DONE);
         sched_wake(w);
         break;
@@ -209,8 +216,8 @@ static void complete(const struct io_uring_cqe *c)
         break;
     }
     case TAG_KICK:
-        kick_drain(&kick);
-        kick_rearm = 1; // by the next turn, before it blocks: not in the middle of a reap
+        kick_drain(&u->kick);
+        u->kick_rearm = 1; // by the next turn, before it blocks: not in the middle of a reap
         break;
     default:
         break;
@@ -220,28 +227,28 @@ static void complete(const struct io_uring_cqe *c)
 
 // Under cq_lock: reaps and handles every CQE there is, including those the
 // kernel kept in its overflow list. Returns how many.
-static int reap_all(void)
+static int reap_all(struct uring_instance *u)
 {
     struct io_uring_cqe cqes[EX_URING_CQE_BATCH];
     int total = 0;
     for (;;) {
-        uint32_t n = uring_reap(&ring, cqes, EX_URING_CQE_BATCH);
+        uint32_t n = uring_reap(&u->ring, cqes, EX_URING_CQE_BATCH);
         for (uint32_t i = 0; i < n; i++)
-            complete(&cqes[i]);
+            complete(u, &cqes[i]);
         total += (int)n;
         if (n == EX_URING_CQE_BATCH)
             continue;
-        if (!uring_cq_overflowed(&ring))
+        if (!uring_cq_overflowed(&u->ring))
             return total;
-        enter(0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
+        enter(u, 0, 0, 0); // GETEVENTS flushes the overflow list into the CQ
     }
 }
 
-static uint32_t pending_sqes(void)
+static uint32_t pending_sqes(struct uring_instance *u)
 {
-    sys_mutex_lock(&sq_lock);
-    uint32_t n = uring_sq_pending(&ring);
-    sys_mutex_unlock(&sq_lock);
+    sys_mutex_lock(&u->sq_lock);
+    uint32_t n = uring_sq_pending(&u->ring);
+    sys_mutex_unlock(&u->sq_lock);
     return n;
 }
 
@@ -250,43 +257,47 @@ static uint32_t pending_sqes(void)
 // since the last turn and waits for at least one completion, with the next
 // timer as its timeout. A turn that must not block (timeout 0) and has
 // nothing queued and nothing completed costs no syscall at all.
-static int uring_wait(int64_t timeout_ns)
+static int uring_wait(uint32_t i, int64_t timeout_ns)
 {
-    sys_mutex_lock(&cq_lock);
+    struct uring_instance *u = &inst[i];
+    sys_mutex_lock(&u->cq_lock);
     // The kick's one-shot poll completed in an earlier reap: armed again
     // before this turn can block, under cq_lock so that no other reap takes
     // its completion in between (a POLL_ADD checks the eventfd at once: a
     // kick sent meanwhile is not lost).
-    if (kick_rearm) {
-        kick_rearm = 0;
-        arm_kick(true);
+    if (u->kick_rearm) {
+        u->kick_rearm = 0;
+        arm_kick(u, true);
     }
     uint32_t to_submit;
     if (timeout_ns == 0) {
-        to_submit = pending_sqes();
-        if (to_submit == 0 && uring_cq_ready(&ring) == 0 && !uring_cq_overflowed(&ring)) {
-            sys_mutex_unlock(&cq_lock);
+        to_submit = pending_sqes(u);
+        if (to_submit == 0 && uring_cq_ready(&u->ring) == 0 && !uring_cq_overflowed(&u->ring) &&
+            !uring_taskrun_pending(&u->ring)) {
+            sys_mutex_unlock(&u->cq_lock);
             ex_clock_refresh();
             return 0;
         }
     } else {
-        atomic_store_seq(&in_enter, 1);
-        to_submit = pending_sqes(); // all queued before a producer could see in_enter == 0
+        atomic_store_seq(&u->in_enter, 1);
+        to_submit = pending_sqes(u); // all queued before a producer could see in_enter == 0
     }
-    int r = enter(to_submit, timeout_ns != 0, timeout_ns);
-    atomic_store_seq(&in_enter, 0);
+    int r = enter(u, to_submit, timeout_ns != 0, timeout_ns);
+    atomic_store_seq(&u->in_enter, 0);
     ex_clock_refresh();
     // -EBUSY: completions are waiting: reap, and the next turn submits.
     // -EAGAIN: the kernel is short of memory: the executor pauses and retries.
     if (r == -EAGAIN) {
-        sys_mutex_unlock(&cq_lock);
+        sys_mutex_unlock(&u->cq_lock);
         return r;
     }
-    int n = reap_all();
-    sys_mutex_unlock(&cq_lock);
+    int n = reap_all(u);
+    sys_mutex_unlock(&u->cq_lock);
     return n;
 }
 // [end: uring-wait]
+
+static void uring_forget(struct ex_io *io);
 
 // [snippet: uring-arm]
 // Readiness for the tasks that still wait for it (the listener, pipes): a
@@ -301,6 +312,10 @@ static int uring_wait(int64_t timeout_ns)
 // and its hold on the file, in flight).
 static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
+    uint32_t home = sched_home(w);
+    if ((io->registered & ~REG_B) && io->home != home)
+        uring_forget(io); // moving to another task's ring: leave the old one
+    struct uring_instance *u = &inst[home];
     uint32_t want = POLLIN | POLLRDHUP | ((events & EX_WRITABLE) ? POLLOUT : 0);
     int fd = io->fd;
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
@@ -309,26 +324,27 @@ static int uring_arm(struct ex_io *io, uint32_t events, struct waker w)
     uint64_t key = poll_key(w, fd, b);
     if (tracked && (had & want) == want && atomic_load_acquire(&live[fd]) == key)
         return 0;
-    sys_mutex_lock(&sq_lock);
+    sys_mutex_lock(&u->sq_lock);
     if (had) {
         uint64_t old = poll_key(io->waker, fd, b);
         if (!tracked || atomic_load_acquire(&live[fd]) == old) {
-            struct io_uring_sqe *s = get_sqe();
+            struct io_uring_sqe *s = get_sqe(u);
             uring_prep_cancel(s, old, true, TAG_IGNORE);
-            uring_queue(&ring, s);
+            uring_queue(&u->ring, s);
         }
     }
     b = !b;
     key = poll_key(w, fd, b);
     io->registered = want | (b ? REG_B : 0);
     io->waker = w;
+    io->home = home;
     if (tracked)
         atomic_store_release(&live[fd], key); // before the SQE: its CQE clears it
-    struct io_uring_sqe *s = get_sqe();
+    struct io_uring_sqe *s = get_sqe(u);
     uring_prep_poll_add(s, fd, want, key);
-    uring_queue(&ring, s);
-    sys_mutex_unlock(&sq_lock);
-    queued();
+    uring_queue(&u->ring, s);
+    sys_mutex_unlock(&u->sq_lock);
+    queued(u);
     return 0;
 }
 // [end: uring-arm]
@@ -344,7 +360,7 @@ static void uring_forget(struct ex_io *io)
     uint64_t key = poll_key(io->waker, fd, (io->registered & REG_B) != 0);
     bool tracked = fd >= 0 && fd < EX_URING_POLL_FDS;
     if (!tracked || atomic_load_acquire(&live[fd]) == key)
-        queue_cancel(key);
+        queue_cancel(&inst[io->home], key);
     if (tracked) {
         uint64_t k = key;
         atomic_cas(&live[fd], &k, 0);
@@ -365,54 +381,50 @@ static bool uring_hup_seen(const struct ex_io *io)
     return (mark & ~(uint64_t)TAG_MASK) == (poll_key(io->waker, io->fd, false) & ~(uint64_t)TAG_MASK);
 }
 
-static void uring_kick(void) { kick_signal(&kick); }
+static void uring_kick(uint32_t i) { kick_signal(&inst[i].kick); }
 
 // [snippet: uring-backend-init]
 // Everything the backend needs is checked here, once, so that a kernel that
 // lacks a piece says so at start-up rather than with an -EINVAL in some CQE
 // under load: the ring, the features, every opcode, the buffer ring.
-static int uring_backend_init(void)
+// The provided buffers are split between the rings (at least 64 each), so
+// the per-core executor holds no more receive memory than the shared one.
+static int open_ring(struct uring_instance *u, uint32_t nbufs)
 {
-    why[0] = 0;
-    sys_memset(&stats, 0, sizeof stats);
-    sys_memset(live, 0, sizeof live);
-    sys_memset(hup, 0, sizeof hup);
-    kick_rearm = 0;
+    sys_memset(u, 0, sizeof *u);
     struct uring_config cfg = {
         .sq_entries = ring_wanted.sq_entries ? ring_wanted.sq_entries : EX_URING_SQ_ENTRIES,
         .cq_entries = ring_wanted.cq_entries ? ring_wanted.cq_entries : EX_URING_CQ_ENTRIES};
-    int r = uring_init(&ring, &cfg);
+    int r = uring_init(&u->ring, &cfg);
     if (r < 0) {
         uring_explain(r, why, sizeof why);
         return r;
     }
-    ring.busy_on_overflow = busy_wanted;
+    u->ring.busy_on_overflow = busy_wanted;
     static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
                                   IORING_OP_SENDMSG};
-    r = uring_check(&ring, ops, (int)sizeof ops, why, sizeof why);
+    r = uring_check(&u->ring, ops, (int)sizeof ops, why, sizeof why);
     if (r < 0)
         goto fail;
-    r = uring_buf_ring_init(&ring, &bufs, 0, bufs_wanted ? bufs_wanted : EX_URING_BUFS, EX_URING_BUF_SIZE);
+    r = uring_buf_ring_init(&u->ring, &u->bufs, 0, nbufs, EX_URING_BUF_SIZE);
     if (r < 0) {
         sys_snprintf(why, sizeof why,
                      "kernel lacks provided-buffer rings (IORING_REGISTER_PBUF_RING, Linux 5.19): %s",
                      sys_errno_name(r));
         goto fail;
     }
-    r = kick_init(&kick);
+    r = kick_init(&u->kick);
     if (r < 0) {
-        uring_buf_ring_free(&ring, &bufs);
+        uring_buf_ring_free(&u->ring, &u->bufs);
         sys_snprintf(why, sizeof why, "eventfd: %s", sys_errno_name(r));
         goto fail;
     }
-    arm_kick(false);
-    atomic_store_seq(&active, 1);
+    arm_kick(u, false);
     return 0;
 fail:
-    uring_close(&ring);
+    uring_close(&u->ring);
     return r;
 }
-// [end: uring-backend-init]
 
 // [snippet: uring-backend-destroy]
 // By now every connection's request has completed (net_close waited for
@@ -421,15 +433,46 @@ fail:
 // fail): from then on no request can select a buffer, and its memory goes.
 // Closing the ring then cancels what is left in flight (the kick's poll,
 // the listener's).
+static void close_ring(struct uring_instance *u)
+{
+    int r = uring_buf_ring_free(&u->ring, &u->bufs);
+    if (r < 0 || bufs_unregistered == 0)
+        bufs_unregistered = r;
+    uring_close(&u->ring);
+    kick_close(&u->kick);
+}
+// [end: uring-backend-destroy]
+
 static void uring_backend_destroy(void)
 {
     atomic_store_seq(&active, 0);
-    int r = uring_buf_ring_free(&ring, &bufs);
-    atomic_store_seq(&stats.bufs_unregistered, r);
-    uring_close(&ring);
-    kick_close(&kick);
+    for (uint32_t i = 0; i < ninst; i++)
+        close_ring(&inst[i]);
+    ninst = 0;
 }
-// [end: uring-backend-destroy]
+
+static int uring_backend_init(uint32_t n)
+{
+    why[0] = 0;
+    bufs_unregistered = 0;
+    sys_memset(live, 0, sizeof live);
+    sys_memset(hup, 0, sizeof hup);
+    nstats = n;
+    uint32_t nbufs = bufs_wanted ? bufs_wanted : EX_URING_BUFS;
+    if (!bufs_wanted)
+        while (nbufs > 64 && nbufs / 2 >= EX_URING_BUFS / n)
+            nbufs /= 2; // a power of two, as the buffer ring needs
+    for (ninst = 0; ninst < n; ninst++) {
+        int r = open_ring(&inst[ninst], nbufs);
+        if (r < 0) {
+            uring_backend_destroy();
+            return r;
+        }
+    }
+    atomic_store_seq(&active, 1);
+    return 0;
+}
+// [end: uring-backend-init]
 
 // ---- completion requests (completion.h) --------------------------------------------
 
@@ -437,8 +480,15 @@ bool ex_completion_active(void) { return atomic_load_acquire(&active) != 0; }
 
 // Fills op, then queues the SQE prep made. op->state is FLIGHT before the
 // SQE is visible to anyone who could complete it.
-static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)(const void *),
-                  const void *arg)
+struct op_args {
+    struct uring_instance *u;
+    int fd, msg_flags;
+    const void *buf;
+    uint32_t len;
+};
+
+static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)(const struct op_args *),
+                  struct op_args *arg)
 {
     if (!ex_completion_active())
         return -ENOSYS;
@@ -447,44 +497,36 @@ static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)
     op->waker = w;
     op->res = 0;
     op->flags = 0;
+    struct uring_instance *u = arg->u = &inst[sched_home(w)];
     atomic_store_relaxed(&op->state, EX_OP_FLIGHT);
-    atomic_fetch_add(&stats.in_flight, 1);
-    atomic_fetch_add(&stats.submitted, 1);
-    sys_mutex_lock(&sq_lock);
+    atomic_fetch_add(&u->stats.in_flight, 1);
+    atomic_fetch_add(&u->stats.submitted, 1);
+    sys_mutex_lock(&u->sq_lock);
     struct io_uring_sqe *s = prep(arg);
     s->user_data = (uint64_t)(uintptr_t)op;
-    uring_queue(&ring, s);
-    sys_mutex_unlock(&sq_lock);
-    queued();
+    uring_queue(&u->ring, s);
+    sys_mutex_unlock(&u->sq_lock);
+    queued(u);
     return 0;
 }
 
-struct op_args {
-    int fd, msg_flags;
-    const void *buf;
-    uint32_t len;
-};
-
-static struct io_uring_sqe *prep_recv(const void *p)
+static struct io_uring_sqe *prep_recv(const struct op_args *a)
 {
-    const struct op_args *a = p;
-    struct io_uring_sqe *s = get_sqe();
-    uring_prep_recv(s, a->fd, NULL, a->len, bufs.bgid, false, 0);
+    struct io_uring_sqe *s = get_sqe(a->u);
+    uring_prep_recv(s, a->fd, NULL, a->len, a->u->bufs.bgid, false, 0);
     return s;
 }
 
-static struct io_uring_sqe *prep_send(const void *p)
+static struct io_uring_sqe *prep_send(const struct op_args *a)
 {
-    const struct op_args *a = p;
-    struct io_uring_sqe *s = get_sqe();
+    struct io_uring_sqe *s = get_sqe(a->u);
     uring_prep_send(s, a->fd, a->buf, a->len, a->msg_flags, 0);
     return s;
 }
 
-static struct io_uring_sqe *prep_sendmsg(const void *p)
+static struct io_uring_sqe *prep_sendmsg(const struct op_args *a)
 {
-    const struct op_args *a = p;
-    struct io_uring_sqe *s = get_sqe();
+    struct io_uring_sqe *s = get_sqe(a->u);
     uring_prep_sendmsg(s, a->fd, a->buf, a->msg_flags, 0);
     return s;
 }
@@ -518,46 +560,55 @@ void ex_op_cancel_wait(struct ex_op *op)
 {
     if (atomic_load_acquire(&op->state) != EX_OP_FLIGHT || !ex_completion_active())
         return;
-    queue_cancel((uint64_t)(uintptr_t)op);
+    struct uring_instance *u = &inst[sched_home(op->waker)];
+    queue_cancel(u, (uint64_t)(uintptr_t)op);
     while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
-        if (try_lock(&cq_lock)) {
-            enter(pending_sqes(), 1, NS_PER_MS); // -EBUSY or -EAGAIN: the reap makes room
-            reap_all();
-            sys_mutex_unlock(&cq_lock);
+        if (try_lock(&u->cq_lock)) {
+            enter(u, pending_sqes(u), 1, NS_PER_MS); // -EBUSY or -EAGAIN: the reap makes room
+            reap_all(u);
+            sys_mutex_unlock(&u->cq_lock);
         } else {
-            kick_signal(&kick);
+            kick_signal(&u->kick);
             sys_sleep_ns(20 * 1000);
         }
     }
 }
 // [end: ex-op-cancel-wait]
 
+// A buffer's id names its ring too: the ring's number above the 16 bits of
+// the buffer id the kernel gave.
 int ex_op_buf_id(const struct ex_op *op)
 {
-    return (op->flags & IORING_CQE_F_BUFFER) ? (int)(op->flags >> IORING_CQE_BUFFER_SHIFT) : -1;
+    if (!(op->flags & IORING_CQE_F_BUFFER))
+        return -1;
+    return (int)(sched_home(op->waker) << 16 | (op->flags >> IORING_CQE_BUFFER_SHIFT));
 }
 
-const uint8_t *ex_op_buf(uint16_t bid) { return uring_buf_addr(&bufs, bid); }
+const uint8_t *ex_op_buf(uint32_t id) { return uring_buf_addr(&inst[id >> 16].bufs, (uint16_t)id); }
 
-void ex_op_buf_put(uint16_t bid)
+void ex_op_buf_put(uint32_t id)
 {
-    atomic_fetch_sub(&stats.bufs_out, 1);
+    struct uring_instance *u = &inst[id >> 16];
+    atomic_fetch_sub(&u->stats.bufs_out, 1);
     if (!ex_completion_active())
-        return;               // the ring and its buffers are gone
-    sys_mutex_lock(&sq_lock); // the buffer ring's tail is ours, shared by all workers
-    uring_buf_ring_add(&bufs, bid);
-    sys_mutex_unlock(&sq_lock);
+        return;                  // the ring and its buffers are gone
+    sys_mutex_lock(&u->sq_lock); // the buffer ring's tail is ours, shared by the ring's workers
+    uring_buf_ring_add(&u->bufs, (uint16_t)id);
+    sys_mutex_unlock(&u->sq_lock);
 }
 
 void ex_op_stats(struct ex_op_stats *out)
 {
-    out->in_flight = atomic_load_seq(&stats.in_flight);
-    out->bufs_out = atomic_load_seq(&stats.bufs_out);
-    out->submitted = atomic_load_seq(&stats.submitted);
-    out->enters = atomic_load_seq(&stats.enters);
-    out->enobufs = atomic_load_seq(&stats.enobufs);
-    out->busy = atomic_load_seq(&stats.busy);
-    out->bufs_unregistered = atomic_load_seq(&stats.bufs_unregistered);
+    *out = (struct ex_op_stats){.bufs_unregistered = atomic_load_seq(&bufs_unregistered)};
+    for (uint32_t i = 0; i < nstats; i++) { // readable after ex_join too
+        const struct ex_op_stats *s = &inst[i].stats;
+        out->in_flight += atomic_load_seq(&s->in_flight);
+        out->bufs_out += atomic_load_seq(&s->bufs_out);
+        out->submitted += atomic_load_seq(&s->submitted);
+        out->enters += atomic_load_seq(&s->enters);
+        out->enobufs += atomic_load_seq(&s->enobufs);
+        out->busy += atomic_load_seq(&s->busy);
+    }
 }
 
 void ex_op_set_test_bufs(uint32_t n) { bufs_wanted = n; }
@@ -572,7 +623,7 @@ const char *ex_uring_why(void) { return why[0] ? why : "unknown reason"; }
 
 bool ex_uring_available(void)
 {
-    if (uring_backend_init() < 0)
+    if (uring_backend_init(1) < 0)
         return false;
     uring_backend_destroy();
     return true;

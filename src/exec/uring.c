@@ -95,13 +95,17 @@ static int map_rings(struct uring *r, const struct io_uring_params *p)
 //                 the SQ, which the caller would have to notice and redo;
 //   COOP_TASKRUN  a completion is not pushed to us with an inter-processor
 //                 interrupt while we run tasks: it waits until our next
-//                 io_uring_enter, which every poller turn makes anyway.
+//                 io_uring_enter, which every poller turn makes anyway;
+//   TASKRUN_FLAG  and the kernel sets IORING_SQ_TASKRUN while one waits,
+//                 so a turn that must not block knows to enter anyway
+//                 (uring_taskrun_pending): without it such a turn saw an
+//                 empty CQ and skipped the enter exactly when work waited.
 // Not SINGLE_ISSUER | DEFER_TASKRUN (6.1: one thread submits and waits, and
 // completions are posted only while it waits): the executor's workers take
 // turns as the poller, and such a ring would refuse all but one of them.
 // It belongs to a ring with one issuer, a ring per worker.
 static const uint32_t setup_flags[] = {
-    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN,
+    IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
     0,
 };
 // [end: uring-setup-flags]
@@ -361,6 +365,12 @@ bool uring_cq_overflowed(const struct uring *r)
 {
     // Relaxed: a hint to enter the kernel; the entries come through the CQ.
     return (atomic_load_relaxed(r->sq_flags) & IORING_SQ_CQ_OVERFLOW) != 0;
+}
+
+bool uring_taskrun_pending(const struct uring *r)
+{
+    // Relaxed, like the overflow bit: a hint to enter the kernel.
+    return (atomic_load_relaxed(r->sq_flags) & IORING_SQ_TASKRUN) != 0;
 }
 
 uint32_t uring_cq_dropped(const struct uring *r) { return atomic_load_relaxed(r->cq_overflow); }

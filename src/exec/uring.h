@@ -108,6 +108,9 @@ uint32_t uring_cq_ready(const struct uring *r);
 // True if the kernel holds completions that did not fit in the CQ
 // (IORING_SQ_CQ_OVERFLOW): reap, then enter with GETEVENTS to get them.
 bool uring_cq_overflowed(const struct uring *r);
+// True when completions wait as task work that only an io_uring_enter runs
+// (COOP_TASKRUN with TASKRUN_FLAG); false on a ring set up without them.
+bool uring_taskrun_pending(const struct uring *r);
 // Completions the kernel dropped (only without IORING_FEAT_NODROP).
 uint32_t uring_cq_dropped(const struct uring *r);
 

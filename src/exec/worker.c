@@ -1,4 +1,5 @@
-// worker.c: the executor: worker threads, the leader/follower reactor, parking, notify and shutdown.
+// worker.c: the executor: worker threads, a shared leader/follower reactor or one per worker, notify,
+// shutdown.
 #include "config.h"
 #include "exec/exec.h"
 #include "exec/reactor.h"
@@ -13,7 +14,8 @@
 #include "sys/thread.h"
 
 // [snippet: executor-state]
-// Who does what when there is nothing to run:
+// Who does what when there is nothing to run, with the shared executor
+// (one ready queue, one reactor instance):
 //   - at most one worker is the *poller*: it blocks in the reactor and wakes
 //     the tasks whose fds or timers fired (leader/follower);
 //   - the other idle workers *park* on a futex word (park_seq).
@@ -21,27 +23,49 @@
 // a sleeping worker if the task would otherwise sit in the queue:
 //   - a parked worker is woken through the futex;
 //   - a poller blocked in the reactor is kicked through its eventfd.
+// With the per-core executor (chapter 10) every worker has its own queue,
+// reactor instance, timers and clock, and is always its own poller.
+struct poller {
+    uint32_t blocked;           // 1 while its worker is (about to be) inside wait()
+    uint64_t wait_deadline;     // what the blocked poller waits for (UINT64_MAX: no timer)
+    uint32_t wait_failures;     // reactor waits failed in a row (see poll_reactor)
+    uint64_t now;               // cached clock, refreshed by the poller
+} __attribute__((aligned(64))); // one per reactor instance, on its own cache line
+
+struct worker {
+    struct sched_thread queue; // its ready queue (per-core: its own; shared: queue 0)
+    uint32_t reactor;          // the reactor instance and timer heap it polls
+    struct sys_thread *thread;
+} __attribute__((aligned(64)));
+
 struct executor {
     const struct reactor_ops *reactor;
+    enum ex_executor kind;
     int nworkers;
-    struct sys_thread *threads[EX_MAX_WORKERS];
-    uint32_t poller_taken;   // 1 while some worker owns the reactor
-    uint32_t poller_blocked; // 1 while that worker is (about to be) inside wait()
-    uint64_t wait_deadline;  // what the blocked poller waits for (UINT64_MAX: no timer)
-    uint32_t parked;         // workers sleeping on park_seq
-    uint32_t park_seq;       // bumped by every wake of a parked worker
-    uint32_t waking;         // a parked worker was woken and has not yet looked for work
+    uint32_t ninstances; // reactor instances = ready queues = timer heaps
+    struct worker workers[EX_MAX_WORKERS];
+    struct poller pollers[EX_MAX_WORKERS];
+    uint32_t poller_taken;   // shared: 1 while some worker owns the reactor
+    uint32_t parked;         // shared: workers sleeping on park_seq
+    uint32_t park_seq;       // shared: bumped by every wake of a parked worker
+    uint32_t waking;         // shared: a parked worker was woken and has not yet looked for work
     uint32_t stopping;       // 0 running, 1 stopping (grace period), 2 leave now
     uint64_t stop_deadline;  // set once, by the ex_shutdown that wins, before stopping
-    uint32_t wait_failures;  // reactor waits failed in a row (see poll_reactor)
-    uint64_t now;            // cached clock, refreshed by the poller
     void (*idle_hook)(void); // before a worker blocks, and when it exits
 };
 // [end: executor-state]
+_Static_assert(EX_MAX_WORKERS <= SCHED_MAX_QUEUES, "a ready queue per worker");
 
 static struct executor ex;
 
-static bool on_worker_thread(void) { return sys_thread_self()->slot[SLOT_EXECUTOR] == &ex; }
+static struct worker *this_worker(void) { return sys_thread_self()->slot[SLOT_EXECUTOR]; }
+static bool on_worker_thread(void) { return this_worker() != NULL; }
+
+static void kick_all(void)
+{
+    for (uint32_t i = 0; i < ex.ninstances; i++)
+        ex.reactor->kick(i);
+}
 
 // Wakes up to n parked workers. The bump makes a worker that is just about
 // to sleep (it read the old park_seq) return from futex_wait at once.
@@ -53,8 +77,16 @@ static void wake_parked(int n)
 
 // [snippet: notify]
 // Installed as the scheduler's notify hook: runs after every enqueue.
-static void notify(void)
+static void notify(uint32_t home)
 {
+    if (ex.kind == EX_PER_CORE) {
+        // The queue's own worker drains it before it blocks; anyone else
+        // kicks that worker if it is blocked in its reactor.
+        struct worker *me = this_worker();
+        if ((!me || me->queue.queue != home) && atomic_load_seq(&ex.pollers[home].blocked))
+            ex.reactor->kick(home);
+        return;
+    }
     if (on_worker_thread()) {
         // This worker drains the queue before it sleeps, so nothing can be
         // stranded; waking a parked peer only adds parallelism. One wake in
@@ -67,27 +99,38 @@ static void notify(void)
     // is awake to see the task, wake one.
     if (atomic_load_seq(&ex.parked))
         wake_parked(1);
-    else if (atomic_load_seq(&ex.poller_blocked))
-        ex.reactor->kick();
+    else if (atomic_load_seq(&ex.pollers[0].blocked))
+        ex.reactor->kick(0);
 }
 // [end: notify]
 
 // [snippet: timer-earlier]
-static void timer_earlier(uint64_t deadline)
+static void timer_earlier(uint32_t heap, uint64_t deadline)
 {
     // A new earliest timer: a poller blocked with a later (or no) timeout
     // must recompute it.
-    if (atomic_load_seq(&ex.poller_blocked) && deadline < atomic_load_seq(&ex.wait_deadline))
-        ex.reactor->kick();
+    struct poller *p = &ex.pollers[heap];
+    if (atomic_load_seq(&p->blocked) && deadline < atomic_load_seq(&p->wait_deadline))
+        ex.reactor->kick(heap);
 }
 // [end: timer-earlier]
 
-uint64_t ex_now_ns(void) { return atomic_load_relaxed(&ex.now); }
+// The calling worker's cached clock; a thread that is no worker reads the
+// clock itself (from the vDSO: no syscall either).
+uint64_t ex_now_ns(void)
+{
+    struct worker *w = this_worker();
+    return w ? atomic_load_relaxed(&ex.pollers[w->reactor].now) : sys_now_ns();
+}
 
 // Called by a backend as soon as its wait returns, before it wakes a task:
 // a woken task may arm a timer from ex_now_ns() on another worker at once,
 // and a clock as old as the whole wait would make that timer fire early.
-void ex_clock_refresh(void) { atomic_store_relaxed(&ex.now, sys_now_ns()); }
+void ex_clock_refresh(void)
+{
+    struct worker *w = this_worker();
+    atomic_store_relaxed(&ex.pollers[w ? w->reactor : 0].now, sys_now_ns());
+}
 bool ex_stopping(void) { return atomic_load_acquire(&ex.stopping) != 0; }
 
 // The grace deadline, or UINT64_MAX while running. stopping is stored after
@@ -120,6 +163,19 @@ int ex_backend_parse(const char *name, enum ex_backend *out)
     return 0;
 }
 
+int ex_executor_parse(const char *name, enum ex_executor *out)
+{
+    if (sys_streq(name, "shared"))
+        *out = EX_SHARED;
+    else if (sys_streq(name, "per-core"))
+        *out = EX_PER_CORE;
+    else
+        return -1;
+    return 0;
+}
+
+const char *ex_executor_name(void) { return ex.kind == EX_PER_CORE ? "per-core" : "shared"; }
+
 poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *err)
 {
     int r = ex.reactor->arm(io, events, cx->waker);
@@ -140,7 +196,7 @@ void ex_io_forget(struct ex_io *io) { ex.reactor->forget(io); }
 // -ENOMEM (the kernel is short of memory) may pass: back off, 1 ms doubling
 // to 128 ms. Anything else (-EBADF, -EINVAL, -EFAULT) means the reactor
 // itself is broken, and no retry can mend it: say so and stop the process.
-static void reactor_failed(int err)
+static void reactor_failed(struct poller *p, int err)
 {
     if (err != -ENOMEM && err != -EAGAIN) {
         char msg[96];
@@ -148,16 +204,18 @@ static void reactor_failed(int err)
                      sys_errno_name(-err));
         sys_panic(msg);
     }
-    uint32_t n = ex.wait_failures < 7 ? ex.wait_failures++ : 7;
+    uint32_t n = p->wait_failures < 7 ? p->wait_failures++ : 7;
     struct timespec pause = {0, (long)(NS_PER_MS << n)};
     sys_nanosleep(&pause, NULL);
 }
 
 // [snippet: poll-reactor]
-// The poller's turn: block in the reactor until I/O, a timer or a kick, then
-// fire due timers. `may_block` is false when there may be work already.
-static void poll_reactor(bool may_block)
+// The poller's turn on reactor instance i: block until I/O, a timer or a
+// kick, then fire due timers. `may_block` is false when there may be work
+// already.
+static void poll_reactor(uint32_t i, bool may_block)
 {
+    struct poller *p = &ex.pollers[i];
     int64_t timeout = 0;
     if (may_block) {
         // Announce first, then read the earliest timer. A timer armed before
@@ -165,12 +223,12 @@ static void poll_reactor(bool may_block)
         // announced and compares with wait_deadline, which stays "unknown"
         // (UINT64_MAX: every new timer kicks) until the value we wait for
         // is stored. Reading first would miss a timer armed in between.
-        atomic_store_seq(&ex.wait_deadline, UINT64_MAX);
-        atomic_store_seq(&ex.poller_blocked, 1);
-        uint64_t deadline = timer_next_deadline();
+        atomic_store_seq(&p->wait_deadline, UINT64_MAX);
+        atomic_store_seq(&p->blocked, 1);
+        uint64_t deadline = timer_next_deadline(i);
         if (stop_deadline() < deadline)
             deadline = stop_deadline();
-        atomic_store_seq(&ex.wait_deadline, deadline);
+        atomic_store_seq(&p->wait_deadline, deadline);
         // Re-check after announcing ourselves: a task queued before the store
         // was not followed by a kick, so we must not sleep on it.
         if (sched_has_ready() || atomic_load_seq(&ex.stopping) > 1)
@@ -182,13 +240,13 @@ static void poll_reactor(bool may_block)
             timeout = deadline > now ? (int64_t)(deadline - now) : 0;
         }
     }
-    int r = ex.reactor->wait(timeout); // refreshes the clock (ex_clock_refresh) before it wakes anyone
-    atomic_store_seq(&ex.poller_blocked, 0);
+    int r = ex.reactor->wait(i, timeout); // refreshes the clock (ex_clock_refresh) before it wakes anyone
+    atomic_store_seq(&p->blocked, 0);
     if (r < 0)
-        reactor_failed(r);
+        reactor_failed(p, r);
     else
-        ex.wait_failures = 0;
-    timer_fire_due(ex_now_ns());
+        p->wait_failures = 0;
+    timer_fire_due(i, atomic_load_relaxed(&p->now));
 }
 // [end: poll-reactor]
 
@@ -222,61 +280,102 @@ static bool should_exit(void)
     return false;
 }
 
-// [snippet: worker-loop]
-static int worker_main(void *arg)
+// [snippet: worker-loop-per-core]
+// A per-core worker runs its own queue and polls its own reactor, and
+// nothing else: it never parks (its reactor wait is its sleep) and never
+// takes a task from another queue.
+static void per_core_loop(struct worker *me)
 {
-    (void)arg;
-    sys_thread_self()->slot[SLOT_EXECUTOR] = &ex;
     for (;;) {
         int ran = 0;
         while (ran < EX_RUN_BATCH && sched_run_one())
             ran++;
         if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
-            break;
+            return;
+        if (ran < EX_RUN_BATCH)
+            run_idle_hook();
+        poll_reactor(me->reactor, ran < EX_RUN_BATCH);
+    }
+}
+// [end: worker-loop-per-core]
+
+// [snippet: worker-loop]
+static void shared_loop(void)
+{
+    for (;;) {
+        int ran = 0;
+        while (ran < EX_RUN_BATCH && sched_run_one())
+            ran++;
+        if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
+            return;
         uint32_t expected = 0;
         bool poller = atomic_cas(&ex.poller_taken, &expected, 1);
         if (ran == EX_RUN_BATCH) {
             // Still busy: look for I/O without blocking, so a stream of ready
             // tasks cannot starve the sockets, then run more.
             if (poller) {
-                poll_reactor(false);
+                poll_reactor(0, false);
                 atomic_store_seq(&ex.poller_taken, 0);
             }
             continue;
         }
         run_idle_hook();
         if (poller) {
-            poll_reactor(true);
+            poll_reactor(0, true);
             atomic_store_seq(&ex.poller_taken, 0);
         } else {
             park();
         }
     }
-    run_idle_hook();
-    // Whoever leaves first makes sure nobody stays asleep.
-    wake_parked(EX_MAX_WORKERS);
-    ex.reactor->kick();
-    mem_thread_exit();
-    return 0;
 }
 // [end: worker-loop]
 
+static int worker_main(void *arg)
+{
+    struct worker *me = arg;
+    sys_thread_self()->slot[SLOT_EXECUTOR] = me;
+    sched_thread_attach(&me->queue);
+    if (ex.kind == EX_PER_CORE)
+        per_core_loop(me);
+    else
+        shared_loop();
+    run_idle_hook();
+    // Whoever leaves first makes sure nobody stays asleep.
+    wake_parked(EX_MAX_WORKERS);
+    kick_all();
+    sched_thread_attach(NULL);
+    sys_thread_self()->slot[SLOT_EXECUTOR] = NULL;
+    mem_thread_exit();
+    return 0;
+}
+
 int ex_init(const struct ex_config *cfg)
 {
-    if (cfg->workers < 1 || cfg->workers > EX_MAX_WORKERS)
+    if (cfg->workers < 1 || cfg->workers > EX_MAX_WORKERS ||
+        (cfg->executor != EX_SHARED && cfg->executor != EX_PER_CORE))
         return -EINVAL;
-    int r = sched_init(cfg->max_tasks ? cfg->max_tasks : SCHED_DEFAULT_TASKS);
+    uint32_t n = cfg->executor == EX_PER_CORE ? (uint32_t)cfg->workers : 1;
+    int r = sched_set_queues(n);
+    if (r == 0)
+        r = sched_init(cfg->max_tasks ? cfg->max_tasks : SCHED_DEFAULT_TASKS);
     if (r < 0)
         return r;
     void (*idle_hook)(void) = ex.idle_hook; // may be installed before ex_init
     sys_memset(&ex, 0, sizeof ex);
     ex.idle_hook = idle_hook;
+    ex.kind = cfg->executor;
     ex.nworkers = cfg->workers;
+    ex.ninstances = n;
+    for (int i = 0; i < cfg->workers; i++) {
+        uint32_t own = ex.kind == EX_PER_CORE ? (uint32_t)i : 0;
+        ex.workers[i] = (struct worker){.queue = {.queue = own}, .reactor = own};
+    }
+    for (uint32_t i = 0; i < n; i++)
+        ex.pollers[i].now = sys_now_ns();
     ex.reactor = cfg->backend == EX_BACKEND_PPOLL      ? &reactor_ppoll
                  : cfg->backend == EX_BACKEND_IO_URING ? &reactor_uring
                                                        : &reactor_epoll;
-    ex.now = sys_now_ns();
-    r = ex.reactor->init();
+    r = ex.reactor->init(n);
     if (r < 0) {
         ex.reactor = NULL; // nothing to destroy, no one to kick
         return r;
@@ -289,11 +388,11 @@ int ex_init(const struct ex_config *cfg)
 int ex_start(void)
 {
     for (int i = 0; i < ex.nworkers; i++) {
-        int r = sys_thread_spawn(&ex.threads[i], worker_main, NULL, THREAD_STACK_SIZE);
+        int r = sys_thread_spawn(&ex.workers[i].thread, worker_main, &ex.workers[i], THREAD_STACK_SIZE);
         if (r < 0) {
             ex_shutdown();
             for (int j = 0; j < i; j++)
-                sys_thread_join(ex.threads[j]);
+                sys_thread_join(ex.workers[j].thread);
             ex.nworkers = 0;
             return r;
         }
@@ -315,14 +414,14 @@ void ex_shutdown(void)
     sched_wake_all(); // every task gets one poll in which to notice
     wake_parked(EX_MAX_WORKERS);
     if (ex.reactor)
-        ex.reactor->kick();
+        kick_all();
 }
 // [end: ex-shutdown]
 
 uint32_t ex_join(void)
 {
     for (int i = 0; i < ex.nworkers; i++)
-        sys_thread_join(ex.threads[i]);
+        sys_thread_join(ex.workers[i].thread);
     ex.nworkers = 0;
     sched_set_notify(NULL);
     timer_earlier_hook = NULL;

@@ -31,7 +31,10 @@ static poll_t listener_poll(void *state, struct sched_cx *cx)
     for (int n = 0; n < NET_ACCEPT_BATCH; n++) {
         int fd = sys_accept4(l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            if (l->on_accept(fd, l->arg) == 0) {
+            bool was = sched_spread_spawns(l->spread); // where on_accept's task goes
+            int taken = l->on_accept(fd, l->arg);
+            sched_spread_spawns(was);
+            if (taken == 0) {
                 l->accepted++;
                 continue;
             }
@@ -77,5 +80,5 @@ int net_listener_start(struct net_listener *l)
     l->backoff = (struct ex_timer)EX_TIMER_INIT;
     l->accepted = l->refused = l->backoffs = 0;
     // Runs at once: it drains what queued before it started, then registers.
-    return sched_spawn(listener_poll, l, NULL, NULL);
+    return sched_spawn_on(l->home < sched_queues() ? l->home : 0, listener_poll, l, NULL, NULL);
 }

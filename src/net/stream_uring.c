@@ -62,14 +62,14 @@ static poll_t completion_recv(struct net_stream *s, void *buf, size_t cap, ssize
         int bid = ex_op_buf_id(&u->recv);
         atomic_store_relaxed(&u->recv.state, EX_OP_IDLE);
         if (res > 0 && bid >= 0) {
-            u->bid = (uint16_t)bid;
+            u->bid = (uint32_t)bid;
             u->rest_off = 0;
             u->rest_len = (uint32_t)res;
             *result = (ssize_t)take_rest(u, buf, cap);
             return READY;
         }
         if (bid >= 0)
-            ex_op_buf_put((uint16_t)bid);
+            ex_op_buf_put((uint32_t)bid);
         if (res == -ENOBUFS) {
             // Every provided buffer was taken when bytes arrived. They are
             // still in the socket: read them into the caller's buffer with
@@ -165,7 +165,7 @@ static void completion_close(struct net_stream *s)
     if (atomic_load_acquire(&u->recv.state) == EX_OP_DONE) {
         int bid = ex_op_buf_id(&u->recv);
         if (bid >= 0)
-            ex_op_buf_put((uint16_t)bid);
+            ex_op_buf_put((uint32_t)bid);
     }
     if (u->rest_len)
         ex_op_buf_put(u->bid);

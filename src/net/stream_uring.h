@@ -20,7 +20,7 @@ struct net_stream_uring {
     struct ex_op recv, send;
     // A provided buffer not yet copied out entirely (the caller asked for
     // less than the recv brought): its id, where the rest starts, how much.
-    uint16_t bid;
+    uint32_t bid;
     uint32_t rest_off, rest_len;
     // Which net_send the send in flight belongs to, and where it started,
     // so that the completion of an abandoned send is not counted as another's.

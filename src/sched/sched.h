@@ -38,9 +38,32 @@ struct sched_stats {
 // Only valid while no task is alive. Returns 0 or -EINVAL.
 int sched_init(uint32_t max_tasks);
 
-// Called (from any thread) each time a task becomes runnable, so the layer
-// above can wake a sleeping worker. The executor installs it; NULL = none.
-void sched_set_notify(void (*notify)(void));
+// Called (from any thread) each time a task becomes runnable, with the
+// ready queue it went to, so the layer above can wake the worker that takes
+// from that queue. The executor installs it; NULL = none.
+void sched_set_notify(void (*notify)(uint32_t home));
+
+// ---- ready queues: one for all workers, or one per worker (chapter 10) ----
+// Makes n ready queues (1..SCHED_MAX_QUEUES; 1 after start-up) and resets
+// the scheduler as sched_init does. Only valid while no task is alive.
+// Returns 0 or -EINVAL.
+int sched_set_queues(uint32_t n);
+uint32_t sched_queues(void);
+// A thread that runs tasks says which queue is its own: sched_run_one and
+// sched_has_ready use it, and the tasks this thread spawns go to it (unless
+// spread is set). A thread that never attached uses queue 0 and spreads.
+struct sched_thread {
+    uint32_t queue;
+    bool spread;
+};
+void sched_thread_attach(struct sched_thread *st);
+// Tasks this thread spawns from now on go round robin over every queue (on)
+// or to its own (off). Returns the previous setting. For a listener that
+// accepts for all workers.
+bool sched_spread_spawns(bool on);
+// The queue of the task w names: where a wake queues it, and so which
+// worker runs it. Stable for the task's life.
+uint32_t sched_home(struct waker w);
 
 // Creates a task polling poll(state, cx); drop(state) runs after it returns
 // READY (drop may be NULL). The task is queued to run. Returns 0, or -EAGAIN
@@ -50,18 +73,21 @@ int sched_spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct wa
 // (e.g. the reactor, once its socket has data).
 int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out);
 
+// As sched_spawn, on ready queue `home` (< sched_queues()).
+int sched_spawn_on(uint32_t home, sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out);
+
 // Makes the task runnable (see task-states). Safe from any thread, any
 // number of times. Returns true if this call queued the task.
 bool sched_wake(struct waker w);
 
-// Dequeues one runnable task and polls it once. Returns 1 if a task ran,
-// 0 if the queue was empty.
+// Dequeues one runnable task from this thread's queue and polls it once.
+// Returns 1 if a task ran, 0 if the queue was empty.
 int sched_run_one(void);
 
 // Wakes every live task once (used at shutdown so each can notice and finish).
 void sched_wake_all(void);
 
-// True if the ready queue looks non-empty (a hint, for idle loops).
+// True if this thread's ready queue looks non-empty (a hint, for idle loops).
 bool sched_has_ready(void);
 // Number of live (spawned, not finished) tasks.
 uint32_t sched_live(void);

@@ -6,6 +6,7 @@
 #include "sys/atomic.h"
 #include "sys/errno.h"
 #include "sys/sys.h"
+#include "sys/thread.h"
 
 // [snippet: task-table]
 // Room for every slot in the ready queue, rounded up to a power of two.
@@ -16,15 +17,21 @@ struct task {
     sched_poll_fn poll;
     void *state;
     void (*drop)(void *);
+    uint32_t home;              // the ready queue it is queued to, chosen at spawn [later: per-core]
 } __attribute__((aligned(64))); // one cache line each: no false sharing between workers
 
 static struct task tasks[SCHED_MAX_TASK_SLOTS];
 static uint32_t pool_next[SCHED_MAX_TASK_SLOTS];
-static struct ready_cell queue_cells[QUEUE_CAPACITY];
 static struct slot_pool pool;
-static struct ready_queue queue;
-static void (*notify_hook)(void);
+static void (*notify_hook)(uint32_t home);
 static uint32_t task_limit;
+// One ready queue per worker with the per-core executor, one for all with
+// the shared one (chapter 10). Only the cells a queue can need (one per task
+// slot) are initialised, so the queues never used cost no memory.
+static struct ready_cell queue_cells[SCHED_MAX_QUEUES][QUEUE_CAPACITY];
+static struct ready_queue queues[SCHED_MAX_QUEUES];
+static uint32_t nqueues = 1;
+static uint32_t spread_next; // round-robin placement for threads that have no queue
 static uint32_t live;
 // Counters touched once per task (not per poll), so they cost the hot path nothing.
 static uint64_t stat_spawned, stat_completed, stat_stale, stat_spawn_fail;
@@ -40,7 +47,11 @@ int sched_init(uint32_t max_tasks)
         return -EINVAL;
     task_limit = max_tasks;
     sched_slot_pool_init(&pool, pool_next, max_tasks);
-    sched_ready_queue_init(&queue, queue_cells, QUEUE_CAPACITY);
+    uint64_t cap = 1;
+    while (cap < max_tasks)
+        cap <<= 1;
+    for (uint32_t q = 0; q < nqueues; q++)
+        sched_ready_queue_init(&queues[q], queue_cells[q], cap);
     // Every slot is FREE already: a never-used one is zero (FREE, generation
     // 0), and a task's word goes FREE before `live` drops. The words are left
     // alone, which keeps the generations (old wakers stay stale) and leaves the
@@ -49,21 +60,65 @@ int sched_init(uint32_t max_tasks)
     return 0;
 }
 
-void sched_set_notify(void (*notify)(void)) { atomic_store_seq(&notify_hook, notify); }
+void sched_set_notify(void (*notify)(uint32_t home)) { atomic_store_seq(&notify_hook, notify); }
+
+int sched_set_queues(uint32_t n)
+{
+    if (n == 0 || n > SCHED_MAX_QUEUES || atomic_load_seq(&live) != 0)
+        return -EINVAL;
+    nqueues = n;
+    return sched_init(task_limit ? task_limit : SCHED_DEFAULT_TASKS);
+}
+
+uint32_t sched_queues(void) { return nqueues; }
+
+void sched_thread_attach(struct sched_thread *st) { sys_thread_self()->slot[SLOT_SCHED] = st; }
+
+static struct sched_thread *this_thread(void) { return sys_thread_self()->slot[SLOT_SCHED]; }
+
+static uint32_t this_queue(void)
+{
+    struct sched_thread *st = this_thread();
+    return st ? st->queue : 0;
+}
+
+bool sched_spread_spawns(bool on)
+{
+    struct sched_thread *st = this_thread();
+    if (!st)
+        return true; // a thread without a queue always spreads
+    bool was = st->spread;
+    st->spread = on;
+    return was;
+}
+
+// Where a new task lives: the spawning worker's own queue, so that a task
+// and what it spawns stay on one core; round robin from a thread without a
+// queue (main, the acceptor thread) or one that asked to spread.
+static uint32_t place(void)
+{
+    struct sched_thread *st = this_thread();
+    if (st && !st->spread)
+        return st->queue;
+    return nqueues == 1 ? 0 : atomic_fetch_add(&spread_next, 1) % nqueues;
+}
+
+uint32_t sched_home(struct waker w) { return w.slot < task_limit ? tasks[w.slot].home : 0; }
 
 // [snippet: task-enqueue]
 static void enqueue(uint32_t slot)
 {
+    uint32_t home = tasks[slot].home;
     // Cannot fail: the queue has room for every slot and a task is queued at most once.
-    if (!sched_ready_queue_push(&queue, slot))
+    if (!sched_ready_queue_push(&queues[home], slot))
         SYS_PANIC("ready queue full: a task was queued twice");
-    void (*notify)(void) = atomic_load_acquire(&notify_hook);
+    void (*notify)(uint32_t) = atomic_load_acquire(&notify_hook);
     if (notify)
-        notify();
+        notify(home);
 }
 // [end: task-enqueue]
 
-static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out,
+static int spawn(uint32_t home, sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out,
                  enum task_state first)
 {
     int64_t slot = sched_slot_pool_pop(&pool);
@@ -76,6 +131,7 @@ static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct w
     t->poll = poll;
     t->state = state;
     t->drop = drop;
+    t->home = home < nqueues ? home : 0;
     atomic_fetch_add(&live, 1);
     atomic_add_relaxed(&stat_spawned, 1);
     if (out)
@@ -88,12 +144,17 @@ static int spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct w
 
 int sched_spawn(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out)
 {
-    return spawn(poll, state, drop, out, TASK_SCHEDULED);
+    return spawn(place(), poll, state, drop, out, TASK_SCHEDULED);
 }
 
 int sched_spawn_idle(sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out)
 {
-    return spawn(poll, state, drop, out, TASK_IDLE);
+    return spawn(place(), poll, state, drop, out, TASK_IDLE);
+}
+
+int sched_spawn_on(uint32_t home, sched_poll_fn poll, void *state, void (*drop)(void *), struct waker *out)
+{
+    return spawn(home, poll, state, drop, out, TASK_SCHEDULED);
 }
 
 // [snippet: task-wake]
@@ -144,7 +205,7 @@ bool sched_wake(struct waker w)
 int sched_run_one(void)
 {
     uint32_t slot;
-    if (!sched_ready_queue_pop(&queue, &slot))
+    if (!sched_ready_queue_pop(&queues[this_queue()], &slot))
         return 0;
     struct task *t = &tasks[slot];
     uint64_t word = atomic_load_acquire(&t->word);
@@ -191,7 +252,7 @@ void sched_wake_all(void)
     }
 }
 
-bool sched_has_ready(void) { return sched_ready_queue_length(&queue) != 0; }
+bool sched_has_ready(void) { return sched_ready_queue_length(&queues[this_queue()]) != 0; }
 uint32_t sched_live(void) { return atomic_load_seq(&live); }
 
 void sched_get_stats(struct sched_stats *out)

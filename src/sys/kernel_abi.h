@@ -198,10 +198,11 @@ struct epoll_event {
 // ---- io_uring (include/uapi/linux/io_uring.h) --------------------------------------
 // Only the parts the ring layer (src/exec/uring.c) uses; the sizes are checked
 // below, since a field out of place here corrupts what the kernel reads.
-#define IORING_SETUP_CQSIZE        (1u << 3)  // cq_entries is ours, not 2 * sq_entries
-#define IORING_SETUP_CLAMP         (1u << 4)  // too-large sizes are clamped, not refused
-#define IORING_SETUP_SUBMIT_ALL    (1u << 7)  // a bad SQE fails alone, the rest still go (5.18)
-#define IORING_SETUP_COOP_TASKRUN  (1u << 8)  // no IPI to run completions; done at our next enter (5.19)
+#define IORING_SETUP_CQSIZE        (1u << 3) // cq_entries is ours, not 2 * sq_entries
+#define IORING_SETUP_CLAMP         (1u << 4) // too-large sizes are clamped, not refused
+#define IORING_SETUP_SUBMIT_ALL    (1u << 7) // a bad SQE fails alone, the rest still go (5.18)
+#define IORING_SETUP_COOP_TASKRUN  (1u << 8) // no IPI to run completions; done at our next enter (5.19)
+#define IORING_SETUP_TASKRUN_FLAG  (1u << 9) // with COOP_TASKRUN: IORING_SQ_TASKRUN says one is waiting (5.19)
 #define IORING_SETUP_SINGLE_ISSUER (1u << 12) // one thread submits (6.0)
 #define IORING_SETUP_DEFER_TASKRUN (1u << 13) // completions posted only when that thread waits (6.1)
 
@@ -218,7 +219,7 @@ struct epoll_event {
 
 #define IORING_SQ_NEED_WAKEUP (1u << 0)
 #define IORING_SQ_CQ_OVERFLOW (1u << 1) // completions wait in the kernel's overflow list
-#define IORING_SQ_TASKRUN     (1u << 2)
+#define IORING_SQ_TASKRUN     (1u << 2) // completions wait as task work for our next enter
 
 #define IOSQE_IO_LINK       (1u << 2)
 #define IOSQE_ASYNC         (1u << 4)

@@ -11,10 +11,16 @@
 
 // The backend the running case uses; run_on_each_backend sets it.
 static enum ex_backend backend;
+// The executor every case runs on: test_per_core.c runs test_exec.c's
+// cases again with EX_PER_CORE.
+#ifndef EXEC_TEST_EXECUTOR
+#define EXEC_TEST_EXECUTOR EX_SHARED
+#endif
 
 static inline void start_executor(int workers, uint32_t max_tasks)
 {
-    struct ex_config cfg = {.workers = workers, .backend = backend, .max_tasks = max_tasks};
+    struct ex_config cfg = {
+        .workers = workers, .backend = backend, .max_tasks = max_tasks, .executor = EXEC_TEST_EXECUTOR};
     CHECK_EQ(ex_init(&cfg), 0);
     CHECK_EQ(ex_start(), 0);
 }

@@ -46,7 +46,7 @@ static void fired_timer_untouched_after_release(void)
     CHECK(ex_timer_armed(&t));
     victim = &t;
     timer_released_hook = poison_on_release;
-    CHECK_EQ(timer_fire_due(1500), 1);
+    CHECK_EQ(timer_fire_due(0, 1500), 1);
     timer_released_hook = NULL;
     victim = NULL;
     CHECK(released);
@@ -56,7 +56,7 @@ static void fired_timer_untouched_after_release(void)
     CHECK(ex_timer_armed(&other));
     ex_timer_cancel(&other);
     CHECK(!ex_timer_armed(&other));
-    CHECK_EQ(timer_next_deadline(), UINT64_MAX);
+    CHECK_EQ(timer_next_deadline(0), UINT64_MAX);
 }
 
 // ---- a cancelled timer is released the same way -------------------------------------
@@ -73,7 +73,7 @@ static void cancelled_timer_untouched_after_release(void)
     victim = NULL;
     CHECK(released);
     CHECK(all_poison(&t, sizeof t));
-    CHECK_EQ(timer_fire_due(UINT64_MAX - 1), 0);
+    CHECK_EQ(timer_fire_due(0, UINT64_MAX - 1), 0);
 }
 
 // ---- a full heap says so, and a sleep does not hang on it ---------------------------
@@ -98,8 +98,8 @@ static void full_heap_refuses_and_recovers(void)
     struct sched_cx cx = {.waker = w};
     CHECK_EQ(ex_sleep_poll(&s, &cx), READY);
     // Everything fires, earliest first, and the heap is usable again.
-    CHECK_EQ(timer_next_deadline(), 1001);
-    CHECK_EQ(timer_fire_due(UINT64_MAX - 1), EX_MAX_TIMERS);
+    CHECK_EQ(timer_next_deadline(0), 1001);
+    CHECK_EQ(timer_fire_due(0, UINT64_MAX - 1), EX_MAX_TIMERS);
     for (uint32_t i = 0; i < EX_MAX_TIMERS; i++)
         if (!ex_timer_fired(&many[i]) || ex_timer_armed(&many[i])) {
             CHECK(!"a timer neither fired nor left the heap");

@@ -99,6 +99,7 @@ static void print_setup_flags(uint32_t flags)
                  {IORING_SETUP_CLAMP, "CLAMP"},
                  {IORING_SETUP_SUBMIT_ALL, "SUBMIT_ALL"},
                  {IORING_SETUP_COOP_TASKRUN, "COOP_TASKRUN"},
+                 {IORING_SETUP_TASKRUN_FLAG, "TASKRUN_FLAG"},
                  {IORING_SETUP_SINGLE_ISSUER, "SINGLE_ISSUER"},
                  {IORING_SETUP_DEFER_TASKRUN, "DEFER_TASKRUN"}};
     const char *sep = "";

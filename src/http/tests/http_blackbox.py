@@ -9,7 +9,7 @@ import sys
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
-from reactors import default_reactor, reactors, reactors_note, uring_refusal  # noqa: E402,F401
+from reactors import default_reactor, executor_args, reactors, reactors_note, uring_refusal  # noqa: E402,F401
 HELLO = b"Hello, World!"
 PAGE_PATH = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "page", "index.html")
 
@@ -34,7 +34,7 @@ def server(ctx, reactor=None, workers=2, args=()):
     reactor = reactor or default_reactor()
     port = ctx.free_port()
     argv = [ctx.bin("async-nostd"), str(workers), "127.0.0.1", str(port), f"--reactor={reactor}", "--no-log",
-            *args]
+            *executor_args(), *args]
     with ctx.process(argv, ready_port=port) as proc:
         proc.port = port
         yield proc

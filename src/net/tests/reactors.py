@@ -45,6 +45,13 @@ def default_reactor():
     return os.environ.get("ASYNC_NOSTD_REACTOR", "epoll")
 
 
+def executor_args():
+    """The server's --executor, when test.py's per-core pass asks for one
+    (ASYNC_NOSTD_EXECUTOR=per-core); none otherwise (the server's default)."""
+    kind = os.environ.get("ASYNC_NOSTD_EXECUTOR")
+    return (f"--executor={kind}",) if kind else ()
+
+
 def reactors_note():
     """For a test's summary line: which reactors it ran on."""
     return " and ".join(reactors())

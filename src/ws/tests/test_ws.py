@@ -16,7 +16,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
-from reactors import default_reactor, reactors, reactors_note, uring_refusal  # noqa: E402
+from reactors import default_reactor, executor_args, reactors, reactors_note, uring_refusal  # noqa: E402
 
 # The runner's Skip prints its reason; fall back to a local one when run some other way.
 Skip = getattr(sys.modules.get("__main__"), "Skip", None)
@@ -72,7 +72,7 @@ def serve(ctx, backend=None, workers=2, extra=()):
     tmp = tempfile.mkdtemp(prefix="ws-test-")
     log = os.path.join(tmp, "server.log")
     argv = [ctx.bin("async-nostd"), str(workers), "127.0.0.1", str(port), f"--reactor={backend}", f"--log={log}",
-            *extra]
+            *executor_args(), *extra]
     try:
         with ctx.process(argv, ready_port=port) as proc:
             srv = Server(port, proc, log)

@@ -6,7 +6,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "net", "tests"))
-from reactors import default_reactor  # noqa: E402
+from reactors import default_reactor, executor_args  # noqa: E402
 SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's python3-websockets is installed for this interpreter only
 
 try:
@@ -19,7 +19,7 @@ except (KeyError, AttributeError):
 def _serve(ctx, backend=None):
     backend = backend or default_reactor()
     port = ctx.free_port()
-    argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), f"--reactor={backend}", "--no-log"]
+    argv = [ctx.bin("async-nostd"), "2", "127.0.0.1", str(port), f"--reactor={backend}", "--no-log", *executor_args()]
     return port, ctx.process(argv, ready_port=port)
 
 
