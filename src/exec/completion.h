@@ -45,6 +45,37 @@ int ex_op_sendmsg(struct ex_op *op, int fd, const struct msghdr *m, int msg_flag
 // (one poller turn); meant for closing a connection, which is rare.
 void ex_op_cancel_wait(struct ex_op *op);
 
+// [snippet: ex-accept]
+// A multishot accept: one request that completes once per new connection
+// until it fails or is cancelled. The poller puts each accepted fd in the
+// queue and wakes the owner, which takes them with ex_accept_take. Its op
+// is EX_OP_FLIGHT while the request is in the kernel and EX_OP_DONE once it
+// ended, with op.res saying why (-EMFILE, -ECANCELED, ...); then the owner
+// may start it again. The queue is single-producer (the ring's poller),
+// single-consumer (the owner). A connection that finds it full is closed
+// at once and counted in dropped: the kernel's accept queue, not ours, is
+// where a burst should wait, so the queue only needs to cover one reap.
+#define EX_ACCEPT_QUEUE 256
+struct ex_accept {
+    struct ex_op op;
+    uint32_t head, tail; // fds[head..tail) (mod EX_ACCEPT_QUEUE) accepted, not yet taken
+    uint32_t dropped;
+    int fds[EX_ACCEPT_QUEUE];
+};
+// [end: ex-accept]
+// Starts the multishot accept on listen_fd for task w (a must not be in
+// flight). 0 or -errno (-ENOSYS: not on io_uring).
+int ex_accept_start(struct ex_accept *a, int listen_fd, struct waker w);
+// The next accepted fd (non-blocking, close-on-exec), or -EAGAIN.
+int ex_accept_take(struct ex_accept *a);
+// Cancels the request and returns once it has ended; fds accepted before
+// are still in the queue, for the caller to take (or close).
+void ex_accept_cancel_wait(struct ex_accept *a);
+// Queues a close of fd on the ring that served op (a stream's request): one
+// syscall fewer per connection. The fd is closed when the poller next
+// enters; nothing may use it from now on. Without io_uring: close(2).
+void ex_op_close(const struct ex_op *op, int fd);
+
 // The provided buffer a completed recv carries: its id (-1 if none; the
 // id names the ring and the buffer), its bytes, and giving it back to the
 // kernel's ring.
@@ -60,6 +91,8 @@ struct ex_op_stats {
     uint64_t submitted, enters, enobufs;
     uint64_t busy;             // enters the kernel refused with -EBUSY (its CQ overflowed)
     int32_t bufs_unregistered; // after the backend's teardown: its buffer ring's unregister, 0 or -errno
+    uint32_t rings;            // rings the backend runs: one, or one per worker (per-core)
+    uint32_t single_issuer;    // of them, set up SINGLE_ISSUER | DEFER_TASKRUN (per-core, Linux 6.1)
 };
 void ex_op_stats(struct ex_op_stats *out);
 // For the tests of buffer exhaustion: the next io_uring backend gets n

@@ -19,8 +19,14 @@
 struct reactor_ops {
     const char *name;
     // Creates instances 0..n-1. 0 or -errno (then nothing is left open).
-    int (*init)(uint32_t n);
+    // per_worker: instance i belongs to worker i alone (the per-core
+    // executor), which calls attach(i) on its own thread before it uses it.
+    int (*init)(uint32_t n, bool per_worker);
     void (*destroy)(void);
+    // NULL, or: the calling thread is instance i's worker from now on
+    // (attach), or is leaving it (detach: the last call it makes).
+    void (*attach)(uint32_t i);
+    void (*detach)(uint32_t i);
     // Register interest for task w after EAGAIN, in the instance of w's
     // queue (recorded in io->home). 0 or -errno.
     int (*arm)(struct ex_io *io, uint32_t events, struct waker w);

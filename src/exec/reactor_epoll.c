@@ -78,8 +78,9 @@ static void epoll_destroy(void)
     ninst = 0;
 }
 
-static int epoll_init(uint32_t n)
+static int epoll_init(uint32_t n, bool per_worker)
 {
+    (void)per_worker; // any thread may use any instance
     for (ninst = 0; ninst < n; ninst++) {
         int r = open_instance(&inst[ninst]);
         if (r < 0) {

@@ -39,8 +39,9 @@ static void ppoll_destroy(void)
     ninst = 0;
 }
 
-static int ppoll_init(uint32_t n)
+static int ppoll_init(uint32_t n, bool per_worker)
 {
+    (void)per_worker; // any thread may use any instance
     for (ninst = 0; ninst < n; ninst++) {
         struct ppoll_instance *p = &inst[ninst];
         p->count = 0;

@@ -24,6 +24,7 @@
 #include "sys/lock.h"
 #include "sys/string.h"
 #include "sys/sys.h"
+#include "sys/thread.h"
 
 // [snippet: uring-user-data]
 // Every request's user_data says what completed. The low three bits are a
@@ -39,6 +40,7 @@
 #define TAG_KICK   2u         // the kick eventfd's poll
 #define TAG_IGNORE 3u         // a cancel's own completion
 #define TAG_POLL_B 4u         // as TAG_POLL, for the other one of the two
+#define TAG_ACCEPT 5u         // an ex_accept's multishot: queue the fd, wake its owner
 #define REG_B      (1u << 31) // in io->registered: its poll carries TAG_POLL_B
 _Static_assert(_Alignof(struct ex_op) >= 8, "an ex_op's address leaves the tag bits 0");
 _Static_assert(SCHED_MAX_TASK_SLOTS <= 1u << 14, "a slot fits its bits of the user_data");
@@ -65,6 +67,7 @@ struct uring_instance {
     struct sys_mutex sq_lock; // the SQ and the buffer ring's tail
     struct sys_mutex cq_lock; // the CQ: the poller, or a closer waiting
     uint32_t in_enter;        // the poller is (about to be) blocked in io_uring_enter
+    void *owner;              // a single-issuer ring: its worker's thread, the only one that may enter
     uint32_t kick_rearm;      // under cq_lock: the kick's poll completed, arm it again
     struct ex_op_stats stats; // this ring's counters, summed by ex_op_stats
 } __attribute__((aligned(64)));
@@ -94,6 +97,14 @@ static int reap_all(struct uring_instance *u);
 // Every io_uring_enter of the backend. Returns what the kernel said: the
 // SQEs submitted, or -EBUSY or -EAGAIN (reap, or wait a little, then enter
 // again). Any other error is a bug of ours (a bad fd, a bad argument): panic.
+// A single-issuer ring refuses io_uring_enter from every thread but its
+// worker's; another thread that needs the ring to move (a full SQ, a cancel
+// to wait for) kicks the worker instead, which enters on its next turn.
+static bool may_enter(const struct uring_instance *u)
+{
+    return !(u->ring.flags & IORING_SETUP_SINGLE_ISSUER) || u->owner == sys_thread_self();
+}
+
 static int enter(struct uring_instance *u, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
 {
     int r = uring_enter(&u->ring, to_submit, wait_nr, timeout_ns);
@@ -123,13 +134,13 @@ static struct io_uring_sqe *get_sqe_as(struct uring_instance *u, bool reaping)
 {
     struct io_uring_sqe *s;
     while (!(s = uring_get_sqe(&u->ring))) {
-        int r = enter(u, uring_sq_pending(&u->ring), 0, 0);
+        int r = may_enter(u) ? enter(u, uring_sq_pending(&u->ring), 0, 0) : -EAGAIN;
         if (r >= 0)
             continue; // the kernel took what it could: room again
         sys_mutex_unlock(&u->sq_lock);
         if (reaping) {
             reap_all(u);
-        } else if (try_lock(&u->cq_lock)) {
+        } else if (may_enter(u) && try_lock(&u->cq_lock)) {
             reap_all(u);
             sys_mutex_unlock(&u->cq_lock);
         } else {
@@ -213,6 +224,27 @@ static void complete(struct uring_instance *u, const struct io_uring_cqe *c)
         }
         if (c->res != -ECANCELED)
             sched_wake(key_waker(ud));
+        break;
+    }
+    case TAG_ACCEPT: {
+        struct ex_accept *a = (struct ex_accept *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
+        struct waker w = a->op.waker;
+        if (c->res >= 0) {
+            uint32_t tail = a->tail; // ours alone: we are the only producer
+            if (tail - atomic_load_acquire(&a->head) < EX_ACCEPT_QUEUE) {
+                a->fds[tail % EX_ACCEPT_QUEUE] = c->res;
+                atomic_store_release(&a->tail, tail + 1);
+            } else {
+                sys_close(c->res);
+                atomic_add_relaxed(&a->dropped, 1);
+            }
+        }
+        if (!(c->flags & IORING_CQE_F_MORE)) { // the request ended: say why
+            a->op.res = c->res >= 0 ? 0 : c->res;
+            atomic_fetch_sub(&u->stats.in_flight, 1);
+            atomic_store_release(&a->op.state, EX_OP_DONE);
+        }
+        sched_wake(w);
         break;
     }
     case TAG_KICK:
@@ -389,20 +421,22 @@ static void uring_kick(uint32_t i) { kick_signal(&inst[i].kick); }
 // under load: the ring, the features, every opcode, the buffer ring.
 // The provided buffers are split between the rings (at least 64 each), so
 // the per-core executor holds no more receive memory than the shared one.
-static int open_ring(struct uring_instance *u, uint32_t nbufs)
+static int open_ring(struct uring_instance *u, uint32_t nbufs, bool single_issuer)
 {
     sys_memset(u, 0, sizeof *u);
     struct uring_config cfg = {
         .sq_entries = ring_wanted.sq_entries ? ring_wanted.sq_entries : EX_URING_SQ_ENTRIES,
-        .cq_entries = ring_wanted.cq_entries ? ring_wanted.cq_entries : EX_URING_CQ_ENTRIES};
+        .cq_entries = ring_wanted.cq_entries ? ring_wanted.cq_entries : EX_URING_CQ_ENTRIES,
+        .single_issuer = single_issuer};
     int r = uring_init(&u->ring, &cfg);
     if (r < 0) {
         uring_explain(r, why, sizeof why);
         return r;
     }
     u->ring.busy_on_overflow = busy_wanted;
+    u->stats.single_issuer = (u->ring.flags & IORING_SETUP_SINGLE_ISSUER) != 0;
     static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
-                                  IORING_OP_SENDMSG};
+                                  IORING_OP_SENDMSG,  IORING_OP_ACCEPT,       IORING_OP_CLOSE};
     r = uring_check(&u->ring, ops, (int)sizeof ops, why, sizeof why);
     if (r < 0)
         goto fail;
@@ -436,8 +470,8 @@ fail:
 static void close_ring(struct uring_instance *u)
 {
     int r = uring_buf_ring_free(&u->ring, &u->bufs);
-    if (r < 0 || bufs_unregistered == 0)
-        bufs_unregistered = r;
+    if (r < 0) // the first failure is kept: 0 means every ring's went
+        atomic_store_seq(&bufs_unregistered, r);
     uring_close(&u->ring);
     kick_close(&u->kick);
 }
@@ -451,7 +485,7 @@ static void uring_backend_destroy(void)
     ninst = 0;
 }
 
-static int uring_backend_init(uint32_t n)
+static int uring_backend_init(uint32_t n, bool per_worker)
 {
     why[0] = 0;
     bufs_unregistered = 0;
@@ -463,7 +497,7 @@ static int uring_backend_init(uint32_t n)
         while (nbufs > 64 && nbufs / 2 >= EX_URING_BUFS / n)
             nbufs /= 2; // a power of two, as the buffer ring needs
     for (ninst = 0; ninst < n; ninst++) {
-        int r = open_ring(&inst[ninst], nbufs);
+        int r = open_ring(&inst[ninst], nbufs, per_worker);
         if (r < 0) {
             uring_backend_destroy();
             return r;
@@ -474,6 +508,35 @@ static int uring_backend_init(uint32_t n)
 }
 // [end: uring-backend-init]
 
+// [snippet: uring-attach]
+// The worker of a per-core ring starts it: from here on the kernel takes
+// io_uring_enter on this ring from this thread only (SINGLE_ISSUER), and
+// posts its completions when this thread waits (DEFER_TASKRUN). A ring set
+// up without those flags (an older kernel) is already started.
+static void uring_attach(uint32_t i)
+{
+    struct uring_instance *u = &inst[i];
+    u->owner = sys_thread_self();
+    int r = uring_enable(&u->ring);
+    if (r < 0) {
+        char msg[96];
+        sys_snprintf(msg, sizeof msg, "io_uring reactor: cannot enable ring %u: %s", i, sys_errno_name(-r));
+        sys_panic(msg);
+    }
+}
+
+// The worker leaves: a single-issuer ring's buffer group must be
+// unregistered by this thread (the kernel refuses the teardown's, from
+// another). The memory stays until the teardown.
+static void uring_detach(uint32_t i)
+{
+    struct uring_instance *u = &inst[i];
+    int r = uring_buf_ring_unregister(&u->ring, &u->bufs);
+    if (r < 0) // the first failure is kept: 0 means every ring's went
+        atomic_store_seq(&bufs_unregistered, r);
+}
+// [end: uring-attach]
+
 // ---- completion requests (completion.h) --------------------------------------------
 
 bool ex_completion_active(void) { return atomic_load_acquire(&active) != 0; }
@@ -482,6 +545,7 @@ bool ex_completion_active(void) { return atomic_load_acquire(&active) != 0; }
 // SQE is visible to anyone who could complete it.
 struct op_args {
     struct uring_instance *u;
+    uint64_t user_data; // 0: the op's address (TAG_OP)
     int fd, msg_flags;
     const void *buf;
     uint32_t len;
@@ -503,7 +567,7 @@ static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)
     atomic_fetch_add(&u->stats.submitted, 1);
     sys_mutex_lock(&u->sq_lock);
     struct io_uring_sqe *s = prep(arg);
-    s->user_data = (uint64_t)(uintptr_t)op;
+    s->user_data = arg->user_data ? arg->user_data : (uint64_t)(uintptr_t)op;
     uring_queue(&u->ring, s);
     sys_mutex_unlock(&u->sq_lock);
     queued(u);
@@ -556,14 +620,14 @@ int ex_op_sendmsg(struct ex_op *op, int fd, const struct msghdr *m, int msg_flag
 // side, we take it and enter ourselves (with one worker that is always the
 // case: we are the worker); else the poller holds it, blocked in
 // io_uring_enter, and a kick makes it go round, submit our cancel and reap.
-void ex_op_cancel_wait(struct ex_op *op)
+static void cancel_wait(struct ex_op *op, uint64_t user_data)
 {
     if (atomic_load_acquire(&op->state) != EX_OP_FLIGHT || !ex_completion_active())
         return;
     struct uring_instance *u = &inst[sched_home(op->waker)];
-    queue_cancel(u, (uint64_t)(uintptr_t)op);
+    queue_cancel(u, user_data);
     while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
-        if (try_lock(&u->cq_lock)) {
+        if (may_enter(u) && try_lock(&u->cq_lock)) {
             enter(u, pending_sqes(u), 1, NS_PER_MS); // -EBUSY or -EAGAIN: the reap makes room
             reap_all(u);
             sys_mutex_unlock(&u->cq_lock);
@@ -573,7 +637,54 @@ void ex_op_cancel_wait(struct ex_op *op)
         }
     }
 }
+
+void ex_op_cancel_wait(struct ex_op *op) { cancel_wait(op, (uint64_t)(uintptr_t)op); }
 // [end: ex-op-cancel-wait]
+
+// ---- the multishot accept and the close (completion.h) --------------------------------
+
+static struct io_uring_sqe *prep_accept(const struct op_args *a)
+{
+    struct io_uring_sqe *s = get_sqe(a->u);
+    uring_prep_accept(s, a->fd, SOCK_NONBLOCK | SOCK_CLOEXEC, true, 0);
+    return s;
+}
+
+int ex_accept_start(struct ex_accept *a, int listen_fd, struct waker w)
+{
+    struct op_args args = {.fd = listen_fd, .user_data = (uint64_t)(uintptr_t)&a->op | TAG_ACCEPT};
+    return submit(&a->op, w, prep_accept, &args);
+}
+
+int ex_accept_take(struct ex_accept *a)
+{
+    uint32_t head = a->head; // ours alone: the owner is the only consumer
+    if (head == atomic_load_acquire(&a->tail))
+        return -EAGAIN;
+    int fd = a->fds[head % EX_ACCEPT_QUEUE];
+    atomic_store_release(&a->head, head + 1);
+    return fd;
+}
+
+void ex_accept_cancel_wait(struct ex_accept *a)
+{
+    cancel_wait(&a->op, (uint64_t)(uintptr_t)&a->op | TAG_ACCEPT);
+}
+
+void ex_op_close(const struct ex_op *op, int fd)
+{
+    if (!ex_completion_active()) {
+        sys_close(fd);
+        return;
+    }
+    struct uring_instance *u = &inst[sched_home(op->waker)];
+    sys_mutex_lock(&u->sq_lock);
+    struct io_uring_sqe *s = get_sqe(u);
+    uring_prep_close(s, fd, TAG_IGNORE);
+    uring_queue(&u->ring, s);
+    sys_mutex_unlock(&u->sq_lock);
+    queued(u);
+}
 
 // A buffer's id names its ring too: the ring's number above the 16 bits of
 // the buffer id the kernel gave.
@@ -599,9 +710,10 @@ void ex_op_buf_put(uint32_t id)
 
 void ex_op_stats(struct ex_op_stats *out)
 {
-    *out = (struct ex_op_stats){.bufs_unregistered = atomic_load_seq(&bufs_unregistered)};
+    *out = (struct ex_op_stats){.bufs_unregistered = atomic_load_seq(&bufs_unregistered), .rings = nstats};
     for (uint32_t i = 0; i < nstats; i++) { // readable after ex_join too
         const struct ex_op_stats *s = &inst[i].stats;
+        out->single_issuer += s->single_issuer;
         out->in_flight += atomic_load_seq(&s->in_flight);
         out->bufs_out += atomic_load_seq(&s->bufs_out);
         out->submitted += atomic_load_seq(&s->submitted);
@@ -623,7 +735,7 @@ const char *ex_uring_why(void) { return why[0] ? why : "unknown reason"; }
 
 bool ex_uring_available(void)
 {
-    if (uring_backend_init(1) < 0)
+    if (uring_backend_init(1, false) < 0)
         return false;
     uring_backend_destroy();
     return true;
@@ -633,6 +745,8 @@ const struct reactor_ops reactor_uring = {
     .name = "io_uring",
     .init = uring_backend_init,
     .destroy = uring_backend_destroy,
+    .attach = uring_attach,
+    .detach = uring_detach,
     .arm = uring_arm,
     .forget = uring_forget,
     .wait = uring_wait,

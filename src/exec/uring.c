@@ -100,11 +100,17 @@ static int map_rings(struct uring *r, const struct io_uring_params *p)
 //                 so a turn that must not block knows to enter anyway
 //                 (uring_taskrun_pending): without it such a turn saw an
 //                 empty CQ and skipped the enter exactly when work waited.
-// Not SINGLE_ISSUER | DEFER_TASKRUN (6.1: one thread submits and waits, and
-// completions are posted only while it waits): the executor's workers take
-// turns as the poller, and such a ring would refuse all but one of them.
-// It belongs to a ring with one issuer, a ring per worker.
+// A ring with one issuer (uring_config.single_issuer: a ring per worker,
+// chapter 10) first tries SINGLE_ISSUER | DEFER_TASKRUN (6.1): one thread
+// submits and waits, and completions are posted only when it enters to
+// wait, in a batch, with no task work pushed at it in between. That thread
+// is the one that enables the ring (R_DISABLED, then uring_enable): the
+// ring is made by whoever calls ex_init, and used by its worker. A ring
+// the executor's workers take turns on cannot have these flags: it would
+// refuse every thread but one.
 static const uint32_t setup_flags[] = {
+    IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED |
+        IORING_SETUP_SUBMIT_ALL | IORING_SETUP_TASKRUN_FLAG,
     IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_TASKRUN_FLAG,
     0,
 };
@@ -118,7 +124,7 @@ int uring_init(struct uring *r, const struct uring_config *cfg)
     uint32_t cq = cfg->cq_entries ? cfg->cq_entries : 2 * sq;
     int fd = -EINVAL;
     struct io_uring_params p;
-    for (size_t i = 0; i < sizeof setup_flags / sizeof setup_flags[0]; i++) {
+    for (size_t i = cfg->single_issuer ? 0 : 1; i < sizeof setup_flags / sizeof setup_flags[0]; i++) {
         sys_memset(&p, 0, sizeof p);
         p.flags = setup_flags[i] | IORING_SETUP_CQSIZE | IORING_SETUP_CLAMP;
         p.cq_entries = cq;
@@ -137,6 +143,16 @@ int uring_init(struct uring *r, const struct uring_config *cfg)
         return err;
     }
     return 0;
+}
+
+int uring_enable(struct uring *r)
+{
+    if (!(r->flags & IORING_SETUP_R_DISABLED))
+        return 0;
+    int err = sys_io_uring_register(r->fd, IORING_REGISTER_ENABLE_RINGS, NULL, 0);
+    if (err == 0)
+        r->flags &= ~IORING_SETUP_R_DISABLED;
+    return err;
 }
 
 void uring_close(struct uring *r)
@@ -440,6 +456,13 @@ void uring_prep_accept(struct io_uring_sqe *s, int fd, int flags, bool multishot
     s->user_data = user_data;
 }
 
+void uring_prep_close(struct io_uring_sqe *s, int fd, uint64_t user_data)
+{
+    s->opcode = IORING_OP_CLOSE;
+    s->fd = fd;
+    s->user_data = user_data;
+}
+
 void uring_prep_timeout(struct io_uring_sqe *s, const struct timespec *ts, uint64_t user_data)
 {
     s->opcode = IORING_OP_TIMEOUT;
@@ -540,18 +563,29 @@ int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid
         b->mem = NULL;
         return err;
     }
+    b->registered = true;
     for (uint32_t i = 0; i < count; i++)
         buf_ring_put(b, (uint16_t)i);
     buf_ring_publish(b); // one release for the whole batch
     return 0;
 }
 
+int uring_buf_ring_unregister(struct uring *r, struct uring_buf_ring *b)
+{
+    if (!b->registered)
+        return 0;
+    struct io_uring_buf_reg reg = {.bgid = b->bgid};
+    int err = sys_io_uring_register(r->fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+    if (err == 0)
+        b->registered = false;
+    return err;
+}
+
 int uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b)
 {
     if (!b->ring)
         return 0;
-    struct io_uring_buf_reg reg = {.bgid = b->bgid};
-    int err = sys_io_uring_register(r->fd, IORING_UNREGISTER_PBUF_RING, &reg, 1);
+    int err = uring_buf_ring_unregister(r, b);
     sys_munmap(b->mem, b->mem_len);
     sys_munmap(b->ring, b->ring_len);
     b->ring = NULL;

@@ -49,6 +49,7 @@ struct uring {
 struct uring_config {
     uint32_t sq_entries; // a power of two; the kernel rounds up and clamps
     uint32_t cq_entries; // 0: twice sq_entries
+    bool single_issuer;  // one thread will submit and wait: try SINGLE_ISSUER | DEFER_TASKRUN
 };
 
 // Creates and maps a ring. 0, or -errno from io_uring_setup or mmap:
@@ -59,6 +60,11 @@ int uring_init(struct uring *r, const struct uring_config *cfg);
 // memory it was writing into (a recv buffer) must outlive this call: cancel
 // and reap first (uring_cancel_all) if the buffers are to be freed.
 void uring_close(struct uring *r);
+// A single-issuer ring is created disabled; the thread that will submit and
+// wait starts it with this call, and is from then on its only issuer (the
+// kernel refuses io_uring_enter from any other with -EEXIST). 0 at once for
+// any other ring, or -errno.
+int uring_enable(struct uring *r);
 
 // Checks what the backend needs: IORING_FEAT_NODROP and FEAT_EXT_ARG, and
 // each opcode of ops[0..n) in the kernel's probe. 0, or -EOPNOTSUPP with
@@ -127,6 +133,8 @@ void uring_prep_send(struct io_uring_sqe *s, int fd, const void *buf, uint32_t l
 void uring_prep_sendmsg(struct io_uring_sqe *s, int fd, const struct msghdr *m, int msg_flags,
                         uint64_t user_data);
 void uring_prep_accept(struct io_uring_sqe *s, int fd, int flags, bool multishot, uint64_t user_data);
+// close(2) of fd, done by the kernel when the SQE is submitted.
+void uring_prep_close(struct io_uring_sqe *s, int fd, uint64_t user_data);
 // Completes with -ETIME after *ts (which must stay valid until submitted).
 void uring_prep_timeout(struct io_uring_sqe *s, const struct timespec *ts, uint64_t user_data);
 // Cancels the request whose user_data is target (all of them with all).
@@ -145,6 +153,7 @@ struct uring_buf_ring {
     uint32_t entries, mask;    // ring slots: a power of two >= count
     uint32_t count, size;
     uint16_t bgid, tail; // tail: our producer index (wraps at 2^16, as the kernel's)
+    bool registered;     // the kernel knows the group (until uring_buf_ring_unregister)
     size_t ring_len, mem_len;
 };
 // [end: uring-bufring]
@@ -158,6 +167,10 @@ int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid
 // buffer from the group (cancel first). Returns the unregister's result:
 // 0, or -errno (the memory is freed either way).
 int uring_buf_ring_free(struct uring *r, struct uring_buf_ring *b);
+// Only the unregister, leaving the memory: on a single-issuer ring it must
+// come from the ring's thread (the kernel answers -EEXIST to any other),
+// which may leave before the ring is torn down. 0 or -errno.
+int uring_buf_ring_unregister(struct uring *r, struct uring_buf_ring *b);
 // The address of buffer bid.
 static inline uint8_t *uring_buf_addr(const struct uring_buf_ring *b, uint16_t bid)
 {

@@ -335,11 +335,15 @@ static int worker_main(void *arg)
     struct worker *me = arg;
     sys_thread_self()->slot[SLOT_EXECUTOR] = me;
     sched_thread_attach(&me->queue);
+    if (ex.kind == EX_PER_CORE && ex.reactor->attach)
+        ex.reactor->attach(me->reactor);
     if (ex.kind == EX_PER_CORE)
         per_core_loop(me);
     else
         shared_loop();
     run_idle_hook();
+    if (ex.kind == EX_PER_CORE && ex.reactor->detach)
+        ex.reactor->detach(me->reactor);
     // Whoever leaves first makes sure nobody stays asleep.
     wake_parked(EX_MAX_WORKERS);
     kick_all();
@@ -375,7 +379,7 @@ int ex_init(const struct ex_config *cfg)
     ex.reactor = cfg->backend == EX_BACKEND_PPOLL      ? &reactor_ppoll
                  : cfg->backend == EX_BACKEND_IO_URING ? &reactor_uring
                                                        : &reactor_epoll;
-    r = ex.reactor->init(n);
+    r = ex.reactor->init(n, ex.kind == EX_PER_CORE);
     if (r < 0) {
         ex.reactor = NULL; // nothing to destroy, no one to kick
         return r;

@@ -69,7 +69,8 @@ static inline void net_stream_init(struct net_stream *s, int fd)
     *s = (struct net_stream){.io = {.fd = fd}};
 }
 // Registers s for task w from any thread, to wake w when it becomes
-// readable (a task spawned idle, first run when its request arrives). 0 or -errno.
+// readable (a task spawned idle, first run when its request arrives); on
+// the completion path its first receive is submitted at once. 0 or -errno.
 int net_stream_watch(struct net_stream *s, struct waker w);
 // Stops sending: the peer reads end of stream after the bytes already sent,
 // while we can still read (a lingering close).
@@ -93,13 +94,15 @@ void net_refuse_reply(int fd, const void *reply, size_t len);
 // close when on_accept fails, a pause of NET_EMFILE_BACKOFF_MS (a timer,
 // the worker stays free) when out of descriptors. At ex_shutdown the task
 // shuts the listening socket down and ends; the caller closes it after ex_join.
+struct ex_accept; // the completion path's multishot accept (exec/completion.h)
 struct net_listener {
     int listen_fd;
     net_accept_fn on_accept;
     void (*on_refused)(int fd);
     void *arg;
-    uint32_t home; // the ready queue (worker, with the per-core executor) the listener runs on
-    bool spread;   // its connections go round robin over every queue, not to its own
+    uint32_t home;               // the ready queue (worker, with the per-core executor) the listener runs on
+    bool spread;                 // its connections go round robin over every queue, not to its own
+    struct ex_accept *multishot; // on the completion path: the multishot accept (listener_uring.c)
     struct ex_io io;
     struct ex_timer backoff;
     uint64_t accepted, refused, backoffs; // read them after ex_join

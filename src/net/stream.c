@@ -39,7 +39,9 @@ void net_stream_close_fd(struct net_stream *s)
 
 const char *net_stream_kind(void) { return ops->name; }
 
-int net_stream_watch(struct net_stream *s, struct waker w) { return ex_io_watch(&s->io, EX_READABLE, w); }
+const struct net_stream_ops *net_stream_table(void) { return ops; }
+
+int net_stream_watch(struct net_stream *s, struct waker w) { return ops->watch(s, w); }
 
 void net_shutdown_write(struct net_stream *s) { sys_shutdown(s->io.fd, SHUT_WR); }
 

@@ -86,10 +86,14 @@ static poll_t ready_send(struct net_stream *st, struct net_send *s, ssize_t *res
 // [end: net-send]
 
 // [snippet: net-stream-readiness]
+static int ready_watch(struct net_stream *s, struct waker w) { return ex_io_watch(&s->io, EX_READABLE, w); }
+
 const struct net_stream_ops net_stream_readiness = {
     .name = "readiness",
     .recv = ready_recv,
     .send = ready_send,
     .close = net_stream_close_fd,
+    .watch = ready_watch,
+    .listen = net_listener_ready_poll,
 };
 // [end: net-stream-readiness]

@@ -170,11 +170,32 @@ static void completion_close(struct net_stream *s)
     if (u->rest_len)
         ex_op_buf_put(u->bid);
     net_stream_check_quiet(s);
+    // The close itself goes through the ring too: one syscall fewer per
+    // connection. Nothing names the fd any more, and its number is not
+    // free for reuse until the kernel has closed it.
+    ex_io_forget(&s->io);
+    ex_op_close(&u->recv, s->io.fd);
+    s->io.fd = -1;
     mem_free(u);
     s->uring = NULL;
-    net_stream_close_fd(s);
 }
 // [end: net-close-uring]
+
+// [snippet: net-watch-uring]
+// A new connection's first receive goes to the kernel at accept: its
+// completion wakes the task with the request already in a buffer. Waiting
+// for readiness first (a POLL_ADD, its completion, a wake, then the recv
+// and a second wake) cost a round trip per connection. The recv asks for
+// NET_BUF_SIZE, the size of the read buffer every connection starts with;
+// a first read that asks for less finds the rest kept (rest_len).
+static int completion_watch(struct net_stream *s, struct waker w)
+{
+    struct net_stream_uring *u = uring_state(s);
+    if (!u)
+        return -ENOMEM;
+    return ex_op_recv(&u->recv, s->io.fd, NET_BUF_SIZE, w);
+}
+// [end: net-watch-uring]
 
 // [snippet: net-stream-completion]
 const struct net_stream_ops net_stream_completion = {
@@ -182,6 +203,8 @@ const struct net_stream_ops net_stream_completion = {
     .recv = completion_recv,
     .send = completion_send,
     .close = completion_close,
+    .watch = completion_watch,
+    .listen = net_listener_completion_poll,
 };
 // [end: net-stream-completion]
 

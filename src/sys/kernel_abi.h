@@ -200,6 +200,7 @@ struct epoll_event {
 // below, since a field out of place here corrupts what the kernel reads.
 #define IORING_SETUP_CQSIZE        (1u << 3) // cq_entries is ours, not 2 * sq_entries
 #define IORING_SETUP_CLAMP         (1u << 4) // too-large sizes are clamped, not refused
+#define IORING_SETUP_R_DISABLED    (1u << 6) // created disabled: IORING_REGISTER_ENABLE_RINGS starts it (5.10)
 #define IORING_SETUP_SUBMIT_ALL    (1u << 7) // a bad SQE fails alone, the rest still go (5.18)
 #define IORING_SETUP_COOP_TASKRUN  (1u << 8) // no IPI to run completions; done at our next enter (5.19)
 #define IORING_SETUP_TASKRUN_FLAG  (1u << 9) // with COOP_TASKRUN: IORING_SQ_TASKRUN says one is waiting (5.19)
@@ -256,6 +257,7 @@ enum io_uring_op {
 
 enum io_uring_register_op {
     IORING_REGISTER_PROBE = 8,
+    IORING_REGISTER_ENABLE_RINGS = 12, // start a ring set up with R_DISABLED
     IORING_REGISTER_PBUF_RING = 22,
     IORING_UNREGISTER_PBUF_RING = 23,
     IORING_REGISTER_PBUF_STATUS = 26,

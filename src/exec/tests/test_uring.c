@@ -720,9 +720,12 @@ static poll_t burst_poll(void *state, struct sched_cx *cx)
 static void full_ring_refusal_reaps_and_retries(void)
 {
     static struct burst bursts[BURST_TASKS];
-    for (int workers = 1; workers <= 2 && !test_case_failed; workers++) {
+    // 1 and 2 workers sharing a ring, then 2 with a ring each (per-core).
+    for (int run = 0; run < 3 && !test_case_failed; run++) {
+        int workers = run == 0 ? 1 : 2;
+        enum ex_executor kind = run == 2 ? EX_PER_CORE : EX_SHARED;
         ex_uring_set_test_ring(4, 8, true);
-        struct ex_config cfg = {.workers = workers, .backend = EX_BACKEND_IO_URING};
+        struct ex_config cfg = {.workers = workers, .backend = EX_BACKEND_IO_URING, .executor = kind};
         int r = ex_init(&cfg);
         if (r < 0) {
             SKIP("io_uring unavailable: %s", ex_uring_why());
@@ -750,8 +753,8 @@ static void full_ring_refusal_reaps_and_retries(void)
         if (done != BURST_TASKS) {
             // The workers are stuck in the ring: ex_join would wait for ever.
             sys_printf("[FAIL] full_ring_refusal_reaps_and_retries: %d of %d bursts done after %d s with %d "
-                       "worker(s): the submitters are stuck\n",
-                       done, BURST_TASKS, (int)(WAIT_LIMIT_NS / NS_PER_SEC), workers);
+                       "worker(s), %s: the submitters are stuck\n",
+                       done, BURST_TASKS, (int)(WAIT_LIMIT_NS / NS_PER_SEC), workers, ex_executor_name());
             sys_exit_group(1);
         }
         ex_shutdown();
@@ -768,10 +771,56 @@ static void full_ring_refusal_reaps_and_retries(void)
             sys_close(bursts[i].fds[0]);
             sys_close(bursts[i].fds[1]);
         }
-        sys_printf("# full ring, %d worker(s): %d x %d sends, %lu refusals (-EBUSY), none lost\n", workers,
-                   BURST_TASKS, BURST_SENDS, (unsigned long)st.busy);
+        sys_printf("# full ring, %d worker(s), %s: %d x %d sends, %lu refusals (-EBUSY), none lost\n",
+                   workers, ex_executor_name(), BURST_TASKS, BURST_SENDS, (unsigned long)st.busy);
         ex_uring_set_test_ring(0, 0, false);
     }
+}
+
+// ---- a ring per worker ------------------------------------------------------------------
+
+// With the per-core executor every worker gets its own ring, set up so that
+// only that worker may submit and wait (SINGLE_ISSUER | DEFER_TASKRUN):
+// the ring is created disabled by ex_init and started by its worker. Tasks
+// spawned from here land on both workers; their sends go through their
+// worker's ring. The teardown, from this thread, still unregisters each
+// ring's buffers, and nothing is left in flight.
+static void per_core_rings_have_one_issuer(void)
+{
+    static struct burst bursts[BURST_TASKS];
+    struct ex_config cfg = {.workers = 2, .backend = EX_BACKEND_IO_URING, .executor = EX_PER_CORE};
+    if (ex_init(&cfg) < 0) {
+        SKIP("io_uring unavailable: %s", ex_uring_why());
+        return;
+    }
+    for (int i = 0; i < BURST_TASKS; i++) {
+        bursts[i] = (struct burst){0};
+        CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, bursts[i].fds), 0);
+    }
+    CHECK_EQ(ex_start(), 0);
+    for (int i = 0; i < BURST_TASKS; i++)
+        CHECK_EQ(sched_spawn(burst_poll, &bursts[i], NULL, NULL), 0);
+    uint64_t deadline = sys_now_ns() + WAIT_LIMIT_NS;
+    while (sched_live() && sys_now_ns() < deadline)
+        sys_sleep_ns(NS_PER_MS);
+    CHECK_EQ(sched_live(), 0);
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
+    struct ex_op_stats st;
+    ex_op_stats(&st);
+    CHECK_EQ(st.rings, 2);
+    CHECK_EQ(st.in_flight, 0);
+    CHECK_EQ(st.bufs_unregistered, 0);
+    for (int i = 0; i < BURST_TASKS; i++) {
+        CHECK_EQ(bursts[i].err, 0);
+        char sink[BURST_SENDS + 1];
+        CHECK_EQ(sys_read(bursts[i].fds[1], sink, sizeof sink), BURST_SENDS);
+        sys_close(bursts[i].fds[0]);
+        sys_close(bursts[i].fds[1]);
+    }
+    if (st.single_issuer != st.rings)
+        SKIP("kernel refused SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): %u of %u rings have them",
+             st.single_issuer, st.rings);
 }
 
 int main(void)
@@ -791,5 +840,6 @@ int main(void)
     RUN(teardown_unregisters_the_buffer_ring);
     RUN(rearm_then_forget_releases_the_fd);
     RUN(full_ring_refusal_reaps_and_retries);
+    RUN(per_core_rings_have_one_issuer);
     return test_summary();
 }
