@@ -127,7 +127,8 @@ class Context:
 
 
 # What `--fast` leaves out, said at the end of a fast run.
-FAST_LEAVES_OUT = ("the unit tests built with clang", "the black-box tests on io_uring", "the lab check",
+FAST_LEAVES_OUT = ("the unit tests built with clang", "the black-box tests on io_uring",
+                   "the per-core executor's black-box pass on ppoll and io_uring", "the lab check",
                    "the book's transcripts that re-run a test suite")
 
 
@@ -261,8 +262,10 @@ def load_blackbox_tests(layer):
     return [(n, fn, tags) for n, fn, tags, _ in tests]
 
 
-def run_blackbox(results, ctx, layer, tag, name_filter, suffix=""):
+def run_blackbox(results, ctx, layer, tag, name_filter, suffix="", modules=None):
     for name, fn, tags in load_blackbox_tests(layer):
+        if modules and name.split(":")[0] not in modules:
+            continue
         name += suffix
         if tag and tag not in tags:
             continue
@@ -299,6 +302,39 @@ def run_blackbox_on_io_uring(results, ctx, stage, layers, tag, name_filter):
             run_blackbox(results, ctx, layer, tag, name_filter, " [io_uring]")
     finally:
         del os.environ["ASYNC_NOSTD_REACTOR"]
+
+
+# The black-box tests run once more on the per-core executor (--executor=per-core):
+# the HTTP and WebSocket suites, whose servers accept, time out, close and shut
+# down, which is what the executor decides (where a connection's task runs,
+# whose reactor and timers serve it, who wakes whom). The load, interop and
+# browser suites test the protocol and the clients, not the executor, and run
+# on the default executor only. A fast run does this on epoll; a full run on
+# epoll and ppoll, then io_uring.
+PER_CORE_MODULES = ("http/test_http", "ws/test_ws")
+
+
+def run_blackbox_per_core(results, ctx, stage, layers, tag, name_filter, fast):
+    todo = [layer for layer in ("http", "ws") if layer in LAYERS[:stage] and layer in layers]
+    if not todo:
+        return
+    passes = [("epoll", " [per-core]")] if fast else [(None, " [per-core]"), ("io_uring", " [per-core, io_uring]")]
+    sys.path.insert(0, os.path.join(ROOT, "src", "net", "tests"))
+    from reactors import uring_refusal
+    os.environ["ASYNC_NOSTD_EXECUTOR"] = "per-core"
+    try:
+        for reactor, suffix in passes:
+            if reactor == "io_uring" and uring_refusal():
+                results.skip("black-box tests on io_uring, per-core", uring_refusal())
+                continue
+            if reactor:
+                os.environ["ASYNC_NOSTD_REACTOR"] = reactor
+            for layer in todo:
+                run_blackbox(results, ctx, layer, tag, name_filter, suffix, PER_CORE_MODULES)
+            os.environ.pop("ASYNC_NOSTD_REACTOR", None)
+    finally:
+        del os.environ["ASYNC_NOSTD_EXECUTOR"]
+        os.environ.pop("ASYNC_NOSTD_REACTOR", None)
 
 
 def run_command_test(results, name, cmd, timeout=600):
@@ -343,6 +379,7 @@ def main():
                 run_blackbox(results, ctx, layer, tag, name_filter)
             if not fast:
                 run_blackbox_on_io_uring(results, ctx, stage, layers, tag, name_filter)
+            run_blackbox_per_core(results, ctx, stage, layers, tag, name_filter, fast)
             if tag is None and shutil.which("clang") and not name_filter and not fast:
                 clang_dir = os.path.join(ROOT, "build", f"stage-{stage}-clang")
                 if run_make(results, stage, ["CC=clang", f"B={os.path.relpath(clang_dir, ROOT)}", "tests"]):

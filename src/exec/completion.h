@@ -52,25 +52,35 @@ void ex_op_cancel_wait(struct ex_op *op);
 // is EX_OP_FLIGHT while the request is in the kernel and EX_OP_DONE once it
 // ended, with op.res saying why (-EMFILE, -ECANCELED, ...); then the owner
 // may start it again. The queue is single-producer (the ring's poller),
-// single-consumer (the owner). A connection that finds it full is closed
-// at once and counted in dropped: the kernel's accept queue, not ours, is
-// where a burst should wait, so the queue only needs to cover one reap.
-#define EX_ACCEPT_QUEUE 256
+// single-consumer (the owner), in chunks: one reap may bring thousands of
+// connections (a burst the kernel accepted while the owner was busy), and
+// none may be lost, so the poller links a new chunk when one is full.
+// Only when even that fails (out of memory) is a connection closed at once
+// (counted in dropped).
+#define EX_ACCEPT_CHUNK 62 // fds per chunk: a chunk is 256 bytes
+struct ex_accept_chunk {
+    struct ex_accept_chunk *next; // set once, by the producer, when it moves on
+    uint32_t filled;              // fds[0..filled) written (release by the producer)
+    int fds[EX_ACCEPT_CHUNK];
+};
 struct ex_accept {
     struct ex_op op;
-    uint32_t head, tail; // fds[head..tail) (mod EX_ACCEPT_QUEUE) accepted, not yet taken
+    struct ex_accept_chunk *head; // the consumer's chunk, and its next fd to take
+    uint32_t taken;
+    struct ex_accept_chunk *tail; // the producer's chunk
     uint32_t dropped;
-    int fds[EX_ACCEPT_QUEUE];
 };
 // [end: ex-accept]
-// Starts the multishot accept on listen_fd for task w (a must not be in
-// flight). 0 or -errno (-ENOSYS: not on io_uring).
+// Starts the multishot accept on listen_fd for task w (a zeroed, or ended).
+// 0 or -errno (-ENOSYS: not on io_uring, -ENOMEM).
 int ex_accept_start(struct ex_accept *a, int listen_fd, struct waker w);
 // The next accepted fd (non-blocking, close-on-exec), or -EAGAIN.
 int ex_accept_take(struct ex_accept *a);
 // Cancels the request and returns once it has ended; fds accepted before
 // are still in the queue, for the caller to take (or close).
 void ex_accept_cancel_wait(struct ex_accept *a);
+// After the request ended and the queue was emptied: frees its chunks.
+void ex_accept_release(struct ex_accept *a);
 // Queues a close of fd on the ring that served op (a stream's request): one
 // syscall fewer per connection. The fd is closed when the poller next
 // enters; nothing may use it from now on. Without io_uring: close(2).

@@ -18,6 +18,7 @@
 #include "exec/kick.h"
 #include "exec/reactor.h"
 #include "exec/uring.h"
+#include "mem/mem.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/fmt.h"
@@ -187,6 +188,26 @@ static void queue_cancel(struct uring_instance *u, uint64_t target)
     queued(u);
 }
 
+// The producer's side of an ex_accept's queue (the poller, under cq_lock).
+static void accept_queue_put(struct ex_accept *a, int fd)
+{
+    struct ex_accept_chunk *c = a->tail;
+    if (c->filled == EX_ACCEPT_CHUNK) {
+        struct ex_accept_chunk *fresh = mem_alloc(sizeof *fresh);
+        if (!fresh) {
+            sys_close(fd);
+            atomic_add_relaxed(&a->dropped, 1);
+            return;
+        }
+        fresh->next = NULL;
+        fresh->filled = 0;
+        atomic_store_release(&c->next, fresh); // the consumer frees c once it sees this
+        a->tail = c = fresh;
+    }
+    c->fds[c->filled] = fd;
+    atomic_store_release(&c->filled, c->filled + 1);
+}
+
 // [snippet: uring-complete]
 // One CQE. For an ex_op the result is stored before the state, and the
 // state before the wake, as the epoll backend stores the hang-up mark
@@ -229,16 +250,8 @@ static void complete(struct uring_instance *u, const struct io_uring_cqe *c)
     case TAG_ACCEPT: {
         struct ex_accept *a = (struct ex_accept *)(uintptr_t)(ud & ~(uint64_t)TAG_MASK);
         struct waker w = a->op.waker;
-        if (c->res >= 0) {
-            uint32_t tail = a->tail; // ours alone: we are the only producer
-            if (tail - atomic_load_acquire(&a->head) < EX_ACCEPT_QUEUE) {
-                a->fds[tail % EX_ACCEPT_QUEUE] = c->res;
-                atomic_store_release(&a->tail, tail + 1);
-            } else {
-                sys_close(c->res);
-                atomic_add_relaxed(&a->dropped, 1);
-            }
-        }
+        if (c->res >= 0)
+            accept_queue_put(a, c->res);
         if (!(c->flags & IORING_CQE_F_MORE)) { // the request ended: say why
             a->op.res = c->res >= 0 ? 0 : c->res;
             atomic_fetch_sub(&u->stats.in_flight, 1);
@@ -652,18 +665,43 @@ static struct io_uring_sqe *prep_accept(const struct op_args *a)
 
 int ex_accept_start(struct ex_accept *a, int listen_fd, struct waker w)
 {
+    if (!a->head) {
+        a->head = a->tail = mem_alloc(sizeof *a->head);
+        if (!a->head)
+            return -ENOMEM;
+        *a->head = (struct ex_accept_chunk){0};
+        a->taken = 0;
+    }
     struct op_args args = {.fd = listen_fd, .user_data = (uint64_t)(uintptr_t)&a->op | TAG_ACCEPT};
     return submit(&a->op, w, prep_accept, &args);
 }
 
 int ex_accept_take(struct ex_accept *a)
 {
-    uint32_t head = a->head; // ours alone: the owner is the only consumer
-    if (head == atomic_load_acquire(&a->tail))
+    struct ex_accept_chunk *c = a->head; // ours alone: the owner is the only consumer
+    if (!c)
         return -EAGAIN;
-    int fd = a->fds[head % EX_ACCEPT_QUEUE];
-    atomic_store_release(&a->head, head + 1);
-    return fd;
+    if (a->taken == EX_ACCEPT_CHUNK) {
+        struct ex_accept_chunk *next = atomic_load_acquire(&c->next);
+        if (!next)
+            return -EAGAIN;
+        mem_free(c); // the producer moved on to next: c is no one's
+        a->head = c = next;
+        a->taken = 0;
+    }
+    if (a->taken == atomic_load_acquire(&c->filled))
+        return -EAGAIN;
+    return c->fds[a->taken++];
+}
+
+void ex_accept_release(struct ex_accept *a)
+{
+    while (a->head) {
+        struct ex_accept_chunk *next = a->head->next;
+        mem_free(a->head);
+        a->head = next;
+    }
+    a->tail = NULL;
 }
 
 void ex_accept_cancel_wait(struct ex_accept *a)

@@ -18,6 +18,7 @@ static poll_t multishot_stop(struct net_listener *l)
         ex_accept_cancel_wait(a);
         for (int fd; (fd = ex_accept_take(a)) >= 0;)
             sys_close(fd);
+        ex_accept_release(a);
         mem_free(a);
         l->multishot = NULL;
     }
