@@ -28,6 +28,11 @@ ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
 URING = "async-nostd-io_uring"  # the same server with --reactor=io_uring
+PERCORE = "async-nostd-per-core"  # the same server with --executor=per-core
+PERCORE_RP = "async-nostd-per-core-reuseport"  # ... and a SO_REUSEPORT listener per worker
+# The servers of the workers series, in the order of its table and plots: (label, server).
+WORKER_SERVERS = [("ours, shared", OURS), ("ours, per-core", PERCORE), ("ours, per-core reuseport", PERCORE_RP),
+                  ("ours, shared, --accept=thread", THREAD), ("nginx", "nginx")]
 FLOORS = {"epoll": "floor-epoll", "io_uring": "floor-io_uring"}  # bench/floor/: the least per request
 # The servers of the pipelined series, in the order of its table and plot:
 # (label, CSV match).
@@ -42,6 +47,9 @@ def load(path):
     with open(path, newline="") as f:
         rows = list(csv.DictReader(f))
     for r in rows:
+        # CSVs from before the executor column ran our server with the shared executor only.
+        if not r.get("executor") and r.get("server", "").startswith(OURS):
+            r["executor"] = "shared"
         for k in NUMERIC:
             v = r.get(k, "")
             try:
@@ -138,6 +146,7 @@ def summary(rows, command="", total_s=None, notes=()):
     out += headline_section(rows, targets)
     out += floor_section(rows)
     out += workers_section(rows)
+    out += spread_section(rows)
     out += reactor_section(rows, targets)
     out += syscalls_section(rows, targets)
     out += ws_section(rows)
@@ -189,7 +198,8 @@ def headline_section(rows, targets):
         a, c = busy(h, "cpu_s", **o), busy(h, "cpu_s", **n)
         lines.append([f"{name}: server busy (share of one core)", f_pct(a), f_pct(c), f_ratio(ratio(a, c))])
         # The variants of our server measured at this point, each beside nginx.
-        for variant, option in ((THREAD, "--accept=thread"), (URING, "--reactor=io_uring")):
+        for variant, option in ((PERCORE, "--executor=per-core"), (THREAD, "--accept=thread"),
+                                (URING, "--reactor=io_uring")):
             v = dict(point=p, server=variant)
             if med(h, "cpu_us_per_req", **v) is None:
                 continue
@@ -237,7 +247,8 @@ def floor_section(rows):
               if any(r["server"] in FLOORS.values() and r["point"] == p for r in h)]
     if not points:
         return []
-    servers = [(OURS, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"), ("h2o", "epoll"),
+    servers = [(OURS, "epoll"), (PERCORE, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"),
+               ("h2o", "epoll"),
                (FLOORS["epoll"], "epoll"), (FLOORS["io_uring"], "io_uring")]
     lines = []
     for p in points:
@@ -327,25 +338,106 @@ def verdict(q, op, limit):
     return "met" if ok else "**missed**"
 
 
+def per_worker(rows, field, **match):
+    """Per-worker counts ("n0/n1/...") of the runs matching, summed run by run: a list, or None."""
+    total = None
+    for r in rows:
+        if r.get(field) and not r.get("discarded") and all(r.get(k) == v for k, v in match.items()):
+            vals = [int(x) for x in r[field].split("/")]
+            total = vals if total is None else [a + b for a, b in zip(total, vals)]
+    return total
+
+
+def f_split(vals):
+    """Counts per worker as shares of their sum, e.g. "52% / 48%"; "-" without counts."""
+    if not vals or not sum(vals):
+        return "-"
+    return " / ".join(f"{v * 100 / sum(vals):.0f}%" for v in vals)
+
+
 def workers_section(rows):
+    """Ours with each executor beside nginx at each worker count: req/s, server CPU per
+    request and each as a ratio to nginx's, and where the requests landed. Says how it
+    was pinned, and which worker counts this machine's cores cannot show fairly."""
     w = [r for r in rows if r["series"] == "workers"]
     if not w:
         return []
-    out = [f"## Workers series: unpinned, `wrk -t1`, median of {int(w[0]['runs'])} alternating runs", ""]
+    cores = int(float(w[0].get("cores") or 0))
+    if w[0]["pinned"]:
+        how = (f"{cores} cores; the server pinned to cores 0..N-1, `wrk` to the other cores (one thread each)")
+    else:
+        how = "unpinned, `wrk -t1`"
+    out = [f"## Workers series: {how}, median of {int(w[0]['runs'])} alternating runs", "",
+           "Ours with the shared executor (one ready queue and reactor, leader/follower) and with the "
+           "per-core one (a queue, reactor and timers per worker; one listener spreading connections "
+           "round robin, or a SO_REUSEPORT listener per worker), beside nginx with as many worker "
+           "processes. Requests per worker: from our /metrics, the share each worker sent.", ""]
     lines = []
     keys = sorted({(r["keepalive"], r["connections"], r["workers"]) for r in w}, key=lambda k: (-k[0], k[1], k[2]))
     for ka, conns, workers in keys:
-        o = dict(keepalive=ka, connections=conns, workers=workers, server=OURS)
-        n = dict(o, server="nginx")
-        so, sn = stat(w, "rps", **o), stat(w, "rps", **n)
-        ro, rn = (so or {}).get("med"), (sn or {}).get("med")
-        po, pn = med(w, "p99_us", **o), med(w, "p99_us", **n)
-        co, cn = med(w, "cpu_us_per_req", **o), med(w, "cpu_us_per_req", **n)
-        lines.append(["keep-alive" if ka else "close", int(conns), int(workers),
-                      f"{f_rate(ro)} {f_spread(so)}".strip(), f"{f_rate(rn)} {f_spread(sn)}".strip(), f_ratio(ratio(ro, rn)),
-                      f_us(po), f_us(pn), f_ratio(ratio(po, pn)), f_cpu(co), f_cpu(cn), f_ratio(ratio(co, cn))])
-    out += [table(["mode", "conns", "workers", "ours req/s", "nginx req/s", "ratio", "ours p99", "nginx p99",
-                   "ratio", "ours µs/req", "nginx µs/req", "ratio"], lines), ""]
+        at = dict(keepalive=ka, connections=conns, workers=workers)
+        rn, cn = med(w, "rps", server="nginx", **at), med(w, "cpu_us_per_req", server="nginx", **at)
+        for label, server in WORKER_SERVERS:
+            so = stat(w, "rps", server=server, **at)
+            if not so:
+                continue
+            c = med(w, "cpu_us_per_req", server=server, **at)
+            lines.append(["keep-alive" if ka else "close", int(conns), int(workers), label,
+                          f"{f_rate(so['med'])} {f_spread(so)}".strip(),
+                          f_ratio(ratio(so["med"], rn)) if server != "nginx" else "-",
+                          f_us(med(w, "p99_us", server=server, **at)), f_cpu(c),
+                          f_ratio(ratio(c, cn)) if server != "nginx" else "-",
+                          f_split(per_worker(w, "worker_requests", server=server, **at))])
+    out += [table(["mode", "conns", "workers", "server", "req/s", "req/s / nginx", "p99", "CPU µs/request",
+                   "CPU / nginx", "requests per worker"], lines), ""]
+    shown = sorted({int(r["workers"]) for r in w})
+    if w[0]["pinned"] and cores:
+        limit = cores - 1
+        text = (f"This machine has {cores} cores. A fair point gives the server its own cores and the load "
+                f"generator at least one more, so it can measure at most {limit} worker{'s' * (limit != 1)} "
+                f"(measured: {', '.join(map(str, shown))}).")
+        if limit < 2:
+            text += (" With one worker both executors have one queue and one reactor: what differs is only "
+                     "bookkeeping, so this machine cannot show how the per-core executor scales with workers "
+                     "(no shared ready queue, no poller hand-off, no word written by two workers) against "
+                     "the shared one, nor how nginx's worker processes compare there. That needs a machine "
+                     "with at least 3 cores for 2 workers, 9 for 8; the same command runs it there.")
+        out += [text, ""]
+    return out
+
+
+def spread_section(rows):
+    """Where connections and requests land on the workers, with each executor and accept mode."""
+    sp = [r for r in rows if r["series"] == "spread"]
+    if not sp:
+        return []
+    out = ["## Connection spread: which worker accepts, runs and answers", "",
+           "From our server's per-worker counters in /metrics, over one unpinned `wrk` run each (a count, "
+           "not a speed). Accepted: which worker's listener took the connection (the acceptor thread is "
+           "no worker); connections: which worker ran each one last (per-core: its home for life); "
+           "requests: which worker sent the responses. Shares of the run's total, worker 0 first.", ""]
+    lines = []
+    modes = {"async-nostd": ("shared", "workers (one listener)"), "async-nostd-thread": ("shared", "thread"),
+             PERCORE: ("per-core", "workers (one listener, round robin)"), PERCORE_RP: ("per-core", "reuseport"),
+             "async-nostd-per-core-thread": ("per-core", "thread")}
+    keys = sorted({(r["workers"], r["keepalive"], r["connections"]) for r in sp}, key=lambda k: (k[0], -k[1], k[2]))
+    for workers, ka, conns in keys:
+        for server, (executor, accept) in modes.items():
+            at = dict(server=server, workers=workers, keepalive=ka, connections=conns)
+            req = per_worker(sp, "worker_requests", **at)
+            if req is None:
+                continue
+            acc = per_worker(sp, "worker_accepted", **at)
+            lines.append([int(workers), f"{'keep-alive' if ka else 'close'} c{int(conns)}", executor, accept,
+                          "acceptor thread" if acc is not None and not sum(acc) else f_split(acc),
+                          f_split(per_worker(sp, "worker_closed", **at)), f_split(req),
+                          f"{max(req) * len(req) / sum(req):.2f}" if sum(req) else "-"])
+    out += [table(["workers", "load", "executor", "accept", "accepted", "connections", "requests",
+                   "busiest / mean"], lines), ""]
+    if any(r["server"] in (OURS, THREAD) for r in sp):
+        out += ["Unpinned and sharing the cores with `wrk`, the shared executor's split also shows how the kernel "
+                "scheduled its threads; the per-core executor's connection counts are placements (each "
+                "connection's home) and do not depend on it.", ""]
     return out
 
 
@@ -548,29 +640,48 @@ def dat_files(rows, d):
             have.append("headline")
     w = [r for r in rows if r["series"] == "workers"]
     if w:
+        # One panel per keep-alive connection count and one for close (its smallest count);
+        # in each, ours shared, per-core, per-core reuseport, nginx. CSVs from before the
+        # per-core executor have the per-core columns NaN.
         close_c = min({r["connections"] for r in w if r["keepalive"] == 0} or {100.0})
-        curves = [(s, 1, c) for s in (OURS, "nginx") for c in (1, 100, 1000)] + [(s, 0, close_c) for s in (OURS, "nginx")]
+        servers = [OURS, PERCORE, PERCORE_RP, "nginx"]
+        panels = [(1, c) for c in sorted({r["connections"] for r in w if r["keepalive"] == 1})] + \
+                 ([(0, close_c)] if any(r["keepalive"] == 0 for r in w) else [])
+        # CPU per request and latency: at the smallest keep-alive count (and close).
+        ka_c = min({r["connections"] for r in w if r["keepalive"] == 1} or {100.0})
+        cpu_panels = [(1, ka_c)] + panels[-1:] if panels and panels[-1][0] == 0 else [(1, ka_c)]
         ws_ = sorted({r["workers"] for r in w})
         lines, lat, cpu = [], [], []
         for x in ws_:
             line = [int(x)]
-            for s, ka, c in curves:
-                line += triple(w, "rps", 1e-3, server=s, keepalive=ka, connections=c, workers=x)
+            for ka, c in panels:
+                for s in servers:
+                    line += triple(w, "rps", 1e-3, server=s, keepalive=ka, connections=c, workers=x)
             lines.append(line)
             line = [int(x)]
             for s in (OURS, "nginx"):
                 for pc in ("p50_us", "p90_us", "p99_us", "p999_us"):
-                    line.append(num(med(w, pc, server=s, keepalive=1, connections=100, workers=x)))
+                    line.append(num(med(w, pc, server=s, keepalive=1, connections=ka_c, workers=x)))
             lat.append(line)
             line = [int(x)]
-            for s, ka, c in ((OURS, 1, 100), ("nginx", 1, 100), (OURS, 0, close_c), ("nginx", 0, close_c),
-                             (THREAD, 0, close_c)):
-                line += triple(w, "cpu_us_per_req", 1, server=s, keepalive=ka, connections=c, workers=x)
+            for ka, c in cpu_panels:
+                for s in servers + [THREAD]:
+                    line += triple(w, "cpu_us_per_req", 1, server=s, keepalive=ka, connections=c, workers=x)
             cpu.append(line)
         write_dat(os.path.join(d, "workers.dat"), ["workers"] + [f"{s}-{'ka' if ka else 'close'}-c{int(c)}(med,min,max)"
-                                                                 for s, ka, c in curves], lines)
+                                                                 for ka, c in panels for s in servers], lines)
         write_dat(os.path.join(d, "latency.dat"), ["workers", "ours p50 p90 p99 p999", "nginx p50 p90 p99 p999"], lat)
-        write_dat(os.path.join(d, "cpu.dat"), ["workers", "ours-ka nginx-ka ours-close nginx-close ours-thread-close (med,min,max)"], cpu)
+        write_dat(os.path.join(d, "cpu.dat"), ["workers", "keep-alive then close: shared per-core per-core-reuseport "
+                                               "nginx thread (med,min,max)"], cpu)
+        cores = int(float(w[0].get("cores") or 0))
+        how = (f"pinned: server on cores 0..N-1, wrk on the other {'core' if cores == 2 else 'cores'} of {cores}"
+               if w[0]["pinned"] else "unpinned, wrk -t1")
+        titles = [f"keep-alive, {int(c)} connections" if ka else f"Connection: close, {int(c)} connections"
+                  for ka, c in panels]
+        with open(os.path.join(d, "workers-info.gp"), "w") as f:
+            f.write(f"pinning = {gp_quote(how)}\nclose_conns = {int(close_c)}\nnpanels = {len(panels)}\n"
+                    f"array panel_title[{len(panels)}] = [{', '.join(gp_quote(t) for t in titles)}]\n"
+                    f"ka_conns = {int(ka_c)}\ncpu_panels = {len(cpu_panels)}\n")
         have += ["rps-vs-workers", "latency-vs-workers", "cpu-per-request"]
     rr = [r for r in rows if r["series"] == "reactor"]
     if rr:

@@ -4,17 +4,25 @@
     python3 bench/run.py [--profile default|quick|smoke] [--server BIN] [--series a,b]
                          [--results DIR] [--plots DIR] [--no-plots]
 
-Runs four series against our server and a reference started in the same
+Runs these series against our server and a reference started in the same
 run, alternating the two so that drift on a shared machine hits both:
 
   headline  1 worker each, server pinned to CPU 0 and `wrk -t1` to CPU 1;
             /plaintext keep-alive and Connection: close, and the demo page /;
-            the floor servers of bench/floor/ (epoll, io_uring) join the
-            /plaintext points: the least any server can spend per request
-  workers   1, 2, 4, 8 workers, unpinned; keep-alive at 1, 100, 1000
-            connections and a Connection: close series
+            ours with the shared and with the per-core executor; the floor
+            servers of bench/floor/ (epoll, io_uring) join the /plaintext
+            points: the least any server can spend per request
+  workers   1, 2, 4, 8 workers: ours with --executor=shared, per-core, and
+            per-core with --accept=reuseport, beside nginx; keep-alive at 100
+            and 1,000 connections and a Connection: close series; the
+            server pinned to cores 0..N-1, wrk on all the other cores (a
+            thread each). A worker count that leaves no core for wrk is
+            skipped and the summary says so (on 2 cores: only 1 worker)
 The Connection: close points of both also run our server with
 --accept=thread (the acceptor thread) beside the default --accept=workers.
+  spread    where connections and requests land on the workers (accepted,
+            run, answered: the per-worker counters of /metrics) for each
+            executor and accept mode, at 2 and 4 workers, unpinned
   reactor   --reactor=epoll vs ppoll vs io_uring (and nginx) with 0, 1,000
             and 5,000 extra idle connections held open
   syscalls  system calls per keep-alive request (all threads, counted by
@@ -83,6 +91,8 @@ PROFILES = {
                          points=[("/plaintext", False), ("/plaintext", True), ("/", False)]),
         "workers": dict(workers=[1, 2, 4, 8], keepalive_conns=[100, 1000], close_conns=[100],
                         runs=2, duration=2, warmup=1),
+        # counts, not speed: unpinned, one run per point
+        "spread": dict(workers=[2, 4], keepalive_conns=[100], close_conns=[100], duration=1),
         "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=2, duration=2, warmup=1),
         "ws": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1, size=64),
         "syscalls": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1),
@@ -98,6 +108,7 @@ PROFILES = {
                          points=[("/plaintext", False), ("/plaintext", True)]),
         "workers": dict(workers=[1, 2, 4], keepalive_conns=[100], close_conns=[100],
                         runs=1, duration=1, warmup=1),
+        "spread": dict(workers=[2], keepalive_conns=[100], close_conns=[], duration=1),
         "reactor": dict(idle=[0, 1000], conns=100, runs=1, duration=1, warmup=1),
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
         "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
@@ -107,7 +118,10 @@ PROFILES = {
     "smoke": {
         "limit_s": 40,
         "headline": dict(runs=2, duration=2, warmup=1, conns=50, points=[("/plaintext", False)], floors=False,
-                         h2o=False),
+                         h2o=False, per_core=False),
+        # each executor starts, serves and spreads: one short run per server
+        "workers": dict(workers=[1], keepalive_conns=[50], close_conns=[], runs=1, duration=1, warmup=0),
+        "spread": dict(workers=[2], keepalive_conns=[50], close_conns=[], duration=1, executors=["per-core"]),
     },
 }
 # [end: bench-profiles]
@@ -117,7 +131,7 @@ COLUMNS = [
     "date", "host", "commit", "cpu_model", "cores", "kernel", "profile",
     "nginx_version", "h2o_version", "wrk_version", "node_ws_version",
     # the parameters of the run
-    "series", "point", "server", "reactor", "route", "workers", "connections", "keepalive", "pinned",
+    "series", "point", "server", "reactor", "executor", "route", "workers", "connections", "keepalive", "pinned",
     "idle_conns", "max_tasks", "server_args", "load_threads", "msg_size", "depth", "run", "runs", "duration_s",
     "warmup_s",
     # what was measured
@@ -128,6 +142,10 @@ COLUMNS = [
     # the open-loop series: the offered rate (also as % of the larger closed-loop maximum,
     # and the server's own maximum), p99.99, p99 timed from the actual send, requests never answered
     "offered_rps", "load_pct", "peak_rps", "p9999_us", "svc_p99_us", "unfinished",
+    # the workers and spread series: the CPUs the server and the load generator were pinned to,
+    # and from our server's /metrics, per worker ("n0/n1/..."): responses sent, connections
+    # accepted, connections ended (with the per-core executor: where they lived)
+    "server_cpus", "load_cpus", "worker_requests", "worker_accepted", "worker_closed",
 ]
 
 
@@ -332,27 +350,36 @@ class Bench:
     # -- one HTTP point: warm up each server, then alternate measured runs
     # [snippet: bench-alternate]
     def http_point(self, series, point, servers, route, conns, close, runs, duration, warmup,
-                   pinned, extra=None, idle=None, count_syscalls=False):
+                   pinned, extra=None, idle=None, count_syscalls=False, load=None, spread=False, repeat=True):
+        """load: (CPUs, wrk threads) of the load generator; default: CPU 1 (pinned) and one
+        thread. spread: record our servers' requests and connections per worker (/metrics).
+        repeat=False: keep a noisy run as it is (for counts of where work landed, not speeds)."""
+        load_cpu, threads = load or (self.cpu_load if pinned else None, 1)
         for s in servers if warmup else ():
             self.progress(f"{series} {point}: {s.label} warm-up {warmup} s", warmup)
-            wrk(s.url(route), conns, warmup, close=close, cpu=self.cpu_load if pinned else None)
+            wrk(s.url(route), conns, warmup, threads=threads, close=close, cpu=load_cpu)
             print("done", flush=True)
         for r in range(runs):
             for s in servers:  # ours, reference, ours, reference, ...
                 def one():
                     self.progress(f"{series} {point}: {s.label} run {r + 1}/{runs}", duration)
-                    def load():
-                        return wrk(s.url(route), conns, duration, close=close, cpu=self.cpu_load if pinned else None)
-                    res = measured(s, (lambda: syscalls_during(",".join(map(str, s.pids())), load))
-                                   if count_syscalls else load)
+                    def run():
+                        return wrk(s.url(route), conns, duration, threads=threads, close=close, cpu=load_cpu)
+                    counted = spread and s.workers > 1 and hasattr(s, "worker_counts")
+                    before = s.worker_counts() if counted else None
+                    res = measured(s, (lambda: syscalls_during(",".join(map(str, s.pids())), run))
+                                   if count_syscalls else run)
+                    if counted:
+                        res.update(worker_deltas(s, before))
                     if idle is not None and s.label in idle:
                         res["idle_alive"], res["idle_reopened"] = idle[s.label].status()
                     return res
-                self.keep_quiet_run(one, dict(
+                (self.keep_quiet_run if repeat else self.keep_run)(one, dict(
                     series=series, point=point, server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                    executor=getattr(s, "executor", ""),
                     route=route, workers=s.workers, connections=conns, keepalive=0 if close else 1,
                     pinned=int(pinned), max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(),
-                    load_threads=1, run=r + 1, runs=runs, duration_s=duration, warmup_s=warmup,
+                    load_threads=min(threads, conns), run=r + 1, runs=runs, duration_s=duration, warmup_s=warmup,
                     **(extra or {})))
     # [end: bench-alternate]
 
@@ -381,9 +408,22 @@ class Bench:
         self.row(dict(params, discarded=0), res)
     # [end: bench-noisy-runs]
 
+    def keep_run(self, one, params):
+        """Runs one() and writes its row, however noisy the machine was."""
+        self.row(dict(params, discarded=0), one())
+
     def http_point_cost(self, nservers, runs, duration, warmup):
         self.plan(nservers * (warmup + runs * duration) + 0.3 * nservers * runs,
                   nservers * ((1 if warmup else 0) + runs))
+
+
+def worker_deltas(server, before, settle=0.3):
+    """What each worker of `server` counted since `before` (its worker_counts()), as CSV
+    fields "n0/n1/...". Waits `settle` s first, so the run's connections have ended."""
+    time.sleep(settle)
+    after = server.worker_counts()
+    return {f"worker_{k}": "/".join(str(a - b) for a, b in zip(after[k], before[k]))
+            for k in ("requests", "accepted", "closed")}
 
 
 def point_name(route, close, conns):
@@ -399,12 +439,15 @@ def series_headline(b, cfg, plan_only):
         for route, close in cfg["points"]:
             h2o = 1 if b.args.reference and cfg.get("h2o", True) else 0
             plaintext_only = len(floors) + h2o if route == "/plaintext" else 0
-            n = (2 if b.args.reference else 1) + close + b.uring_ok + plaintext_only
+            n = (2 if b.args.reference else 1) + close + b.uring_ok + plaintext_only + cfg.get("per_core", True)
             b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
     ours = b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS))
     servers = [ours]
+    if cfg.get("per_core", True):  # the per-core executor with one worker: what its bookkeeping costs
+        servers.append(b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS,
+                                    executor="per-core")))
     if b.uring_ok:
         servers.append(b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS,
                                     reactor="io_uring")))
@@ -440,26 +483,94 @@ def series_headline(b, cfg, plan_only):
     b.stop_all()
 
 
+# [snippet: bench-series-workers]
+# Our server in each executor beside nginx, at each worker count: (label, executor, accept).
+WORKER_VARIANTS = [("shared", "shared", "workers"), ("per-core", "per-core", "workers"),
+                   ("per-core reuseport", "per-core", "reuseport")]
+
+
+def workers_layout(w, cores):
+    """(server CPUs, load CPUs, load threads) for w workers on a machine with `cores`
+    CPUs: the server on cores 0..w-1, wrk on all the others, one thread per core.
+    None if fewer than one core would be left for the load: that point would measure
+    the server and wrk fighting over cores, not the server."""
+    if w + 1 > cores:
+        return None
+    return (f"0-{w - 1}" if w > 1 else "0"), (f"{w}-{cores - 1}" if cores - 1 > w else str(w)), cores - w
+
+
 def series_workers(b, cfg, plan_only):
+    """Workers series: ours with the shared and the per-core executor (and per-core
+    with a reuseport listener per worker) beside nginx, at each worker count, each
+    pinned to cores 0..N-1 with wrk on the remaining cores. A worker count this
+    machine has no spare core for is skipped, and the summary says so."""
+    cores = os.cpu_count() or 1
+    variants = WORKER_VARIANTS if cfg.get("reuseport", True) else WORKER_VARIANTS[:2]
     points = [("/plaintext", False, c) for c in cfg["keepalive_conns"]] + \
              [("/plaintext", True, c) for c in cfg["close_conns"]]
-    # Each server is warmed up once after it starts, not before every point.
-    for w in cfg["workers"]:
-        if plan_only:
+    fair = [w for w in cfg["workers"] if workers_layout(w, cores)]
+    skipped = [w for w in cfg["workers"] if w not in fair]
+    n_ref = 1 if b.args.reference else 0
+    if plan_only:
+        for w in fair:
             for i, (_, close, _) in enumerate(points):
-                b.http_point_cost((2 if b.args.reference else 1) + close, cfg["runs"], cfg["duration"],
+                b.http_point_cost(len(variants) + n_ref + close, cfg["runs"], cfg["duration"],
                                   cfg["warmup"] if i == 0 or close else 0)
-            continue
-        servers = [b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS))]
+                b.plan(0.3 * len(variants) * cfg["runs"] * (w > 1))  # reading /metrics after each run
+        return
+    shown = ", ".join(f"{w} on CPU {workers_layout(w, cores)[0]} (load on {workers_layout(w, cores)[1]})"
+                      for w in fair) or "none"
+    print(f"workers: {cores} cores; worker counts measured: {shown}", flush=True)
+    if skipped:
+        b.notes.append(f"workers series: {cores} cores here, so {', '.join(map(str, skipped))} worker(s) were not "
+                       f"measured (each needs its own cores plus at least one for the load generator: "
+                       f"{', '.join(str(w + 1) for w in skipped)} cores)")
+    for w in fair:
+        server_cpus, load_cpus, threads = workers_layout(w, cores)
+        servers = [b.start(Ours(b.tmp, b.args.server, workers=w, cpu=server_cpus, max_tasks=MAX_TASKS,
+                                executor=executor, accept=accept)) for _, executor, accept in variants]
         if b.args.reference:
-            servers.append(b.start(Nginx(b.tmp, workers=w)))
-        thread = b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS, accept="thread"))
+            servers.append(b.start(Nginx(b.tmp, workers=w, cpu=server_cpus)))
+        thread = b.start(Ours(b.tmp, b.args.server, workers=w, cpu=server_cpus, max_tasks=MAX_TASKS,
+                              accept="thread"))
         for i, (route, close, conns) in enumerate(points):
             # The acceptor thread only matters with Connection: close; it is warmed up there.
             b.http_point("workers", f"w{w}-" + point_name(route, close, conns),
                          servers[:1] + ([thread] if close else []) + servers[1:], route, conns, close,
-                         cfg["runs"], cfg["duration"], cfg["warmup"] if i == 0 or close else 0, pinned=False)
+                         cfg["runs"], cfg["duration"], cfg["warmup"] if i == 0 or close else 0, pinned=True,
+                         load=(load_cpus, threads), spread=True,
+                         extra=dict(server_cpus=server_cpus, load_cpus=load_cpus))
         b.stop_all()
+# [end: bench-series-workers]
+
+
+# [snippet: bench-series-spread]
+# Who accepts and where connections land: (executor, accept) pairs of our server.
+SPREAD_VARIANTS = [("shared", "workers"), ("shared", "thread"), ("per-core", "workers"),
+                   ("per-core", "reuseport"), ("per-core", "thread")]
+
+
+def series_spread(b, cfg, plan_only):
+    """Connection spread: how connections and requests land on the workers with each
+    executor and accept mode, from the server's per-worker /metrics counters. It is a
+    count, not a speed, so it runs unpinned at worker counts the machine may not have
+    spare cores for (the shared executor's split then also shows the kernel's scheduling)."""
+    modes = [(False, c) for c in cfg["keepalive_conns"]] + [(True, c) for c in cfg["close_conns"]]
+    variants = [v for v in SPREAD_VARIANTS if v[0] in cfg.get("executors", ("shared", "per-core"))]
+    n = len(variants)
+    if plan_only:
+        for _ in cfg["workers"]:
+            for _ in modes:
+                b.plan(n * (cfg["duration"] + 0.7), n)
+        return
+    for w in cfg["workers"]:
+        servers = [b.start(Ours(b.tmp, b.args.server, workers=w, max_tasks=MAX_TASKS, executor=executor,
+                                accept=accept)) for executor, accept in variants]
+        for close, conns in modes:
+            b.http_point("spread", f"w{w}-" + point_name("/plaintext", close, conns), servers, "/plaintext", conns,
+                         close, 1, cfg["duration"], 0, pinned=False, load=(None, 1), spread=True, repeat=False)
+        b.stop_all()
+# [end: bench-series-spread]
 
 
 def series_reactor(b, cfg, plan_only):
@@ -537,7 +648,8 @@ def series_ws(b, cfg, plan_only):
                     return measured(s, lambda: ws_load(gen, s.port, conns, cfg["duration"], cfg["warmup"],
                                                        cfg["size"], "/ws", b.cpu_load if pinned else None))
                 b.keep_quiet_run(one, dict(series="ws", point=f"ws-echo-c{conns}", server=s.kind,
-                           reactor=getattr(s, "reactor", ""), route="/ws", workers=s.workers,
+                           reactor=getattr(s, "reactor", ""), executor=getattr(s, "executor", ""), route="/ws",
+                           workers=s.workers,
                            connections=conns, keepalive=1, pinned=int(pinned),
                            max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(),
                            load_threads=1, msg_size=cfg["size"],
@@ -592,6 +704,7 @@ def series_pipelined(b, cfg, plan_only):
                                                              cpu=load_cpu))
                 b.keep_quiet_run(one, dict(
                     series="pipelined", point=point, server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                    executor=getattr(s, "executor", ""),
                     route="/plaintext", workers=1, connections=conns, keepalive=1, pinned=int(pinned),
                     max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(), load_threads=1,
                     depth=depth, run=r + 1, runs=cfg["runs"], duration_s=cfg["duration"],
@@ -636,6 +749,7 @@ def series_latency(b, cfg, plan_only):
                                                     cfg["warmup"], cfg["drain"], cpu_load))
             b.keep_quiet_run(one, dict(
                 series="latency", point=f"load{pct}", server=s.kind, reactor=getattr(s, "reactor", "epoll"),
+                    executor=getattr(s, "executor", ""),
                 route="/plaintext", workers=1, connections=cfg["conns"], keepalive=1, pinned=int(pinned),
                 max_tasks=getattr(s, "max_tasks", ""), server_args=s.args_text(), load_threads=1, run=1, runs=1,
                 duration_s=cfg["duration"], warmup_s=cfg["warmup"], load_pct=pct,
@@ -645,8 +759,9 @@ def series_latency(b, cfg, plan_only):
 
 
 
-SERIES = {"headline": series_headline, "workers": series_workers, "reactor": series_reactor, "ws": series_ws,
-          "syscalls": series_syscalls, "pipelined": series_pipelined, "latency": series_latency}
+SERIES = {"headline": series_headline, "workers": series_workers, "spread": series_spread,
+          "reactor": series_reactor, "ws": series_ws, "syscalls": series_syscalls, "pipelined": series_pipelined,
+          "latency": series_latency}
 
 
 def on_sigterm(signum, frame):

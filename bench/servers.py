@@ -186,19 +186,25 @@ class Ours(Server):
     DEFAULT_ARGS = ("--no-log",)
 
     def __init__(self, tmp, binary, workers=1, cpu=None, reactor="epoll", max_tasks=8192, label=None,
-                 extra_args=(), accept="workers"):
+                 extra_args=(), accept="workers", executor="shared"):
         self.binary = binary
         self.reactor = reactor
         self.max_tasks = max_tasks
         self.accept = accept
-        self.extra_args = list(self.DEFAULT_ARGS) + list(extra_args)
+        self.executor = executor
+        # The executor is always named, so a row stays right if the server's default changes.
+        self.extra_args = list(self.DEFAULT_ARGS) + [f"--executor={executor}"] + list(extra_args)
         if accept != "workers":
-            # Another accept mode is another curve: the CSV's server column says which.
-            self.kind = f"async-nostd-{accept}"
             self.extra_args.append(f"--accept={accept}")
-        if reactor == "io_uring":
-            self.kind = "async-nostd-io_uring"  # so is the completion backend (the reactor column says so too)
-        super().__init__(tmp, workers, cpu, label or f"ours-{reactor}" + ("" if accept == "workers" else f"-{accept}"))
+        # Each variant is another curve: the CSV's server column says which (its executor,
+        # reactor and server_args columns say so too). The shared executor, epoll and
+        # workers accepting are the unmarked defaults: async-nostd, async-nostd-per-core,
+        # async-nostd-per-core-reuseport, async-nostd-thread, async-nostd-io_uring, ...
+        base = "async-nostd-io_uring" if reactor == "io_uring" else "async-nostd"
+        self.kind = base + ("-per-core" if executor == "per-core" else "") + \
+            ("" if accept == "workers" or reactor == "io_uring" else f"-{accept}")
+        super().__init__(tmp, workers, cpu, label or f"ours-{reactor}" + ("-per-core" if executor == "per-core" else "")
+                         + ("" if accept == "workers" else f"-{accept}"))
 
     def argv(self):
         return [self.binary, str(self.workers), HOST, str(self.port),
@@ -206,6 +212,28 @@ class Ours(Server):
 
     def args_text(self):
         return " ".join(self.argv()[4:])
+
+    def worker_counts(self):
+        """Per-worker counters from /metrics: {"requests": [n0, n1, ...], "accepted": [...],
+        "closed": [...]}, index = worker number (what threads that are not workers counted
+        is left out). Empty lists if the server has no such metrics."""
+        conn = http.client.HTTPConnection(HOST, self.port, timeout=5)
+        try:
+            conn.request("GET", "/metrics", headers={"Connection": "close"})
+            text = conn.getresponse().read().decode()
+        finally:
+            conn.close()
+        names = {"async_nostd_worker_requests_total": "requests",
+                 "async_nostd_worker_connections_accepted_total": "accepted",
+                 "async_nostd_worker_connections_closed_total": "closed"}
+        out = {v: [0] * self.workers for v in names.values()}
+        for line in text.splitlines():
+            name, _, rest = line.partition("{worker=\"")
+            if name in names and rest:
+                who, _, val = rest.partition("\"} ")
+                if who.isdigit() and int(who) < self.workers:
+                    out[names[name]][int(who)] = int(float(val))
+        return out
 
 
 FLOOR_DIR = os.path.join(BENCH_DIR, "floor")

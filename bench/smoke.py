@@ -9,10 +9,14 @@ then bench/pipeline_check.py's: the pipelining load generator counts exactly
 the complete responses of the floor server, of our server and of faulty ones;
 then h2o, the second reference, must start from bench/h2o.template.conf with
 each /plaintext handler and give our server's answers.
-Then runs bench/run.py with the "smoke" profile (our server and nginx, 1
-worker, 2 runs of 2 s) into build/bench/smoke/ and checks that it wrote a CSV
-row for each run, drew a plot, and that our server reached at least 10,000
-req/s. Prints one [OK]/[FAIL]/[SKIP] line per check; exits 0 iff none fails.
+Then runs bench/run.py with the "smoke" profile (the headline: our server and
+nginx, 1 worker, 2 runs of 2 s; the workers series at 1 worker with both
+executors; the spread series with the per-core executor at 2 workers) into
+build/bench/smoke/ and checks that it wrote a CSV row for each run, drew a
+plot, that our server reached at least 10,000 req/s, that the per-core
+executor served in the workers series (one listener, and a reuseport one per
+worker), and that its one listener spread connections over both workers.
+Prints one [OK]/[FAIL]/[SKIP] line per check; exits 0 iff none fails.
 """
 import argparse
 import csv
@@ -30,7 +34,7 @@ import pipeline_check  # noqa: E402
 from servers import H2o, BenchError, Checks, Ours, check_same_answers, tool  # noqa: E402
 OUT = os.path.join(ROOT, "build", "bench", "smoke")
 MIN_RPS = 10000
-TIMEOUT = 55
+TIMEOUT = 90
 
 
 def default_server():
@@ -108,6 +112,16 @@ def main():
     errs = sum(int(row[k] or 0) for row in ours for k in ("err_connect", "err_read", "err_write", "err_status",
                                                         "err_timeout"))
     check("bench smoke: no socket errors", errs == 0, f"{errs} errors reported by wrk")
+    for kind in ("async-nostd-per-core", "async-nostd-per-core-reuseport"):
+        mine = [row for row in rows if row["series"] == "workers" and row["server"] == kind]
+        check(f"bench smoke: workers series runs {kind}", mine and all(float(row["rps"] or 0) > 0 and
+                                                                   row["executor"] == "per-core" for row in mine),
+              f"{len(mine)} rows: {[(row['rps'], row['executor']) for row in mine]}")
+    spread = [row for row in rows if row["series"] == "spread" and row["server"] == "async-nostd-per-core"]
+    placed = [int(x) for x in spread[0]["worker_closed"].split("/")] if spread and spread[0]["worker_closed"] else []
+    check("bench smoke: per-core with one listener spreads connections over both workers (/metrics)",
+          len(placed) == 2 and min(placed) > 0 and abs(placed[0] - placed[1]) <= 2,
+          f"connections per worker {placed or 'not reported'}")
     png = os.path.join(OUT, "plots", "headline.png")
     check("bench smoke: a plot was drawn", os.path.exists(png) and os.path.getsize(png) > 1000
           and os.path.getmtime(png) >= started - 1, f"no fresh {png}")

@@ -91,7 +91,7 @@
 #define HTTP_UPGRADE_PATH      "/ws" // where stage 7 upgrades to WebSocket; with no hook (stage 6), a 426
 #define HTTP_OUT_BUF           4096  // response bytes gathered before one send (a pool buffer)
 #define HTTP_COPY_BODY_MAX     2048  // bodies up to this size are copied after their head (one send)
-#define HTTP_METRICS_BUF       4096  // the /metrics text
+#define HTTP_METRICS_BUF       16384 // the /metrics text (three lines per worker: 64 workers fit)
 #define HTTP_HEADER_TIMEOUT_MS 10000 // a started request head must complete within this
 #define HTTP_IDLE_TIMEOUT_MS   30000 // keep-alive connection with no request
 #define HTTP_SEND_TIMEOUT_MS   30000 // the most time sending one batch of responses may take

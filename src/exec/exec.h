@@ -48,6 +48,11 @@ int ex_backend_parse(const char *name, enum ex_backend *out);
 // Parses "shared"/"per-core"; returns 0 and sets *out, or -1.
 int ex_executor_parse(const char *name, enum ex_executor *out);
 const char *ex_executor_name(void);
+// The calling thread's worker number, 0..ex_worker_count()-1, or -1 on a
+// thread that is not a worker (main, the acceptor thread, a test's thread).
+int ex_worker_id(void);
+// Worker threads configured by ex_init (0 before it).
+int ex_worker_count(void);
 
 // ---- I/O readiness --------------------------------------------------------------
 #define EX_READABLE 1u

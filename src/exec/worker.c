@@ -1,5 +1,4 @@
-// worker.c: the executor: worker threads, a shared leader/follower reactor or one per worker, notify,
-// shutdown.
+// worker.c: the executor: worker threads, one shared reactor (leader/follower) or one per worker.
 #include "config.h"
 #include "exec/exec.h"
 #include "exec/reactor.h"
@@ -175,6 +174,14 @@ int ex_executor_parse(const char *name, enum ex_executor *out)
 }
 
 const char *ex_executor_name(void) { return ex.kind == EX_PER_CORE ? "per-core" : "shared"; }
+
+int ex_worker_id(void)
+{
+    struct worker *me = this_worker();
+    return me ? (int)(me - ex.workers) : -1;
+}
+
+int ex_worker_count(void) { return ex.nworkers; }
 
 poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *err)
 {

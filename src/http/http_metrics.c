@@ -25,6 +25,7 @@ static const int statuses[] = {101, 200, 400, 404, 405, 408, 413, 414, 426, 431,
 struct metrics_row {
     uint64_t counter[M_COUNTERS];
     uint64_t status[NSTATUS + 1]; // last: any other status
+    int32_t worker;               // its thread's worker number + 1 (0: not a worker thread); set once
 } __attribute__((aligned(64)));
 
 static struct metrics_row rows[MAX_THREADS];
@@ -39,6 +40,8 @@ static struct metrics_row *my_row(void)
     if (!r) {
         uint32_t i = atomic_fetch_add(&rows_used, 1);
         r = i < MAX_THREADS ? &rows[i] : &overflow_row;
+        if (r != &overflow_row) // written once, before this thread counts anything in it
+            atomic_store_release(&r->worker, ex_worker_id() + 1);
         self->slot[SLOT_HTTP_METRICS] = r;
     }
     return r;
@@ -76,6 +79,39 @@ static uint64_t sum_status(size_t k)
         s += atomic_load_relaxed(&rows[i].status[k]);
     return s;
 }
+
+// [snippet: http-metrics-per-worker]
+// The rows are per thread already, so counts per worker cost the request path
+// nothing: each row remembers the worker it belongs to, and the reader sums
+// by worker. What the rows of threads that are not workers (the acceptor
+// thread, threads beyond MAX_THREADS) counted is shown as worker="other".
+static uint64_t row_responses(const struct metrics_row *r)
+{
+    uint64_t s = 0;
+    for (size_t k = 0; k <= NSTATUS; k++)
+        s += atomic_load_relaxed(&r->status[k]);
+    return s;
+}
+
+static void per_worker(struct sys_writer *w, const char *name, const char *help, int what)
+{
+    int n = ex_worker_count();
+    sys_w_printf(w, "# HELP %s %s\n# TYPE %s counter\n", name, help, name);
+    for (int k = 0; k <= n; k++) { // k == n: the threads that are not workers
+        uint64_t v = 0;
+        for (uint32_t i = 0; i < MAX_THREADS + 1; i++) {
+            const struct metrics_row *r = i < MAX_THREADS ? &rows[i] : &overflow_row;
+            int32_t id = i < MAX_THREADS ? atomic_load_acquire(&r->worker) - 1 : -1;
+            if (id == k || (k == n && (id < 0 || id >= n)))
+                v += what < 0 ? row_responses(r) : atomic_load_relaxed(&r->counter[what]);
+        }
+        if (k < n)
+            sys_w_printf(w, "%s{worker=\"%d\"} %lu\n", name, k, v);
+        else if (v)
+            sys_w_printf(w, "%s{worker=\"other\"} %lu\n", name, v);
+    }
+}
+// [end: http-metrics-per-worker]
 
 static void metric(struct sys_writer *w, const char *name, const char *type, const char *help, uint64_t v)
 {
@@ -121,6 +157,11 @@ size_t http_metrics_render(char *buf, size_t cap)
     sched_get_stats(&st);
     metric(&w, "async_nostd_tasks_live", "gauge", "Tasks alive in the scheduler.", st.live);
     metric(&w, "async_nostd_task_slots", "gauge", "Task slots (the most concurrent connections).", st.limit);
+    per_worker(&w, "async_nostd_worker_connections_accepted_total",
+               "Connections handed to a task, by the worker that accepted them.", M_CONN_ACCEPTED);
+    per_worker(&w, "async_nostd_worker_connections_closed_total",
+               "Connections ended, by the worker that ran them last (per-core: their home).", M_CONN_CLOSED);
+    per_worker(&w, "async_nostd_worker_requests_total", "Responses sent, by the worker that sent them.", -1);
     metric(&w, "async_nostd_uptime_seconds", "gauge", "Seconds since the server started.",
            (sys_now_ns() - started_ns) / NS_PER_SEC);
     return w.len;

@@ -23,7 +23,7 @@ void http_metric_status(int status);
 // Marks the process start (for the uptime gauge).
 void http_metrics_start(void);
 // Renders every metric in Prometheus text format into buf; returns the length
-// (truncated at cap, which 4 KiB comfortably exceeds).
+// (truncated at cap; HTTP_METRICS_BUF holds it with EX_MAX_WORKERS workers).
 size_t http_metrics_render(char *buf, size_t cap);
 
 #endif

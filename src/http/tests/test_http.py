@@ -461,6 +461,50 @@ def test_metrics(ctx):
         assert active, "connections_active does not go back to 1 (the /metrics request itself)"
 
 
+def test_metrics_per_worker(ctx):
+    """/metrics counts requests, accepted and closed connections per worker; the per-worker
+    lines sum to the totals, and the per-core executor with one listener spreads connections
+    round robin (so requests too), while reuseport leaves each listener's own where it lands."""
+    def per_worker(m, name):
+        return {k.split('"')[1]: v for k, v in m.items() if k.startswith(name + "{worker=")}
+
+    notes = []
+    for executor, accept in (("shared", "workers"), ("per-core", "workers"), ("per-core", "reuseport")):
+        with server(ctx, workers=2, args=(f"--executor={executor}", f"--accept={accept}")) as srv:
+            before = metrics(srv.port)
+            assert set(per_worker(before, "async_nostd_worker_requests_total")) >= {"0", "1"}, before
+            conns = [Conn(srv.port) for _ in range(10)]
+            try:
+                for c in conns:
+                    for _ in range(3):
+                        c.send(request("/plaintext"))
+                        assert c.read_response().status == 200
+            finally:
+                for c in conns:
+                    c.close()
+            # Wait until the ten closes are counted (the last /metrics connection may be open).
+            assert wait_for(lambda: metrics(srv.port)["async_nostd_connections_active"] <= 1, 3)
+            after = metrics(srv.port)
+            for name, total in (("async_nostd_worker_requests_total", None),
+                                ("async_nostd_worker_connections_accepted_total",
+                                 "async_nostd_connections_accepted_total")):
+                w = per_worker(after, name)
+                want = after[total] if total else sum(v for k, v in after.items()
+                                                      if k.startswith("async_nostd_requests_total{"))
+                assert sum(w.values()) == want, f"{executor}/{accept}: {name} {w} does not sum to {want}"
+            req = {k: v - per_worker(before, "async_nostd_worker_requests_total").get(k, 0)
+                   for k, v in per_worker(after, "async_nostd_worker_requests_total").items()}
+            # Thirty, and the /metrics requests between the two readings (each counted once answered).
+            extra = sum(req.values()) - 30
+            assert 0 <= extra <= 10, f"{executor}/{accept}: {req}"
+            if executor == "per-core" and accept == "workers":
+                # Round robin: five connections, fifteen requests each (and some /metrics ones).
+                assert all(15 <= req[k] <= 15 + extra for k in ("0", "1")), \
+                    f"per-core spread: requests per worker {req}"
+            notes.append(f"{executor}/{accept} " + "/".join(f"{req[k]:.0f}" for k in sorted(req)))
+    return "requests per worker: " + ", ".join(notes)
+
+
 def test_idle_connections_hold_no_buffers(ctx):
     """Buffers belong to the work: an idle keep-alive connection holds none, one with a partial
     head or unsent answer holds them, and they go back when it is idle again."""
