@@ -1,4 +1,4 @@
-// listener_uring.c: workers accept on io_uring: one multishot accept per listener, fds handed over in
+// listener_uring.c: workers accept on io_uring: one multishot accept per listener, fds handed over.
 // batches.
 #include "config.h"
 #include "exec/completion.h"
