@@ -16,6 +16,9 @@ files, tests, system calls) is one of:
   :::                               figures measured once, by hand: the box
                                     names the machine and load, the commit, and
                                     the command; at most MEASURED_MAX_LINES lines.
+  854<!--n: SPEC-->                 a checked literal, for text that is read as it is
+                                    (README.md on GitHub): the value written just
+                                    before the comment must be what SPEC gives.
   inside a checked transcript, a listing or `code`.
 
 Specs (words separated by blanks; "quoted words" may hold blanks):
@@ -28,7 +31,7 @@ Specs (words separated by blanks; "quoted words" may hold blanks):
                                     (names it uses are looked up in FILE, then
                                     src/config.h)
   match FILE REGEX                  the regex's first group in FILE (a literal of a
-                                    test, say); it must match exactly once
+                                    test, say); it must match, each time alike
   csv FILE COL=VALUE... COLUMN [median|min|max|count]
                                     the rows of a results CSV where every COL equals
                                     VALUE, and of those rows' COLUMN the median
@@ -36,7 +39,10 @@ Specs (words separated by blanks; "quoted words" may hold blanks):
   cell FILE "ROW" "COLUMN"          the cell of a Markdown table in FILE (a bench
                                     summary under results/) in the row whose first
                                     cell is ROW and the column headed COLUMN, as
-                                    printed there
+                                    printed there ("A | B" for ROW matches the first
+                                    two cells); `number` after it: its first number
+  item FILE "KEY"                   the text after "- KEY: " in FILE (a summary's
+                                    header: machine, commit, total time)
 Options, after the spec (any order):
   /K /Ki /M /Mi /1000 ...           divide first (/Ki = by 1024, /Mi = by 1048576)
   *100 ...                          multiply first (a share as a percentage, say)
@@ -76,10 +82,12 @@ UNITS = (r"ms|µs|us|ns|s|secs?|seconds?|minutes?|mins?|hours?|"
          r"KiB|MiB|GiB|TiB|KB|MB|GB|kB|B|bytes?|"
          r"lines|files|tests|syscalls|system calls|req/s|requests|%|x|×|"
          r"connections|cores|CPUs|threads|workers|runs|times")
-NUMBER = r"(?<![\w.^#/@$+-])(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
-HIT_RE = re.compile(r"(" + NUMBER + r"(?:\s*(?:to|-|–)\s*" + NUMBER + r")?)(?:[ \u00a0]|-|&nbsp;)?(?:" + UNITS
+DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+NUMBER = r"(?<![\w.^#/@$+-])" + DIGITS
+HIT_RE = re.compile(r"(" + NUMBER + r"(?:\s*(?:to|-|–)\s*" + DIGITS + r")?)(?:[ \u00a0]|-|&nbsp;)?(?:" + UNITS
                     + r")(?![\w/])")
 INLINE_N_RE = re.compile(r"`([^`]+)`\{\s*\.n\s*\}")
+CHECKED_RE = re.compile(r"<!--\s*n:\s*(.*?)\s*-->")
 APPROX_RE = re.compile(r"\[([^\[\]]*)\]\{\s*\.approx\b([^}]*)\}")
 SRC_ATTR_RE = re.compile(r"""\bsrc\s*=\s*"([^"]*)\"""")
 CODE_RE = re.compile(r"(`+)(?:(?!\1).)+?\1(?:\{[^}]*\})?")
@@ -191,6 +199,8 @@ def csv_value(path, words):
 
 
 def table_cell(path, row, column):
+    """ROW names the first cell, or the first cells joined by " | " ("keep-alive | 100 | 1")."""
+    key = [c.strip() for c in row.split("|")]
     header = None
     for line in read(path).split("\n"):
         if not line.startswith("|"):
@@ -202,9 +212,17 @@ def table_cell(path, row, column):
             continue
         if set("".join(cells)) <= set("-: "):
             continue
-        if cells[0] == row and column in header:
+        if cells[:len(key)] == key and column in header:
             return cells[header.index(column)]
     raise SpecError(f"{path}: no table row {row!r} with a column {column!r}")
+
+
+def summary_item(path, key):
+    for line in read(path).split("\n"):
+        m = re.match(r"^- ([^:]+): (.*)$", line)
+        if m and m.group(1).strip() == key:
+            return m.group(2).strip()
+    raise SpecError(f"{path}: no line '- {key}: ...'")
 
 
 def fmt_number(v, digits, commas):
@@ -250,8 +268,9 @@ def resolve(spec):
         v = c_constant(args[0], args[1])
     elif kind == "match" and len(args) == 2:
         found = re.findall(args[1], read(args[0]), re.M)
-        if len(found) != 1:
-            raise SpecError(f"{args[0]}: /{args[1]}/ matches {len(found)} times, not once")
+        if not found or len(set(map(str, found))) != 1:
+            raise SpecError(f"{args[0]}: /{args[1]}/ matches {len(found)} times, not once "
+                            f"(or always giving the same value)")
         v = found[0] if isinstance(found[0], str) else found[0][0]
         try:
             v = float(v.replace(",", ""))
@@ -262,10 +281,20 @@ def resolve(spec):
     elif kind == "csv" and len(args) >= 2:
         read(args[0])
         v = csv_value(args[0], args[1:])
-    elif kind == "cell" and len(args) == 3:
-        if opts:
-            raise SpecError("cell: a cell is shown as printed, without options")
-        return table_cell(*args)
+    elif kind in ("cell", "item") and len(args) in (2, 3, 4):
+        number = args[-1] == "number"
+        if number:
+            args = args[:-1]
+        if opts or len(args) != (3 if kind == "cell" else 2):
+            raise SpecError(f"{kind}: wrong arguments (a cell or item is shown as printed; `number` takes "
+                            f"its first number)")
+        text = table_cell(*args) if kind == "cell" else summary_item(*args)
+        if number:
+            m = re.search(r"-?\d[\d,]*(?:\.\d+)?", text)
+            if not m:
+                raise SpecError(f"{args[0]}: {text!r} holds no number")
+            return m.group(0)
+        return text
     else:
         raise SpecError(f"unknown spec kind or wrong arguments: {kind!r}")
     digits, commas = None, False
@@ -337,6 +366,24 @@ def prose_lines(path):
             yield no, "", specs
             continue
         text = line
+        # A checked literal: the value written just before <!--n: SPEC--> must be what SPEC gives.
+        while CHECKED_RE.search(text):
+            m = CHECKED_RE.search(text)
+            before = text[:m.start()]
+            try:
+                value = resolve(m.group(1))
+            except SpecError as e:
+                yield no, None, f"<!--n: {m.group(1)}-->: {e}"
+                value = None
+            if value is not None and not before.endswith(value):
+                got = re.search(r"(\S+(?: \S+)?)$", before)
+                yield no, None, (f"<!--n: {m.group(1)}--> gives {value!r}, the text before it says "
+                                 f"{got.group(1) if got else before!r}")
+                value = None
+            if value is not None:
+                before = before[:len(before) - len(value)]
+            specs.append(None)
+            text = before + " " + text[m.end():]
         if in_comment or "<!--" in text:
             if in_comment:
                 end = text.find("-->")
@@ -357,6 +404,7 @@ def prose_lines(path):
         text = CODE_RE.sub(" ", text)
         text = LINK_TARGET_RE.sub("]", text)
         text = HEADING_ATTR_RE.sub("", text)
+        text = re.sub(r"\bRFC\s+\d+", "RFC", text)  # a document's number, not a quantity
         text = re.sub(r"<[^>]+>", " ", text)
         yield no, text, specs
     if measured:
@@ -374,6 +422,9 @@ def check(paths, out=sys.stdout):
                 problems.append(f"{rel}:{no}: {extra}")
                 continue
             for spec in extra:
+                if spec is None:  # a checked literal, resolved while reading the line
+                    resolved += 1
+                    continue
                 try:
                     resolve(spec)
                     resolved += 1
