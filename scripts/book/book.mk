@@ -42,7 +42,7 @@ book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
 
 book-numbers:
-	@$(BOOK_PYTHON) $(BOOK_TOOLS)/book_numbers.py check $(BOOK_CHAPTERS) $(wildcard README.md)
+	@$(BOOK_PYTHON) $(BOOK_TOOLS)/book_numbers.py check
 
 book-tools:
 	@command -v $(PANDOC) >/dev/null 2>&1 || { \

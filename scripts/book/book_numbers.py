@@ -26,7 +26,7 @@ Specs (words separated by blanks; "quoted words" may hold blanks):
   files GLOB...                     how many files
   tests GLOB...                     test cases: RUN(...) lines in C files, `def test_`
                                     functions in Python files
-  const FILE NAME                   an integer constant: #define, enum member or
+  const [FILE] NAME                 an integer constant (FILE: src/config.h if left out): #define, enum member or
                                     `static const` in FILE, its expression evaluated
                                     (names it uses are looked up in FILE, then
                                     src/config.h)
@@ -264,8 +264,8 @@ def resolve(spec):
             v = sum(open(p, encoding="utf-8", errors="replace").read().count("\n") for p in paths)
         else:
             v = sum(count_tests(p) for p in paths)
-    elif kind == "const" and len(args) == 2:
-        v = c_constant(args[0], args[1])
+    elif kind == "const" and len(args) in (1, 2):
+        v = c_constant(*args) if len(args) == 2 else c_constant(os.path.join("src", "config.h"), args[0])
     elif kind == "match" and len(args) == 2:
         found = re.findall(args[1], read(args[0]), re.M)
         if not found or len(set(map(str, found))) != 1:
@@ -411,16 +411,22 @@ def prose_lines(path):
         yield measured, None, "a .measured box that is never closed"
 
 
-def check(paths, out=sys.stdout):
+def check(paths, out=sys.stdout, report_unused=False):
     allow = load_allow()
     used = set()
     problems, resolved = [], 0
     for path in paths:
         rel = os.path.relpath(path, ROOT) if os.path.isabs(path) else path
-        for no, text, extra in prose_lines(path):
+        lines = list(prose_lines(path))
+        for i, (no, text, extra) in enumerate(lines):
             if text is None:
                 problems.append(f"{rel}:{no}: {extra}")
                 continue
+            # A number at the end of a line and its unit at the start of the next one.
+            own = len(text.rstrip())
+            nxt = lines[i + 1] if i + 1 < len(lines) else None
+            if nxt and nxt[0] == no + 1 and nxt[1] and nxt[1].strip():
+                text = text.rstrip() + " " + nxt[1].lstrip()[:24]
             for spec in extra:
                 if spec is None:  # a checked literal, resolved while reading the line
                     resolved += 1
@@ -431,6 +437,8 @@ def check(paths, out=sys.stdout):
                 except SpecError as e:
                     problems.append(f"{rel}:{no}: `{spec}`{{.n}}: {e}")
             for m in HIT_RE.finditer(text):
+                if m.start() >= own:
+                    continue
                 ok = False
                 for pat, where in allow:
                     for am in pat.finditer(text):
@@ -443,7 +451,7 @@ def check(paths, out=sys.stdout):
                 if not ok:
                     problems.append(f"{rel}:{no}: bare number with a unit: {m.group(0).strip()!r} in "
                                     f"{text.strip()[:100]!r}")
-    for pat, where in allow:
+    for pat, where in allow if report_unused else ():
         if where not in used:
             problems.append(f"{where}: allow-list entry matches nothing: {pat.pattern}")
     for p in problems:
@@ -470,7 +478,7 @@ def main():
         print(__doc__, file=sys.stderr)
         return 2
     if args[0] == "check":
-        return check(args[1:] or default_files())
+        return check(args[1:] or default_files(), report_unused=not args[1:])
     if args[0] == "show":
         try:
             print(resolve(" ".join(args[1:])))
