@@ -16,6 +16,10 @@ files, tests, system calls) is one of:
   :::                               figures measured once, by hand: the box
                                     names the machine and load, the commit, and
                                     the command; at most MEASURED_MAX_LINES lines.
+  ::: {.approx src="..."}
+  an estimate worked through, or a table derived from the code
+  :::                               the same for approximate figures with a source.
+  (An .approx span or a `SPEC`{.n} stays on one line of the chapter.)
   854<!--n: SPEC-->                 a checked literal, for text that is read as it is
                                     (README.md on GitHub): the value written just
                                     before the comment must be what SPEC gives.
@@ -95,7 +99,8 @@ LINK_TARGET_RE = re.compile(r"\]\([^)]*\)")
 HEADING_ATTR_RE = re.compile(r"\{#[^}]*\}")
 FENCE_RE = re.compile(r"^\s*(`{3,}|~{3,})")
 DIV_RE = re.compile(r"^\s*(:{3,})\s*(.*)$")
-MEASURED_OPEN_RE = re.compile(r"^\s*:{3,}\s*\{[^}]*\.measured\b([^}]*)\}\s*$")
+MEASURED_OPEN_RE = re.compile(r"^\s*:{3,}\s*\{[^}]*\.(measured|approx)\b([^}]*)\}\s*$")
+NEEDS = {"measured": ("on", "command"), "approx": ("src",)}
 
 
 class SpecError(Exception):
@@ -349,10 +354,10 @@ def prose_lines(path):
         specs = INLINE_N_RE.findall(line)
         mo = MEASURED_OPEN_RE.match(line)
         if mo:
-            attrs = mo.group(1)
-            for need in ("on", "command"):
+            kind, attrs = mo.group(1), mo.group(2)
+            for need in NEEDS[kind]:
                 if not re.search(rf'\b{need}\s*=\s*"[^"]+"', attrs):
-                    yield no, None, f'a .measured box needs {need}="..."'
+                    yield no, None, f'a .{kind} box needs {need}="..."'
             measured = no
             yield no, "", INLINE_N_RE.findall(attrs)
             continue
@@ -360,7 +365,7 @@ def prose_lines(path):
             d = DIV_RE.match(line)
             if d and not d.group(2).strip():
                 if no - measured - 1 > MEASURED_MAX_LINES:
-                    yield measured, None, (f"a .measured box of {no - measured - 1} lines: at most "
+                    yield measured, None, (f"a box of {no - measured - 1} lines: at most "
                                            f"{MEASURED_MAX_LINES} (one table or figure and what reads it)")
                 measured = None
             yield no, "", specs
@@ -408,7 +413,7 @@ def prose_lines(path):
         text = re.sub(r"<[^>]+>", " ", text)
         yield no, text, specs
     if measured:
-        yield measured, None, "a .measured box that is never closed"
+        yield measured, None, "a .measured or .approx box that is never closed"
 
 
 def check(paths, out=sys.stdout, report_unused=False):

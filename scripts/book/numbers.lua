@@ -7,6 +7,7 @@
 --                ::: {.measured on="..." command="..."}
 --                ...table and the sentences that read it...
 --                :::                                -> the same, under a "Measured on" line
+--                ::: {.approx src="..."} ... :::    -> the same, under "Approximate; source: ..."
 --
 -- Loaded by snippets.lua, so every build of the book (single page, pages,
 -- EPUB, the lab edition) resolves the same numbers. Written for pandoc 2.17:
@@ -86,6 +87,13 @@ local function span(el)
 end
 
 local function div(el)
+  if has_class(el, "approx") then
+    local src = el.attributes["src"] or ""
+    el.attributes["src"] = nil
+    local note = { pandoc.Strong({ pandoc.Str("Approximate;") }), pandoc.Space(), pandoc.Str("source: " .. src) }
+    table.insert(el.content, 1, pandoc.Div({ pandoc.Plain(note) }, pandoc.Attr("", { "measured-on" })))
+    return el
+  end
   if not has_class(el, "measured") then return nil end
   local on, cmd = el.attributes["on"] or "", el.attributes["command"] or ""
   el.attributes["on"], el.attributes["command"] = nil, nil
