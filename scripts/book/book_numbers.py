@@ -28,12 +28,15 @@ files, tests, system calls) is one of:
 Specs (words separated by blanks; "quoted words" may hold blanks):
   lines GLOB...                     lines of the files (sum)
   files GLOB...                     how many files
+  bytes GLOB...                     the files' size in bytes (sum)
   tests GLOB...                     test cases: RUN(...) lines in C files, `def test_`
                                     functions in Python files
   const [FILE] NAME                 an integer constant (FILE: src/config.h if left out): #define, enum member or
                                     `static const` in FILE, its expression evaluated
                                     (names it uses are looked up in FILE, then
                                     src/config.h)
+  expr EXPR                         a C expression of src/config.h's constants, without
+                                    blanks (HTTP_MAX_HEADERS+2)
   match FILE REGEX                  the regex's first group in FILE (a literal of a
                                     test, say); it must match, each time alike
   csv FILE COL=VALUE... COLUMN [median|min|max|count]
@@ -78,12 +81,12 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ALLOW = os.path.join("scripts", "book", "numbers-allow.txt")
-MEASURED_MAX_LINES = 30
+MEASURED_MAX_LINES = 50
 
 # Units that make a number a claim about time, size, rate or count. Bits are
 # not among them: "64-bit", "32 bits" describe a type, not a measurement.
 UNITS = (r"ms|µs|us|ns|s|secs?|seconds?|minutes?|mins?|hours?|"
-         r"KiB|MiB|GiB|TiB|KB|MB|GB|kB|B|bytes?|"
+         r"(?:KiB|MiB|GiB|KB|MB|GB|kB|B)/s|KiB|MiB|GiB|TiB|KB|MB|GB|kB|B|bytes?|"
          r"lines|files|tests|syscalls|system calls|req/s|requests|%|x|×|"
          r"connections|cores|CPUs|threads|workers|runs|times")
 DIGITS = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -261,7 +264,9 @@ def resolve(spec):
     opts = []
     while args and re.fullmatch(r"/\w+|\*[\d.]+|\.\d|,|size", args[-1]):
         opts.insert(0, args.pop())
-    if kind in ("lines", "files", "tests"):
+    if kind == "bytes":
+        v = sum(os.path.getsize(p) for p in files_of(args))
+    elif kind in ("lines", "files", "tests"):
         paths = files_of(args)
         if kind == "files":
             v = len(paths)
@@ -271,6 +276,8 @@ def resolve(spec):
             v = sum(count_tests(p) for p in paths)
     elif kind == "const" and len(args) in (1, 2):
         v = c_constant(*args) if len(args) == 2 else c_constant(os.path.join("src", "config.h"), args[0])
+    elif kind == "expr" and len(args) == 1:
+        v = c_eval(args[0], os.path.join("src", "config.h"), ())
     elif kind == "match" and len(args) == 2:
         found = re.findall(args[1], read(args[0]), re.M)
         if not found or len(set(map(str, found))) != 1:
