@@ -39,6 +39,8 @@ Specs (words separated by blanks; "quoted words" may hold blanks):
                                     blanks (HTTP_MAX_HEADERS+2)
   match FILE REGEX                  the regex's first group in FILE (a literal of a
                                     test, say); it must match, each time alike
+  py FILE NAME.KEY...               a number, or a list of numbers ("1, 2, 4 and 8"), from a
+                                    Python literal in FILE (bench/run.py's PROFILES)
   csv FILE COL=VALUE... COLUMN [median|min|max|count]
                                     the rows of a results CSV where every COL equals
                                     VALUE, and of those rows' COLUMN the median
@@ -71,6 +73,7 @@ usage: book_numbers.py check [FILE...]       (default: chapters/*.md and README.
        book_numbers.py resolve               one spec a line on stdin -> "ok<TAB>value" or "error<TAB>why" a line
        book_numbers.py show SPEC             prints one spec's value
 """
+import ast
 import csv
 import glob
 import os
@@ -135,6 +138,37 @@ def count_tests(path):
     if path.endswith(".py"):
         return len(re.findall(r"^def test_\w+\s*\(", text, re.M))
     return len(re.findall(r"^\s*RUN\w*\s*\(", text, re.M))
+
+
+def py_literal(node):
+    """A literal, also through dict(key=...) calls: the shape of bench/run.py's PROFILES."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "dict" and not node.args:
+        return {k.arg: py_literal(k.value) for k in node.keywords}
+    if isinstance(node, ast.Dict):
+        return {py_literal(k): py_literal(v) for k, v in zip(node.keys, node.values)}
+    if isinstance(node, (ast.List, ast.Tuple)):
+        return [py_literal(e) for e in node.elts]
+    return ast.literal_eval(node)
+
+
+def py_value(path, dotted):
+    name, *keys = dotted.split(".")
+    tree = ast.parse(read(path))
+    for stmt in tree.body:
+        if isinstance(stmt, ast.Assign) and any(isinstance(t, ast.Name) and t.id == name for t in stmt.targets):
+            try:
+                v = py_literal(stmt.value)
+            except ValueError as e:
+                raise SpecError(f"{path}: {name} is not a literal: {e}")
+            for k in keys:
+                if isinstance(v, list) and k.isdigit() and int(k) < len(v):
+                    v = v[int(k)]
+                    continue
+                if not isinstance(v, dict) or k not in v:
+                    raise SpecError(f"{path}: {dotted}: no key {k!r}")
+                v = v[k]
+            return v
+    raise SpecError(f"{path}: no top-level assignment to {name}")
 
 
 def strip_c_comments(text):
@@ -276,6 +310,13 @@ def resolve(spec):
             v = sum(count_tests(p) for p in paths)
     elif kind == "const" and len(args) in (1, 2):
         v = c_constant(*args) if len(args) == 2 else c_constant(os.path.join("src", "config.h"), args[0])
+    elif kind == "py" and len(args) == 2:
+        v = py_value(*args)
+        if isinstance(v, list):
+            items = [resolve_value_text(x, opts) for x in v]
+            return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise SpecError(f"{args[0]}: {args[1]} is {v!r}, not a number or a list of numbers")
     elif kind == "expr" and len(args) == 1:
         v = c_eval(args[0], os.path.join("src", "config.h"), ())
     elif kind == "match" and len(args) == 2:
@@ -309,6 +350,10 @@ def resolve(spec):
         return text
     else:
         raise SpecError(f"unknown spec kind or wrong arguments: {kind!r}")
+    return resolve_value_text(v, opts)
+
+
+def resolve_value_text(v, opts):
     digits, commas = None, False
     for o in opts:
         if o.startswith("/"):
