@@ -35,7 +35,7 @@ Specs (words separated by blanks; "quoted words" may hold blanks):
                                     `static const` in FILE, its expression evaluated
                                     (names it uses are looked up in FILE, then
                                     src/config.h)
-  expr EXPR                         a C expression of src/config.h's constants, without
+  expr [FILE] EXPR                  a C expression of FILE's (src/config.h's) constants, without
                                     blanks (HTTP_MAX_HEADERS+2)
   match FILE REGEX                  the regex's first group in FILE (a literal of a
                                     test, say); it must match, each time alike
@@ -317,8 +317,8 @@ def resolve(spec):
             return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             raise SpecError(f"{args[0]}: {args[1]} is {v!r}, not a number or a list of numbers")
-    elif kind == "expr" and len(args) == 1:
-        v = c_eval(args[0], os.path.join("src", "config.h"), ())
+    elif kind == "expr" and len(args) in (1, 2):
+        v = c_eval(args[-1], args[0] if len(args) == 2 else os.path.join("src", "config.h"), ())
     elif kind == "match" and len(args) == 2:
         found = re.findall(args[1], read(args[0]), re.M)
         if not found or len(set(map(str, found))) != 1:
@@ -461,7 +461,8 @@ def prose_lines(path):
         text = CODE_RE.sub(" ", text)
         text = LINK_TARGET_RE.sub("]", text)
         text = HEADING_ATTR_RE.sub("", text)
-        text = re.sub(r"\bRFC\s+\d+", "RFC", text)  # a document's number, not a quantity
+        # a document's, chapter's or section's number, not a quantity
+        text = re.sub(r"\b(RFC|[Cc]hapters?|[Ss]ections?|[Ss]tages?|[Ff]igure|[Ee]xercises?)\s+[\d.]+", r"\1", text)
         text = re.sub(r"<[^>]+>", " ", text)
         yield no, text, specs
     if measured:
