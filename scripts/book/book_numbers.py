@@ -148,6 +148,10 @@ def py_literal(node):
         return {py_literal(k): py_literal(v) for k, v in zip(node.keys, node.values)}
     if isinstance(node, (ast.List, ast.Tuple)):
         return [py_literal(e) for e in node.elts]
+    ops = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b, ast.Mult: lambda a, b: a * b,
+           ast.FloorDiv: lambda a, b: a // b, ast.Div: lambda a, b: a / b, ast.LShift: lambda a, b: a << b}
+    if isinstance(node, ast.BinOp) and type(node.op) in ops:
+        return ops[type(node.op)](py_literal(node.left), py_literal(node.right))
     return ast.literal_eval(node)
 
 
