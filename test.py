@@ -395,6 +395,10 @@ def main():
                              "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
+            run_command_test(results, "book: every number in the prose comes from the build, is approximate "
+                             "with its source or sits in a measured box", ["make", "-s", "book-numbers"])
+            run_command_test(results, "book: the numbers check fails on a planted number and a missing figure",
+                             [sys.executable, "scripts/book/test_numbers.py"], timeout=300)
             if fast:
                 run_command_test(results, "book: pandoc renders HTML and EPUB; every transcript that does not "
                                  "re-run a suite matches its command", ["make", "-s", "book", "BOOK_SKIP_SUITES=1"],

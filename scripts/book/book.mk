@@ -4,6 +4,9 @@
 #   make book        -> $(BUILD)/book/async-nostd.html, html/*.html, async-nostd.epub;
 #                       ends with "book: L listings, T transcripts, F figures checked"
 #   make book-check  -> every listing names exactly one snippet in the sources
+#   make book-numbers -> every number with a unit in the prose (and README.md) comes
+#                       from the build, is marked approximate with its source, or sits in
+#                       a "measured on" box (scripts/book/book_numbers.py)
 #   make book-transcripts -> every transcript's command prints what the chapter shows
 #                       (scripts/book/transcripts.py; cached in $(BUILD)/book/transcripts);
 #                       BOOK_SKIP_SUITES=1 leaves out those that re-run a test suite
@@ -24,12 +27,12 @@ BOOK_PANDOC = SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(PANDOC) --from=markdown \
 	--lua-filter=$(BOOK_FILTER) --toc --toc-depth=2 --highlight-style=tango \
 	--resource-path=$(BOOK_OUT):.:chapters $(if $(BOOK_META),--metadata-file=$(BOOK_META))
 
-.PHONY: book book-html book-pages book-epub book-check book-transcripts book-tools
+.PHONY: book book-html book-pages book-epub book-check book-numbers book-transcripts book-tools
 
 # The figures' own rules (sources in chapters/figures/), when present.
 -include scripts/book/figures.mk
 
-book: book-transcripts book-html book-pages book-epub
+book: book-numbers book-transcripts book-html book-pages book-epub
 	@$(BOOK_PYTHON) $(BOOK_TOOLS)/transcripts.py summary --out $(BOOK_OUT) $(BOOK_CHAPTERS)
 
 book-transcripts: book-tools
@@ -37,6 +40,9 @@ book-transcripts: book-tools
 
 book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
+
+book-numbers:
+	@$(BOOK_PYTHON) $(BOOK_TOOLS)/book_numbers.py check
 
 book-tools:
 	@command -v $(PANDOC) >/dev/null 2>&1 || { \

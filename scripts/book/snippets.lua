@@ -31,6 +31,9 @@
 -- class `transcript` (see scripts/book/transcripts.py) is shown as "$ command"
 -- above its expected output.
 --
+-- It also runs scripts/book/numbers.lua: `SPEC`{.n} inlines, .approx spans
+-- and .measured boxes (numbers from the build; see scripts/book/book_numbers.py).
+--
 -- Any unknown, duplicate, unterminated or unmatched marker stops pandoc with a
 -- non-zero exit and a message naming the snippet, the source file and the chapter.
 
@@ -396,7 +399,12 @@ local function finish(doc)
   return nil
 end
 
-return {
+-- The numbers in prose (scripts/book/numbers.lua) are resolved by the same
+-- filter, so every build of the book shows the same figures.
+local filters = {
   { CodeBlock = codeblock },
   { Pandoc = finish },
 }
+local here = (PANDOC_SCRIPT_FILE or "scripts/book/snippets.lua"):match("^(.*/)") or "./"
+for _, f in ipairs(dofile(here .. "numbers.lua")) do filters[#filters + 1] = f end
+return filters
