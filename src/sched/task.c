@@ -109,9 +109,13 @@ uint32_t sched_home(struct waker w) { return w.slot < task_limit ? tasks[w.slot]
 static void enqueue(uint32_t slot)
 {
     uint32_t home = tasks[slot].home;
-    // Cannot fail: the queue has room for every slot and a task is queued at most once.
-    if (!sched_ready_queue_push(&queues[home], slot))
-        SYS_PANIC("ready queue full: a task was queued twice");
+    // The queue has room for every slot and a task is queued at most once,
+    // so it is never really full. But a push can still find its cell taken:
+    // a consumer that moved head past that cell a lap ago and was preempted
+    // before handing it back. The cell is free the moment that consumer
+    // runs again, so yield and retry: never panic, never drop the task.
+    while (!sched_ready_queue_push(&queues[home], slot))
+        sys_sched_yield();
     void (*notify)(uint32_t) = atomic_load_acquire(&notify_hook);
     if (notify)
         notify(home);
