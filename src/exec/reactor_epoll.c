@@ -106,10 +106,11 @@ static int epoll_init(uint32_t n)
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t home = sched_home(w);
-    if (io->registered && io->home != home) { // moving to another task's instance: leave the old one
-        sys_epoll_ctl(inst[io->home].epfd, EPOLL_CTL_DEL, io->fd, NULL);
-        io->registered = 0;
-    }
+    // Moving to another task's instance: leave the old one.                [later: per-core]
+    if (io->registered && io->home != home) {                            // [later: per-core]
+        sys_epoll_ctl(inst[io->home].epfd, EPOLL_CTL_DEL, io->fd, NULL); // [later: per-core]
+        io->registered = 0;                                              // [later: per-core]
+    }                                                                    // [later: per-core]
     uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
     want |= io->registered; // never drop an event once asked for (edge-triggered: no busy loop)
     if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)
