@@ -7,6 +7,7 @@
 
 #define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no registration packs to this
 
+// [snippet: epoll-instance]
 // One epoll instance and one kick per ready queue (reactor.h).
 struct epoll_instance {
     int epfd;
@@ -14,6 +15,7 @@ struct epoll_instance {
 } __attribute__((aligned(64)));
 static struct epoll_instance inst[SCHED_MAX_QUEUES];
 static uint32_t ninst;
+// [end: epoll-instance]
 
 // [snippet: epoll-hup-mark]
 // The hang-up mark belongs to a registration, and epoll keys registrations

@@ -122,6 +122,7 @@ static void timer_earlier(uint32_t heap, uint64_t deadline)
 }
 // [end: timer-earlier]
 
+// [snippet: ex-clock]
 // The calling worker's cached clock; a thread that is no worker reads the
 // clock itself (from the vDSO: no syscall either).
 uint64_t ex_now_ns(void)
@@ -138,6 +139,7 @@ void ex_clock_refresh(void)
     struct worker *w = this_worker();
     atomic_store_relaxed(&ex.pollers[w ? w->reactor : 0].now, sys_now_ns());
 }
+// [end: ex-clock]
 bool ex_stopping(void) { return atomic_load_acquire(&ex.stopping) != 0; }
 
 // The grace deadline, or UINT64_MAX while running. stopping is stored after

@@ -31,9 +31,9 @@ static poll_t listener_poll(void *state, struct sched_cx *cx)
     for (int n = 0; n < NET_ACCEPT_BATCH; n++) {
         int fd = sys_accept4(l->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd >= 0) {
-            bool was = sched_spread_spawns(l->spread); // where on_accept's task goes
+            bool was = sched_spread_spawns(l->spread); // where on_accept's task goes [later: per-core]
             int taken = l->on_accept(fd, l->arg);
-            sched_spread_spawns(was);
+            sched_spread_spawns(was); // [later: per-core]
             if (taken == 0) {
                 l->accepted++;
                 continue;

@@ -98,8 +98,8 @@ struct net_listener {
     net_accept_fn on_accept;
     void (*on_refused)(int fd);
     void *arg;
-    uint32_t home; // the ready queue (worker, with the per-core executor) the listener runs on
-    bool spread;   // its connections go round robin over every queue, not to its own
+    uint32_t home; // per-core: the ready queue (worker) it runs on  [later: per-core]
+    bool spread;   // its connections go round robin over every queue [later: per-core]
     struct ex_io io;
     struct ex_timer backoff;
     uint64_t accepted, refused, backoffs; // read them after ex_join

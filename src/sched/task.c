@@ -102,6 +102,7 @@ bool sched_spread_spawns(bool on)
     return was;
 }
 
+// [snippet: task-place]
 // Where a new task lives: the spawning worker's own queue, so that a task
 // and what it spawns stay on one core; round robin from a thread without a
 // queue (main, the acceptor thread) or one that asked to spread.
@@ -114,6 +115,7 @@ static uint32_t place(void)
 }
 
 uint32_t sched_home(struct waker w) { return w.slot < task_limit ? tasks[w.slot].home : 0; }
+// [end: task-place]
 
 // [snippet: task-enqueue]
 static void enqueue(uint32_t slot)
