@@ -59,8 +59,8 @@ struct net_stream_uring; // the completion path's state (stream_uring.h, chapter
 struct net_stream {
     struct ex_io io;  // the fd and its reactor registration
     uint32_t drained; // the last read emptied the socket (see net_recv)
-    struct net_stream_uring
-        *uring; // [later: io_uring] requests in flight, taken at the first (stream_uring.c)
+    // Requests in flight, taken at the first (stream_uring.c).          [later: io_uring]
+    struct net_stream_uring *uring; // [later: io_uring]
 };
 
 // Takes ownership of a connected, non-blocking fd.
