@@ -425,6 +425,7 @@ fail:
     uring_close(&u->ring);
     return r;
 }
+// [end: uring-backend-init]
 
 // [snippet: uring-backend-destroy]
 // By now every connection's request has completed (net_close waited for
@@ -451,6 +452,9 @@ static void uring_backend_destroy(void)
     ninst = 0;
 }
 
+// [snippet: uring-rings-init]
+// A ring per ready queue (reactor.h): one for the shared executor, one per
+// worker for the per-core executor (chapter 10).
 static int uring_backend_init(uint32_t n)
 {
     why[0] = 0;
@@ -472,7 +476,7 @@ static int uring_backend_init(uint32_t n)
     atomic_store_seq(&active, 1);
     return 0;
 }
-// [end: uring-backend-init]
+// [end: uring-rings-init]
 
 // ---- completion requests (completion.h) --------------------------------------------
 
