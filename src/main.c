@@ -266,6 +266,7 @@ int main(int argc, char **argv)
     if (o.accept == ACCEPT_THREAD) {
         r = net_acceptor_start(&acceptor);
     } else {
+        // [snippet: server-listeners]
         // With per-core workers a listener's connections stay where it
         // spawns them: one reuseport listener on each worker keeps its own,
         // a single listener spreads them over every worker.
@@ -277,6 +278,7 @@ int main(int argc, char **argv)
                                                  .spread = nlisten == 1};
             r = net_listener_start(&listeners[i]);
         }
+        // [end: server-listeners]
     }
     if (r < 0) {
         sys_eprintf("%s: cannot start accepting (%s): %s\n", argv[0], accept_names[o.accept],

@@ -7,6 +7,7 @@
 
 #define KICK_TOKEN UINT64_MAX // epoll data of the eventfd; no registration packs to this
 
+// [snippet: epoll-instance]
 // One epoll instance and one kick per ready queue (reactor.h).
 struct epoll_instance {
     int epfd;
@@ -14,6 +15,7 @@ struct epoll_instance {
 } __attribute__((aligned(64)));
 static struct epoll_instance inst[SCHED_MAX_QUEUES];
 static uint32_t ninst;
+// [end: epoll-instance]
 
 // [snippet: epoll-hup-mark]
 // The hang-up mark belongs to a registration, and epoll keys registrations
@@ -107,10 +109,11 @@ static int epoll_init(uint32_t n, bool per_worker)
 static int epoll_arm(struct ex_io *io, uint32_t events, struct waker w)
 {
     uint32_t home = sched_home(w);
-    if (io->registered && io->home != home) { // moving to another task's instance: leave the old one
-        sys_epoll_ctl(inst[io->home].epfd, EPOLL_CTL_DEL, io->fd, NULL);
-        io->registered = 0;
-    }
+    // Moving to another task's instance: leave the old one.                [later: per-core]
+    if (io->registered && io->home != home) {                            // [later: per-core]
+        sys_epoll_ctl(inst[io->home].epfd, EPOLL_CTL_DEL, io->fd, NULL); // [later: per-core]
+        io->registered = 0;                                              // [later: per-core]
+    }                                                                    // [later: per-core]
     uint32_t want = EPOLLIN | EPOLLRDHUP | EPOLLET | ((events & EX_WRITABLE) ? EPOLLOUT : 0);
     want |= io->registered; // never drop an event once asked for (edge-triggered: no busy loop)
     if (io->registered == want && io->waker.slot == w.slot && io->waker.gen == w.gen)

@@ -76,8 +76,8 @@ static int ppoll_arm(struct ex_io *io, uint32_t events, struct waker w)
     short ev =
         (short)(((events & EX_READABLE) ? POLLIN | POLLRDHUP : 0) | ((events & EX_WRITABLE) ? POLLOUT : 0));
     uint32_t home = sched_home(w);
-    if (io->registered && io->home != home)
-        ppoll_forget(io); // moving to another task's instance: leave the old one
+    if (io->registered && io->home != home) // [later: per-core]
+        ppoll_forget(io); // moving to another task's instance: leave the old one [later: per-core]
     struct ppoll_instance *p = &inst[home];
     sys_mutex_lock(&p->lock);
     int32_t i = find_entry(p, io->fd);

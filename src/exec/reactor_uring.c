@@ -472,6 +472,7 @@ fail:
     uring_close(&u->ring);
     return r;
 }
+// [end: uring-backend-init]
 
 // [snippet: uring-backend-destroy]
 // By now every connection's request has completed (net_close waited for
@@ -498,6 +499,10 @@ static void uring_backend_destroy(void)
     ninst = 0;
 }
 
+// [snippet: uring-rings-init]
+// A ring per ready queue (reactor.h): one for the shared executor, one per
+// worker for the per-core executor (chapter 10), which gets single-issuer
+// rings (uring-attach).
 static int uring_backend_init(uint32_t n, bool per_worker)
 {
     why[0] = 0;
@@ -519,7 +524,7 @@ static int uring_backend_init(uint32_t n, bool per_worker)
     atomic_store_seq(&active, 1);
     return 0;
 }
-// [end: uring-backend-init]
+// [end: uring-rings-init]
 
 // [snippet: uring-attach]
 // The worker of a per-core ring starts it: from here on the kernel takes

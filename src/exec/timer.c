@@ -100,8 +100,8 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 {
     uint32_t home = sched_home(w);
     struct timer_heap *h = &heaps[home];
-    if (atomic_load_acquire(&t->index) >= 0 && t->heap != home)
-        cancel_in(&heaps[t->heap], t); // armed for a task of another heap
+    if (atomic_load_acquire(&t->index) >= 0 && t->heap != home) // [later: per-core]
+        cancel_in(&heaps[t->heap], t); // armed for a task of another heap [later: per-core]
     sys_mutex_lock(&h->lock);
     if (t->index >= 0)
         remove_at(h, (uint32_t)t->index, EX_TIMER_IDLE);

@@ -1,4 +1,4 @@
-// worker.c: the executor: worker threads, one shared reactor (leader/follower) or one per worker.
+// worker.c: the executor: worker threads, a shared reactor or one per worker, notify, shutdown.
 #include "config.h"
 #include "exec/exec.h"
 #include "exec/reactor.h"
@@ -22,8 +22,8 @@
 // a sleeping worker if the task would otherwise sit in the queue:
 //   - a parked worker is woken through the futex;
 //   - a poller blocked in the reactor is kicked through its eventfd.
-// With the per-core executor (chapter 10) every worker has its own queue,
-// reactor instance, timers and clock, and is always its own poller.
+// With the per-core executor (chapter 10) every worker has its own queue, // [later: per-core]
+// reactor instance, timers and clock, and is always its own poller.       // [later: per-core]
 struct poller {
     uint32_t blocked;           // 1 while its worker is (about to be) inside wait()
     uint64_t wait_deadline;     // what the blocked poller waits for (UINT64_MAX: no timer)
@@ -32,16 +32,16 @@ struct poller {
 } __attribute__((aligned(64))); // one per reactor instance, on its own cache line
 
 struct worker {
-    struct sched_thread queue; // its ready queue (per-core: its own; shared: queue 0)
-    uint32_t reactor;          // the reactor instance and timer heap it polls
+    struct sched_thread queue; // its ready queue (per-core: its own; shared: queue 0) [later: per-core]
+    uint32_t reactor;          // the reactor instance and timer heap it polls [later: per-core]
     struct sys_thread *thread;
 } __attribute__((aligned(64)));
 
 struct executor {
     const struct reactor_ops *reactor;
-    enum ex_executor kind;
+    enum ex_executor kind; // EX_SHARED (chapter 4) or EX_PER_CORE (chapter 10)
     int nworkers;
-    uint32_t ninstances; // reactor instances = ready queues = timer heaps
+    uint32_t ninstances; // reactor instances = ready queues = timer heaps [later: per-core]
     struct worker workers[EX_MAX_WORKERS];
     struct poller pollers[EX_MAX_WORKERS];
     uint32_t poller_taken;   // shared: 1 while some worker owns the reactor
@@ -74,18 +74,26 @@ static void wake_parked(int n)
     sys_futex_wake(&ex.park_seq, n);
 }
 
+// [snippet: notify-per-core]
+// A task was queued on `home`. The queue's own worker drains it before it
+// blocks; anyone else kicks that worker if it is blocked in its reactor.
+static void notify_per_core(uint32_t home)
+{
+    struct worker *me = this_worker();
+    if ((!me || me->queue.queue != home) && atomic_load_seq(&ex.pollers[home].blocked))
+        ex.reactor->kick(home);
+}
+// [end: notify-per-core]
+
 // [snippet: notify]
-// Installed as the scheduler's notify hook: runs after every enqueue.
+// Installed as the scheduler's notify hook: runs after every enqueue, with
+// the queue the task went to.
 static void notify(uint32_t home)
 {
-    if (ex.kind == EX_PER_CORE) {
-        // The queue's own worker drains it before it blocks; anyone else
-        // kicks that worker if it is blocked in its reactor.
-        struct worker *me = this_worker();
-        if ((!me || me->queue.queue != home) && atomic_load_seq(&ex.pollers[home].blocked))
-            ex.reactor->kick(home);
-        return;
-    }
+    if (ex.kind == EX_PER_CORE) { // [later: per-core]
+        notify_per_core(home);    // [later: per-core]
+        return;                   // [later: per-core]
+    }                             // [later: per-core]
     if (on_worker_thread()) {
         // This worker drains the queue before it sleeps, so nothing can be
         // stranded; waking a parked peer only adds parallelism. One wake in
@@ -114,6 +122,7 @@ static void timer_earlier(uint32_t heap, uint64_t deadline)
 }
 // [end: timer-earlier]
 
+// [snippet: ex-clock]
 // The calling worker's cached clock; a thread that is no worker reads the
 // clock itself (from the vDSO: no syscall either).
 uint64_t ex_now_ns(void)
@@ -130,6 +139,7 @@ void ex_clock_refresh(void)
     struct worker *w = this_worker();
     atomic_store_relaxed(&ex.pollers[w ? w->reactor : 0].now, sys_now_ns());
 }
+// [end: ex-clock]
 bool ex_stopping(void) { return atomic_load_acquire(&ex.stopping) != 0; }
 
 // The grace deadline, or UINT64_MAX while running. stopping is stored after
@@ -337,28 +347,30 @@ static void shared_loop(void)
 }
 // [end: worker-loop]
 
+// [snippet: worker-main]
 static int worker_main(void *arg)
 {
     struct worker *me = arg;
     sys_thread_self()->slot[SLOT_EXECUTOR] = me;
-    sched_thread_attach(&me->queue);
-    if (ex.kind == EX_PER_CORE && ex.reactor->attach)
-        ex.reactor->attach(me->reactor);
-    if (ex.kind == EX_PER_CORE)
-        per_core_loop(me);
-    else
+    sched_thread_attach(&me->queue); // [later: per-core]
+    if (ex.kind == EX_PER_CORE && ex.reactor->attach) // [later: per-core]
+        ex.reactor->attach(me->reactor);              // [later: per-core]
+    if (ex.kind == EX_SHARED)
         shared_loop();
+    else                   // [later: per-core]
+        per_core_loop(me); // [later: per-core]
     run_idle_hook();
-    if (ex.kind == EX_PER_CORE && ex.reactor->detach)
-        ex.reactor->detach(me->reactor);
+    if (ex.kind == EX_PER_CORE && ex.reactor->detach) // [later: per-core]
+        ex.reactor->detach(me->reactor);              // [later: per-core]
     // Whoever leaves first makes sure nobody stays asleep.
     wake_parked(EX_MAX_WORKERS);
     kick_all();
-    sched_thread_attach(NULL);
+    sched_thread_attach(NULL); // [later: per-core]
     sys_thread_self()->slot[SLOT_EXECUTOR] = NULL;
     mem_thread_exit();
     return 0;
 }
+// [end: worker-main]
 
 int ex_init(const struct ex_config *cfg)
 {

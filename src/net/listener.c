@@ -22,9 +22,9 @@ poll_t net_listener_stop(struct net_listener *l)
 // on_refused (a 503) and is closed.
 void net_listener_hand_over(struct net_listener *l, int fd)
 {
-    bool was = sched_spread_spawns(l->spread); // where on_accept's task goes
+    bool was = sched_spread_spawns(l->spread); // where on_accept's task goes [later: per-core]
     int taken = l->on_accept(fd, l->arg);
-    sched_spread_spawns(was);
+    sched_spread_spawns(was); // [later: per-core]
     if (taken == 0) {
         l->accepted++;
         return;

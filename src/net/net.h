@@ -59,8 +59,8 @@ struct net_stream_uring; // the completion path's state (stream_uring.h, chapter
 struct net_stream {
     struct ex_io io;  // the fd and its reactor registration
     uint32_t drained; // the last read emptied the socket (see net_recv)
-    struct net_stream_uring
-        *uring; // [later: io_uring] requests in flight, taken at the first (stream_uring.c)
+    // Requests in flight, taken at the first (stream_uring.c).          [later: io_uring]
+    struct net_stream_uring *uring; // [later: io_uring]
 };
 
 // Takes ownership of a connected, non-blocking fd.
@@ -100,9 +100,9 @@ struct net_listener {
     net_accept_fn on_accept;
     void (*on_refused)(int fd);
     void *arg;
-    uint32_t home;               // the ready queue (worker, with the per-core executor) the listener runs on
-    bool spread;                 // its connections go round robin over every queue, not to its own
-    struct ex_accept *multishot; // on the completion path: the multishot accept (listener_uring.c)
+    uint32_t home; // per-core: the ready queue (worker) it runs on  [later: per-core]
+    bool spread;   // its connections go round robin over every queue [later: per-core]
+    struct ex_accept *multishot; // io_uring: the multishot accept (listener_uring.c) [later: io_uring]
     struct ex_io io;
     struct ex_timer backoff;
     uint64_t accepted, refused, backoffs; // read them after ex_join

@@ -44,6 +44,7 @@ int sched_init(uint32_t max_tasks);
 void sched_set_notify(void (*notify)(uint32_t home));
 
 // ---- ready queues: one for all workers, or one per worker (chapter 10) ----
+// [snippet: sched-queues]
 // Makes n ready queues (1..SCHED_MAX_QUEUES; 1 after start-up) and resets
 // the scheduler as sched_init does. Only valid while no task is alive.
 // Returns 0 or -EINVAL.
@@ -64,6 +65,7 @@ bool sched_spread_spawns(bool on);
 // The queue of the task w names: where a wake queues it, and so which
 // worker runs it. Stable for the task's life.
 uint32_t sched_home(struct waker w);
+// [end: sched-queues]
 
 // Creates a task polling poll(state, cx); drop(state) runs after it returns
 // READY (drop may be NULL). The task is queued to run. Returns 0, or -EAGAIN

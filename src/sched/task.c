@@ -26,8 +26,8 @@ static struct slot_pool pool;
 static void (*notify_hook)(uint32_t home);
 static uint32_t task_limit;
 // One ready queue per worker with the per-core executor, one for all with
-// the shared one (chapter 10). Only the cells a queue can need (one per task
-// slot) are initialised, so the queues never used cost no memory.
+// the shared one (chapter 10). sched_init initialises only the cells a
+// queue can need, so the queues never used cost no memory.
 static struct ready_cell queue_cells[SCHED_MAX_QUEUES][QUEUE_CAPACITY];
 static struct ready_queue queues[SCHED_MAX_QUEUES];
 static uint32_t nqueues = 1;
@@ -41,14 +41,24 @@ static uint64_t stat_spawned, stat_completed, stat_stale, stat_spawn_fail;
 #define STATE(word)      ((uint32_t)(word))
 // [end: task-table]
 
+#define QUEUE_MIN_LAP 4096u // cells a queue gets at least (see below)
+_Static_assert(QUEUE_MIN_LAP <= QUEUE_CAPACITY, "QUEUE_MIN_LAP above the cells there are");
+
 int sched_init(uint32_t max_tasks)
 {
     if (max_tasks == 0 || max_tasks > SCHED_MAX_TASK_SLOTS || atomic_load_seq(&live) != 0)
         return -EINVAL;
     task_limit = max_tasks;
     sched_slot_pool_init(&pool, pool_next, max_tasks);
-    uint64_t cap = 1;
-    while (cap < max_tasks)
+    // Room for every slot is not quite enough: a consumer that has moved
+    // head past a cell but not yet handed the cell back (it was preempted
+    // between the two) makes that cell look full to the producer a lap
+    // later, however few tasks are queued, and enqueue would panic. So a
+    // lap is at least QUEUE_MIN_LAP cells (the whole table's QUEUE_CAPACITY
+    // for a large limit, as with one queue), which no preemption outlasts
+    // in practice.
+    uint64_t cap = QUEUE_MIN_LAP;
+    while (cap < 2 * (uint64_t)max_tasks && cap < QUEUE_CAPACITY)
         cap <<= 1;
     for (uint32_t q = 0; q < nqueues; q++)
         sched_ready_queue_init(&queues[q], queue_cells[q], cap);
@@ -92,6 +102,7 @@ bool sched_spread_spawns(bool on)
     return was;
 }
 
+// [snippet: task-place]
 // Where a new task lives: the spawning worker's own queue, so that a task
 // and what it spawns stay on one core; round robin from a thread without a
 // queue (main, the acceptor thread) or one that asked to spread.
@@ -104,6 +115,7 @@ static uint32_t place(void)
 }
 
 uint32_t sched_home(struct waker w) { return w.slot < task_limit ? tasks[w.slot].home : 0; }
+// [end: task-place]
 
 // [snippet: task-enqueue]
 static void enqueue(uint32_t slot)

@@ -137,7 +137,8 @@ struct sleeper {
     int resume;
     struct ex_sleep sleep;
     uint64_t due, woke;
-    uint32_t seq, home;
+    uint32_t seq;
+    uint32_t home; // the ready queue (and so the timer heap) it ran on
 };
 static uint32_t fire_seq;
 
@@ -180,10 +181,10 @@ static void thousand_timers_fire_in_order(void)
             worst_late = late;
     }
     CHECK(worst_late < (LATE_TOLERANCE_MS + 50) * NS_PER_MS);
-    // Order: a timer due 10 ms or more before another of the same timer
-    // heap (its task's queue) fires first. Per-core workers each fire their
-    // own heap, so across workers only the lateness bound above holds: a
-    // worker the kernel did not run for a while fires its timers late.
+    // Order: a timer due 10 ms or more before another fires first, if both
+    // are in one heap. The shared executor has one; the per-core executor
+    // has one per worker and promises no order between workers (a worker the
+    // machine leaves without a core fires its timers late, the other not).
     int inversions = 0;
     for (int i = 0; i < NTIMERS; i++)
         for (int j = 0; j < NTIMERS; j++)
