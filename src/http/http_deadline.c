@@ -12,6 +12,7 @@
 // A connection is never left without a timer: if arming fails (the heap is
 // full), the deadline becomes 0, which http_deadline_expired reports as
 // passed, and the connection ends at its next wait instead of waiting unbounded.
+// HTTP and WebSocket both wait through it (http_lifecycle.c): one policy.
 void http_deadline_arm(struct http_deadline *d, struct waker w)
 {
     if (ex_timer_arm(&d->timer, d->at, w) < 0)
@@ -34,12 +35,10 @@ void http_deadline_in(struct http_deadline *d, uint64_t ms, struct sched_cx *cx)
 
 bool http_deadline_expired(struct http_deadline *d, struct sched_cx *cx)
 {
-    if (ex_now_ns() >= d->at) {
-        d->timed_out = true;
+    if (ex_now_ns() >= d->at)
         return true;
-    }
     if (!ex_timer_armed(&d->timer)) // fired early for an older deadline: re-arm for the current one
         http_deadline_arm(d, cx->waker);
-    return false;
+    return d->at == 0; // the re-arm failed
 }
 // [end: http-deadline]

@@ -10,12 +10,11 @@
 struct http_deadline {
     uint64_t at; // when the current wait must end (0: already passed)
     struct ex_timer timer;
-    bool timed_out; // a wait ended because `at` passed
 };
 
-#define HTTP_DEADLINE_INIT      \
-    {                           \
-        0, EX_TIMER_INIT, false \
+#define HTTP_DEADLINE_INIT \
+    {                      \
+        0, EX_TIMER_INIT   \
     }
 
 // Arms the timer for d->at, to wake w. If it cannot be armed (the timer
@@ -24,8 +23,9 @@ void http_deadline_arm(struct http_deadline *d, struct waker w);
 // The current wait ends at `at` (ex_now_ns() clock), or in ms milliseconds.
 void http_deadline_at(struct http_deadline *d, uint64_t at, struct sched_cx *cx);
 void http_deadline_in(struct http_deadline *d, uint64_t ms, struct sched_cx *cx);
-// Call on each poll of a wait: true once the deadline has passed (and sets
-// d->timed_out); else makes sure the timer will wake the task in time.
+// Call on each poll of a wait: true once the deadline has passed, or when
+// the timer (fired early, for an older deadline) cannot be re-armed: a wait
+// without a timer would have no end. Else the timer will wake the task in time.
 bool http_deadline_expired(struct http_deadline *d, struct sched_cx *cx);
 // Disarms the timer; call before d's memory goes away.
 static inline void http_deadline_cancel(struct http_deadline *d) { ex_timer_cancel(&d->timer); }

@@ -1,9 +1,9 @@
 // http_response.c: the response writer: status line, Server/Date/Content-Length/Connection, error replies.
 #include "http/http_response.h"
-#include "http/http_conn.h"
-#include "http/http_log.h"
 #include "http/http_metrics.h"
+#include "http/http_routes.h"
 #include "http/http_server.h"
+#include "mem/mem.h"
 #include "net/net.h"
 #include "sys/fmt.h"
 #include "sys/string.h"
@@ -59,43 +59,56 @@ size_t http_error_reply(char *out, size_t cap, int status, const char *extra, co
 }
 
 // [snippet: http-respond]
-// Appends one complete response to the connection's out buffer (the
-// caller keeps HTTP_CONN_OUT_RESERVE bytes free). Small bodies are copied
-// after the head so that a whole pipelined batch leaves in a single send;
-// large ones are queued as a second iovec. Every response carries
-// Content-Length, so the client always knows where it ends, even on a
-// kept-alive connection.
-void http_respond(struct http_conn *c, int status, const struct http_reply *r, const char *ctype,
-                  const void *body, size_t body_len, const char *extra)
+// Small bodies are copied after the head so that a whole pipelined batch
+// leaves in a single send; large ones are queued as a second iovec. Every
+// response carries Content-Length, so the client always knows where it
+// ends, even on a kept-alive connection.
+void http_respond(struct http_out *o, const struct http_reply *r)
 {
-    c->out_len +=
-        http_head_write(c->out + c->out_len, status, ctype, body_len, r->keep_alive, r->http10, extra);
-    if (!r->keep_alive)
-        c->closing = true;
-    http_metric_status(status);
-    if (r->head_only || body_len == 0)
-        return;
-    if (body_len <= HTTP_OUT_BUF - c->out_len && body_len <= HTTP_COPY_BODY_MAX) {
-        sys_memcpy(c->out + c->out_len, body, body_len);
-        c->out_len += body_len;
+    const char *extra = r->extra;
+    char allow[HTTP_ALLOW_MAX];
+    if (r->allow) {
+        http_allow_field(r->allow, allow);
+        extra = allow;
+    }
+    o->len +=
+        http_head_write(o->buf + o->len, r->status, r->ctype, r->body_len, r->keep_alive, r->http10, extra);
+    http_metric_status(r->status);
+    if (r->head_only || r->body_len == 0) {
+        if (r->body_owned)
+            mem_free((void *)r->body);
+    } else if (r->body_len <= HTTP_OUT_BUF - o->len && r->body_len <= HTTP_COPY_BODY_MAX) {
+        sys_memcpy(o->buf + o->len, r->body, r->body_len);
+        o->len += r->body_len;
+        if (r->body_owned)
+            mem_free((void *)r->body);
     } else {
-        c->body = body;
-        c->body_len = body_len;
+        o->body = r->body;
+        o->body_len = r->body_len;
+        o->body_owned = r->body_owned;
     }
 }
 // [end: http-respond]
 
-// An error reply: the request (or what there is of it) cannot be trusted to
-// frame the next one, so the connection closes after it.
-void http_respond_error(struct http_conn *c, int status)
+void http_out_sent(struct http_out *o)
+{
+    if (o->body_owned)
+        mem_free((void *)o->body);
+    o->len = 0;
+    o->body = NULL;
+    o->body_owned = false;
+}
+
+struct http_reply http_reply_error(int status)
 {
     // The body is the reason phrase: static memory, so it stays valid even
     // if http_respond queues it instead of copying it.
     const char *reason = http_reason_phrase(status);
-    static const struct http_reply closing = {.keep_alive = false};
-    http_respond(c, status, &closing, HTTP_CTYPE_TEXT, reason, sys_strlen(reason), NULL);
-    c->linger = true;
-    http_log("[HTTP] fd=%d error=%d", c->sock.io.fd, status);
+    return (struct http_reply){.status = status,
+                               .ctype = HTTP_CTYPE_TEXT,
+                               .body = reason,
+                               .body_len = sys_strlen(reason),
+                               .linger = true};
 }
 
 // On the acceptor thread, when no task can be had: a fixed reply (no Date:

@@ -39,4 +39,51 @@ size_t http_head_write(char *out, int status, const char *ctype, uint64_t conten
 // or 0 if it does not fit (nothing is written then: a reply is never cut short).
 size_t http_error_reply(char *out, size_t cap, int status, const char *extra, const char *body);
 
+// [snippet: http-reply]
+// What a route answers: the response, and what becomes of the connection
+// after it. A route fills one in and returns it; it never touches the
+// connection, whose task writes the reply and acts on it (http_answer.c).
+struct http_upgrade_hook;
+struct http_reply {
+    int status;
+    const char *ctype;
+    const void *body; // static memory, or from mem_alloc when body_owned
+    size_t body_len;
+    const char *extra; // extra header fields, each after a CRLF (NULL: none)
+    unsigned allow;    // a method set (http_routes.h) for an Allow field; 0: none
+    bool body_owned;   // the reply owns body: it is freed once copied or sent
+    // Framing, from the request.
+    bool keep_alive; // else "Connection: close", and the connection closes after it
+    bool http10;     // an HTTP/1.0 request: keep-alive must be said
+    bool head_only;  // HEAD: the head only, Content-Length as for GET
+    // After it.
+    bool linger; // the client may still be sending: drain its bytes before closing
+    // Set by the upgrade route: the hook checks the handshake and writes
+    // the reply itself, and on 101 its protocol takes the connection over.
+    const struct http_upgrade_hook *upgrade;
+};
+// [end: http-reply]
+
+// An error reply: the request (or what there is of it) cannot be trusted
+// to frame the next one, so the connection closes after it, lingering.
+struct http_reply http_reply_error(int status);
+
+// A connection's output: response bytes gather in buf (a pool buffer, taken
+// for the first response of a batch, given back once the batch is sent);
+// a large body goes out as a second iovec, straight from where it is.
+struct http_out {
+    char *buf;
+    size_t len;
+    const void *body;
+    size_t body_len;
+    bool body_owned; // body was allocated (metrics) and is freed after sending
+};
+
+// Appends r, a complete response, to o (the caller keeps HTTP_HEAD_MAX
+// bytes of buf free, and no body queued): a small body is copied, a large
+// one queued as o->body, which then owns it if r did.
+void http_respond(struct http_out *o, const struct http_reply *r);
+// After o's bytes were sent: frees a body it owned and empties it (buf stays).
+void http_out_sent(struct http_out *o);
+
 #endif

@@ -1,8 +1,8 @@
 // http_routes.c: the route table and its handlers; OPTIONS, 404, 405, and 501 for CONNECT.
 #include "http/http_routes.h"
-#include "http/http_conn.h"
 #include "http/http_log.h"
 #include "http/http_metrics.h"
+#include "http/http_server.h"
 #include "mem/mem.h"
 #include "sys/atomic.h"
 #include "sys/string.h"
@@ -69,59 +69,54 @@ static const char body_426[] = "426 Upgrade Required: this build has no WebSocke
 static const char upgrade_fields[] = "\r\nUpgrade: websocket\r\nConnection: Upgrade";
 _Static_assert(sizeof upgrade_fields - 1 <= HTTP_EXTRA_MAX, "the 426's fields fit a response head");
 
-static void plaintext(struct http_conn *c, const struct http_request *req, const struct http_reply *r)
+// Sets r's content (its framing is the request's).
+static void content(struct http_reply *r, int status, const char *ctype, const void *body, size_t len)
 {
-    (void)req;
-    http_respond(c, 200, r, HTTP_CTYPE_PLAIN, plaintext_body, sizeof plaintext_body - 1, NULL);
+    r->status = status;
+    r->ctype = ctype;
+    r->body = body;
+    r->body_len = len;
 }
 
-static void page(struct http_conn *c, const struct http_request *req, const struct http_reply *r)
+static void plaintext(const struct http_request *req, struct http_reply *r)
 {
     (void)req;
-    http_respond(c, 200, r, HTTP_CTYPE_HTML, http_page, http_page_len, NULL);
+    content(r, 200, HTTP_CTYPE_PLAIN, plaintext_body, sizeof plaintext_body - 1);
 }
 
-static void metrics(struct http_conn *c, const struct http_request *req, const struct http_reply *r)
+static void page(const struct http_request *req, struct http_reply *r)
+{
+    (void)req;
+    content(r, 200, HTTP_CTYPE_HTML, http_page, http_page_len);
+}
+
+static void metrics(const struct http_request *req, struct http_reply *r)
 {
     (void)req;
     char *text = mem_alloc(HTTP_METRICS_BUF);
     if (!text) {
-        http_respond_error(c, 503);
+        *r = http_reply_error(503);
         return;
     }
-    size_t n = http_metrics_render(text, HTTP_METRICS_BUF);
-    http_respond(c, 200, r, HTTP_CTYPE_METRICS, text, n, NULL);
-    if (c->body == text)
-        c->body_owned = true;
-    else
-        mem_free(text); // small enough to have been copied into out
+    content(r, 200, HTTP_CTYPE_METRICS, text, http_metrics_render(text, HTTP_METRICS_BUF));
+    r->body_owned = true; // the writer frees it, once copied or sent
 }
 
 // [snippet: http-upgrade-route]
 // The upgrade hook's path leads here. Without a hook (a build without the
-// WebSocket stage) the path answers 426; with one, the hook checks the
-// handshake and writes the reply itself, into the reserve of out.
-static void upgrade(struct http_conn *c, const struct http_request *req, const struct http_reply *r)
+// WebSocket stage) the path answers 426; with one, the reply says so, and
+// the connection lets the hook check the handshake and write the answer.
+static void upgrade(const struct http_request *req, struct http_reply *r)
 {
     const struct http_upgrade_hook *hook = atomic_load_acquire(&upgrade_hook);
     if (!hook) {
-        struct http_reply closing = {.http10 = r->http10, .head_only = r->head_only};
-        http_respond(c, 426, &closing, HTTP_CTYPE_TEXT, body_426, sizeof body_426 - 1, upgrade_fields);
-        return;
-    }
-    if (req->chunked || req->content_length > 0) { // bytes after the head would be taken for frames
-        http_respond_error(c, 400);
-        return;
-    }
-    size_t n = 0;
-    int status = hook->handshake(req, c->out + c->out_len, HTTP_OUT_BUF - c->out_len, &n);
-    c->out_len += n;
-    http_metric_status(status);
-    if (status == 101) {
-        c->upgrade = hook;
+        content(r, 426, HTTP_CTYPE_TEXT, body_426, sizeof body_426 - 1);
+        r->extra = upgrade_fields;
+        r->keep_alive = false;
+    } else if (req->chunked || req->content_length > 0) { // bytes after the head would be taken for frames
+        *r = http_reply_error(400);
     } else {
-        c->closing = true;
-        c->linger = true;
+        r->upgrade = hook;
     }
 }
 // [end: http-upgrade-route]
@@ -212,7 +207,7 @@ static void target_path(const struct http_request *req, const char **path, size_
 }
 
 // [snippet: http-route]
-void http_route(struct http_conn *c, const struct http_request *req)
+struct http_reply http_route(const struct http_request *req, int fd)
 {
     unsigned method = http_method_bit(req->method, req->method_len);
     struct http_reply r = {
@@ -221,51 +216,51 @@ void http_route(struct http_conn *c, const struct http_request *req)
         .head_only = method == HTTP_M_HEAD,
     };
     // The body comes after the head; framing must survive it. We answer
-    // first and skip the body before parsing the next request. A client
-    // waiting for "100 Continue" gets the final answer instead, and the
-    // connection closes so that its body never has to be read.
+    // first, and the connection skips the body before parsing the next
+    // request. A client waiting for "100 Continue" gets the final answer
+    // instead, and the connection closes so that its body never has to be read.
     if ((req->chunked || req->content_length > 0) && req->expect_continue)
         r.keep_alive = false;
-    http_body_start(&c->req_body, req);
-    char allow[HTTP_ALLOW_MAX];
     // "OPTIONS *" asks about the server as a whole (RFC 9110 9.3.7); the
     // parser lets "*" through with OPTIONS (and CONNECT, whose target it
     // leaves to routing). OPTIONS answers 200 with Content-Length: 0, which
     // 9.3.7 requires and a 204 may not carry (8.6).
     if (method == HTTP_M_OPTIONS && req->target_len == 1 && req->target[0] == '*') {
-        http_allow_field(http_routes_all_methods(), allow);
+        content(&r, 200, HTTP_CTYPE_TEXT, "", 0);
+        r.allow = http_routes_all_methods();
         r.head_only = false;
-        http_respond(c, 200, &r, HTTP_CTYPE_TEXT, "", 0, allow);
-        return;
+        return r;
     }
     const char *path;
     size_t plen;
     target_path(req, &path, &plen);
-    http_log("[HTTP] fd=%d route=%.*s", c->sock.io.fd, (int)plen, path);
+    http_log("[HTTP] fd=%d route=%.*s", fd, (int)plen, path);
     const struct http_route *route = http_route_find(path, plen);
     switch (http_route_check(route, method)) {
     case 0:
-        route->handler(c, req, &r);
+        route->handler(req, &r);
         break;
     case 404:
-        http_respond(c, 404, &r, HTTP_CTYPE_TEXT, body_404, sizeof body_404 - 1, NULL);
+        content(&r, 404, HTTP_CTYPE_TEXT, body_404, sizeof body_404 - 1);
         break;
     case 405:
-        http_allow_field(route->methods, allow);
+        content(&r, 405, HTTP_CTYPE_TEXT, body_405, sizeof body_405 - 1);
+        r.allow = route->methods;
         r.head_only = false;
-        http_respond(c, 405, &r, HTTP_CTYPE_TEXT, body_405, sizeof body_405 - 1, allow);
         break;
     case 501:
         // And close: the bytes after a CONNECT head belong to the tunnel the
         // client asked for (it may send them before our answer), not to a
         // next request, so they cannot be parsed as one.
-        http_respond_error(c, 501);
+        r = http_reply_error(501);
+        http_log("[HTTP] fd=%d error=501", fd);
         break;
     default: // 200: OPTIONS
-        http_allow_field(route->methods, allow);
+        content(&r, 200, HTTP_CTYPE_TEXT, "", 0);
+        r.allow = route->methods;
         r.head_only = false;
-        http_respond(c, 200, &r, HTTP_CTYPE_TEXT, "", 0, allow);
         break;
     }
+    return r;
 }
 // [end: http-route]

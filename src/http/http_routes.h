@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "http/http_parse.h"
+#include "http/http_response.h"
 
 // Method sets: one bit per method a route answers (RFC 9110 9.3, and PATCH).
 #define HTTP_M_GET     (1u << 0)
@@ -21,14 +22,18 @@
 // The bit of a method token; 0 for any other method (no route answers it).
 unsigned http_method_bit(const char *m, size_t n);
 
-struct http_conn;
-struct http_reply;
 struct http_route {
     const char *path; // NULL: the upgrade route, at the upgrade hook's path
     size_t path_len;
     unsigned methods; // the methods its handler answers; OPTIONS is answered for every route
-    void (*handler)(struct http_conn *c, const struct http_request *req, const struct http_reply *r);
+    // Completes r, whose framing (keep_alive, http10, head_only) is set:
+    // the status, the body, and what becomes of the connection.
+    void (*handler)(const struct http_request *req, struct http_reply *r);
 };
+
+// The reply to one parsed request: routing, the checks before any handler
+// (below), and the handler. fd is only for the log.
+struct http_reply http_route(const struct http_request *req, int fd);
 
 // The route for a path, or NULL (404). The upgrade route's path is the
 // installed hook's, or HTTP_UPGRADE_PATH when no hook is installed.

@@ -10,6 +10,8 @@
 #include "http/http_parse.h"
 #include "net/net.h"
 
+struct http_lifecycle;
+
 // [snippet: upgrade-hook]
 // The seam through which a later layer takes over a connection (RFC 9110
 // section 7.8, Upgrade). The HTTP layer knows nothing of WebSocket; stage 7
@@ -21,18 +23,15 @@ struct http_upgrade_hook {
     // response it wrote; the connection is then closed after sending it.
     int (*handshake)(const struct http_request *req, char *out, size_t cap, size_t *len);
     // After the 101 has been sent: the protocol's state for this connection.
-    // HTTP's read buffer comes along, with the bytes the client sent after
-    // the request head in buf[start, len): buf is NULL when there are none,
-    // else a pool buffer (cap NET_BUF_SIZE) or a block from mem_alloc (cap
-    // HTTP_READ_BUF_MAX), and the protocol owns and frees it, even when open
-    // fails. The socket stays HTTP's: the protocol reads, writes and may shut
-    // down its write side, and HTTP closes it. NULL on failure (no memory):
+    // It reads, sends and lingers through the connection's lifecycle (see
+    // http_lifecycle.h), whose read buffer holds the bytes the client sent
+    // behind the handshake in in[start, len). NULL on failure (no memory):
     // the connection is then closed.
-    void *(*open)(struct net_stream *sock, char *buf, size_t cap, size_t start, size_t len);
+    void *(*open)(struct http_lifecycle *life);
     // Polled by the connection's task until READY (the protocol is done).
     poll_t (*poll)(void *state, struct sched_cx *cx);
-    // Releases the state. Called after HTTP has closed the socket: no request
-    // is in flight any more, so the buffers a send read from may go.
+    // Frees the state. Called by http_lifecycle_end after the socket is
+    // closed: no request is in flight any more, so what a send read from may go.
     void (*close)(void *state);
 };
 void http_set_upgrade_hook(const struct http_upgrade_hook *hook);

@@ -1,12 +1,12 @@
 // ws_conn.c: a WebSocket connection after the 101: read frames, reassemble, echo, answer pings, close.
 #include "config.h"
 #include "exec/exec.h"
+#include "http/http_lifecycle.h"
 #include "http/http_log.h"
 #include "http/http_metrics.h"
 #include "http/http_server.h"
 #include "mem/mem.h"
 #include "net/net.h"
-#include "sys/clock.h"
 #include "sys/string.h"
 #include "sys/sys.h"
 #include "ws/ws_frame.h"
@@ -17,12 +17,10 @@
 // [snippet: ws-conn-state]
 struct ws_conn {
     int resume;
-    struct net_stream *sock; // the HTTP connection's socket (HTTP closes it)
-    // Received bytes: [start, len) of in not yet consumed. in is lent while
-    // it holds bytes (a pool buffer, or HTTP's grown one handed over at the
-    // upgrade: in_cap tells which), NULL while waiting for the next frame.
-    uint8_t *in;
-    size_t in_cap, start, len;
+    // The connection's lifecycle, HTTP's until the upgrade: the socket, the
+    // timer of every wait, and the read buffer, whose [start, len) holds the
+    // received bytes not yet consumed. It ends the connection (and frees this).
+    struct http_lifecycle *life;
     // The frame being read, and the message machine (fragments, UTF-8, close).
     struct ws_msg msg;
     struct ws_frame frame;
@@ -42,25 +40,21 @@ struct ws_conn {
     uint16_t close_code; // our close frame's code, once we close
     bool going_away;     // the server is stopping: close with 1001
     uint8_t sent_kind;   // the event whose answer is being sent (survives the await)
-    // Every wait has a deadline: a send must finish within the send timeout,
-    // a read within the idle timeout (then one ping, then close), the
-    // linger after our close within WS_CLOSE_LINGER_MS. One timer serves all.
-    struct ex_timer timer;
-    uint64_t deadline;
+    // Every wait has a deadline (the lifecycle's one timer): a send must
+    // finish within the send timeout, a read within the idle timeout (then
+    // one ping, then close), the linger after our close within WS_CLOSE_LINGER_MS.
     bool restart_idle; // bytes arrived or an answer went out: the idle clock starts again
     bool pinged;       // our idle ping is out and nothing came back yet
-    bool timed_out;    // the current wait passed its deadline
 };
 // [end: ws-conn-state]
 
-// An idle WebSocket connection holds this and HTTP's struct http_conn, and
-// no buffer. Both must stay in small size classes of the allocator (448 and
-// 384 bytes): with the task slot, under 1 KiB. test_ws_state prints them.
-_Static_assert(sizeof(struct ws_conn) <= 448, "an idle WebSocket connection's state grew past 448 bytes");
+// An idle WebSocket connection holds this and HTTP's struct http_conn (with
+// the lifecycle), and no buffer. Both must stay in small size classes of the
+// allocator (384 bytes each): with the task slot, under 1 KiB. test_ws_state prints them.
+_Static_assert(sizeof(struct ws_conn) <= 384, "an idle WebSocket connection's state grew past 384 bytes");
 const size_t ws_conn_state_size = sizeof(struct ws_conn);
 
 #define WS_MSG_HEADROOM 10 // the longest frame header (RFC 6455 5.2)
-_Static_assert(WS_BIG_READ != NET_BUF_SIZE, "in_cap tells a big read buffer from a pool buffer");
 _Static_assert(WS_SMALL_FRAME >= 2 + 2 + sizeof WS_IDLE_PING - 1 && WS_SMALL_FRAME >= WS_MSG_HEADROOM,
                "a close frame, the idle ping and any header fit frame_out");
 
@@ -106,16 +100,11 @@ static void queue_close(struct ws_conn *w, uint16_t code)
 }
 // [end: ws-queue-frame]
 
-// Before a wait for bytes: what holds nothing goes back. The read buffer
-// when every byte was consumed, the message buffer between messages (a
-// message in progress keeps its bytes). An idle connection holds neither.
+// Before a wait for bytes, the message buffer goes back between messages
+// (a message in progress keeps its bytes), as the lifecycle's read buffer
+// does when every byte was consumed. An idle connection holds neither.
 static void give_back_idle(struct ws_conn *w)
 {
-    if (w->in && w->start == w->len) {
-        net_buf_release(w->in, w->in_cap);
-        w->in = NULL;
-        w->in_cap = w->start = w->len = 0;
-    }
     if (w->msg_buf && w->msg_len == 0) {
         mem_free(w->msg_buf);
         w->msg_buf = NULL;
@@ -156,10 +145,11 @@ enum step { STEP_NEED_MORE, STEP_EVENT, STEP_FAIL };
 // w->close_code set). No I/O here: the poll function does that.
 static enum step step(struct ws_conn *w, struct ws_event *ev)
 {
+    struct http_lifecycle *l = w->life;
     if (!w->in_frame) {
-        if (w->start == w->len) // also: no buffer at all
+        if (l->start == l->len) // also: no buffer at all
             return STEP_NEED_MORE;
-        int r = ws_frame_parse(w->in + w->start, w->len - w->start, &w->frame);
+        int r = ws_frame_parse((const uint8_t *)l->in + l->start, l->len - l->start, &w->frame);
         if (r == PARSE_NEED_MORE)
             return STEP_NEED_MORE;
         int rc = r == PARSE_ERROR ? w->frame.close_code : ws_msg_on_frame(&w->msg, &w->frame);
@@ -167,15 +157,15 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
             w->close_code = (uint16_t)rc;
             return STEP_FAIL;
         }
-        w->start += (size_t)r;
+        l->start += (size_t)r;
         w->in_frame = true;
         w->frame_done = 0;
     }
     uint64_t left = w->frame.payload_len - w->frame_done;
-    size_t avail = w->len - w->start;
+    size_t avail = l->len - l->start;
     size_t k = left < avail ? (size_t)left : avail;
     if (k) {
-        uint8_t *p = w->in + w->start;
+        uint8_t *p = (uint8_t *)l->in + l->start;
         ws_unmask(p, k, w->frame.mask, (size_t)w->frame_done);
         int rc = ws_msg_on_payload(&w->msg, p, k);
         if (rc) {
@@ -192,7 +182,7 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
             sys_memcpy(w->msg_buf + WS_MSG_HEADROOM + w->msg_len, p, k);
             w->msg_len += k;
         }
-        w->start += k;
+        l->start += k;
         w->frame_done += k;
     }
     if (w->frame_done < w->frame.payload_len)
@@ -207,79 +197,26 @@ static enum step step(struct ws_conn *w, struct ws_event *ev)
 }
 // [end: ws-step]
 
-// [snippet: ws-deadline]
-// Sets the deadline of the next wait. The timer is moved only when the new
-// deadline is earlier than the armed one; one that fires early is re-armed
-// in expired(). Returns false if the timer cannot be armed (EX_MAX_TIMERS in
-// use): the caller then closes at once instead of waiting unbounded.
-static bool set_deadline(struct ws_conn *w, uint64_t ms, struct sched_cx *cx)
-{
-    w->deadline = ex_now_ns() + ms * NS_PER_MS;
-    if (w->timer.index < 0 || w->timer.deadline > w->deadline)
-        return ex_timer_arm(&w->timer, w->deadline, cx->waker) == 0;
-    return true;
-}
-
-// True once the deadline has passed, or if the timer (fired early for an
-// older deadline) cannot be re-armed: a wait without a timer has no end.
-static bool expired(struct ws_conn *w, struct sched_cx *cx)
-{
-    if (ex_now_ns() >= w->deadline)
-        return w->timed_out = true;
-    if (w->timer.index < 0 && ex_timer_arm(&w->timer, w->deadline, cx->waker) < 0)
-        return w->timed_out = true;
-    return false;
-}
-
-// Reads more frame bytes: READY with io_result > 0, 0 at end of stream, or
-// -errno; or READY with timed_out or going_away set instead.
+// [snippet: ws-read]
+// Reads more frame bytes through the lifecycle (within the deadline the
+// poll set): READY with io_result > 0, 0 at end of stream, -ETIMEDOUT, or
+// -errno; or READY with going_away set instead.
 static poll_t ws_read(struct ws_conn *w, struct sched_cx *cx)
 {
     // Idle and the server is stopping: tell the peer "going away".
-    if (ex_stopping() && w->start == w->len && !w->in_frame)
+    if (ex_stopping() && w->life->start == w->life->len && !w->in_frame)
         return w->going_away = true, READY;
-    if (expired(w, cx))
-        return READY;
-    if (w->start == w->len)
-        w->start = w->len = 0;
-    else if (w->len == w->in_cap) { // keep the unconsumed tail, make room after it
-        sys_memmove(w->in, w->in + w->start, w->len - w->start);
-        w->len -= w->start;
-        w->start = 0;
-    }
-    // As in HTTP: a buffer is taken just before the recv, and goes back at
-    // once if the recv finds nothing and none of it holds a byte. The
-    // payload of a large frame streams through it: that is read WS_BIG_READ
-    // bytes at a time (one recv where a pool buffer would take four).
+    // The payload of a large frame streams through the read buffer, which
+    // then grows to WS_BIG_READ: one recv where a pool buffer would take four.
     bool big = w->in_frame && w->frame.payload_len - w->frame_done > NET_BUF_SIZE;
-    if (!w->in || (big && w->in_cap == NET_BUF_SIZE && w->len == 0)) {
-        uint8_t *in = big ? mem_alloc(WS_BIG_READ) : net_buf_take();
-        if (in) {
-            if (w->in)
-                net_buf_release(w->in, w->in_cap);
-            w->in = in;
-            w->in_cap = big ? WS_BIG_READ : NET_BUF_SIZE;
-        } else if (!w->in) {
-            return w->io_result = -ENOMEM, READY;
-        }
-    }
-    poll_t r = net_recv(w->sock, w->in + w->len, w->in_cap - w->len, &w->io_result, cx);
+    if (!http_lifecycle_room(w->life, big ? WS_BIG_READ : NET_BUF_SIZE))
+        return w->io_result = -ENOMEM, READY;
+    poll_t r = http_lifecycle_recv(w->life, &w->io_result, cx);
     if (r == PENDING || w->io_result <= 0)
         give_back_idle(w);
-    else
-        http_metric_add(M_BYTES_IN, (uint64_t)w->io_result);
     return r;
 }
-
-// Sends what queue_frame queued, within the send timeout: a peer that does
-// not take our bytes in time gets -ETIMEDOUT (and the connection closes).
-static poll_t ws_send(struct ws_conn *w, struct sched_cx *cx)
-{
-    if (expired(w, cx))
-        return w->io_result = -ETIMEDOUT, READY;
-    return net_send(w->sock, &w->send, &w->io_result, cx);
-}
-// [end: ws-deadline]
+// [end: ws-read]
 
 // [snippet: ws-poll]
 static poll_t ws_poll(void *state, struct sched_cx *cx)
@@ -293,19 +230,18 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         if (s == STEP_FAIL)
             break;
         if (s == STEP_NEED_MORE) {
-            if (w->restart_idle && !set_deadline(w, ws_settings.idle_timeout_ms, cx))
-                ASYNC_RETURN(w); // no timer: close now rather than wait unbounded
+            if (w->restart_idle)
+                http_deadline_in(&w->life->deadline, ws_settings.idle_timeout_ms, cx);
             w->restart_idle = false;
             AWAIT(w, ws_read(w, cx));
             if (w->going_away) {
                 w->close_code = WS_CLOSE_GOING_AWAY;
                 break;
             }
-            if (w->timed_out) {
+            if (w->io_result == -ETIMEDOUT) {
                 // Silent for a whole period: one ping; silent for another: close.
-                w->timed_out = false;
                 if (w->pinged) {
-                    http_log("[WS] fd=%d idle: no answer to our ping", w->sock->io.fd);
+                    http_log("[WS] fd=%d idle: no answer to our ping", w->life->sock.io.fd);
                     w->close_code = WS_CLOSE_GOING_AWAY;
                     break;
                 }
@@ -315,8 +251,7 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
             } else {
                 if (w->io_result <= 0)
                     ASYNC_RETURN(w); // the peer vanished without a close frame
-                w->len += (size_t)w->io_result;
-                w->pinged = false; // any byte is a sign of life, a pong or not
+                w->pinged = false;   // any byte is a sign of life, a pong or not
                 w->restart_idle = true;
                 continue;
             }
@@ -331,9 +266,9 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         } else if (ev.kind == WS_EV_CLOSE) {
             w->close_code = ev.close_code;
             queue_close(w, ev.close_code); // echo the code, then close TCP (5.5.1)
-            if (set_deadline(w, http_settings.send_timeout_ms, cx))
-                AWAIT(w, ws_send(w, cx));
-            http_log("[WS] fd=%d closed by peer code=%u", w->sock->io.fd,
+            http_deadline_in(&w->life->deadline, http_settings.send_timeout_ms, cx);
+            AWAIT(w, http_lifecycle_send(w->life, &w->send, &w->io_result, cx));
+            http_log("[WS] fd=%d closed by peer code=%u", w->life->sock.io.fd,
                      w->close_code); // not ev: a local, gone after the await
             ASYNC_RETURN(w);
         } else {
@@ -343,15 +278,13 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
         // a peer that does not read its echoes stops being read too (its
         // frames wait in the kernel, and TCP slows the peer down), and the
         // connection holds one message at a time.
-        if (!set_deadline(w, http_settings.send_timeout_ms, cx))
-            ASYNC_RETURN(w);
-        AWAIT(w, ws_send(w, cx));
+        http_deadline_in(&w->life->deadline, http_settings.send_timeout_ms, cx);
+        AWAIT(w, http_lifecycle_send(w->life, &w->send, &w->io_result, cx));
         if (w->io_result < 0) {
             if (w->io_result == -ETIMEDOUT)
-                http_log("[WS] fd=%d send timed out", w->sock->io.fd);
+                http_log("[WS] fd=%d send timed out", w->life->sock.io.fd);
             ASYNC_RETURN(w); // a peer that does not read cannot read a close frame either
         }
-        http_metric_add(M_BYTES_OUT, (uint64_t)w->io_result);
         w->restart_idle = true;
         if (w->sent_kind == WS_EV_MESSAGE) {
             w->msg_len = 0;                 // only now: the echo was sent from msg_buf
@@ -364,27 +297,12 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
     }
     // We close: send our close frame, then wait a little for the peer's
     // close (or EOF) so that it reads our reason before the TCP close.
-    http_log("[WS] fd=%d closing code=%u", w->sock->io.fd, w->close_code);
+    http_log("[WS] fd=%d closing code=%u", w->life->sock.io.fd, w->close_code);
     queue_close(w, w->close_code);
-    if (!set_deadline(w, http_settings.send_timeout_ms, cx))
-        ASYNC_RETURN(w);
-    AWAIT(w, ws_send(w, cx));
-    if (w->io_result < 0)
-        ASYNC_RETURN(w);
-    net_shutdown_write(w->sock);
-    if (!set_deadline(w, WS_CLOSE_LINGER_MS, cx))
-        ASYNC_RETURN(w);
-    w->start = w->len = 0;
-    if (!w->in) { // a sink for the bytes we drop
-        w->in = net_buf_take();
-        w->in_cap = NET_BUF_SIZE;
-    }
-    for (;;) {
-        AWAIT(w, expired(w, cx) || !w->in ? (w->io_result = 0, READY)
-                                          : net_recv(w->sock, w->in, w->in_cap, &w->io_result, cx));
-        if (w->io_result <= 0)
-            break;
-    }
+    http_deadline_in(&w->life->deadline, http_settings.send_timeout_ms, cx);
+    AWAIT(w, http_lifecycle_send(w->life, &w->send, &w->io_result, cx));
+    if (w->io_result >= 0)
+        AWAIT(w, http_lifecycle_linger(w->life, WS_CLOSE_LINGER_MS, cx));
     ASYNC_END(w);
 }
 // [end: ws-poll]
@@ -392,40 +310,31 @@ static poll_t ws_poll(void *state, struct sched_cx *cx)
 struct ws_settings ws_settings = {.idle_timeout_ms = WS_IDLE_TIMEOUT_MS};
 
 // [snippet: ws-hook]
-// HTTP's read buffer comes along as it is: frames the client pipelined
-// behind the handshake are never copied, nor refused for their number.
-static void *ws_open(struct net_stream *sock, char *buf, size_t cap, size_t start, size_t len)
+// The connection's lifecycle comes along as it is: its read buffer holds
+// the frames the client pipelined behind the handshake, never copied, nor
+// refused for their number.
+static void *ws_open(struct http_lifecycle *life)
 {
     struct ws_conn *w = mem_alloc(sizeof *w);
-    if (!w) {
-        if (buf)
-            net_buf_release(buf, cap);
+    if (!w)
         return NULL;
-    }
     sys_memset(w, 0, sizeof *w);
-    w->sock = sock;
-    w->in = (uint8_t *)buf;
-    w->in_cap = cap;
-    w->start = start;
-    w->len = len;
-    w->timer = (struct ex_timer)EX_TIMER_INIT;
+    w->life = life;
     w->restart_idle = true;
     ws_msg_init(&w->msg);
     http_metric_add(M_WS_OPENED, 1);
-    http_log("[WS] fd=%d handshake complete", sock->io.fd);
+    http_log("[WS] fd=%d handshake complete", life->sock.io.fd);
     return w;
 }
 
-// Runs after HTTP's net_close: a send cut short by the send timeout was
-// still the kernel's until then, reading msg_buf (an echo) or frame_out.
+// Called by http_lifecycle_end after the socket is closed: a send cut short
+// by the send timeout was still the kernel's until then, reading msg_buf
+// (an echo) or frame_out. The read buffer is the lifecycle's to free.
 static void ws_close(void *state)
 {
     struct ws_conn *w = state;
-    net_stream_check_quiet(w->sock);
-    ex_timer_cancel(&w->timer);
+    net_stream_check_quiet(&w->life->sock);
     mem_free(w->msg_buf);
-    if (w->in)
-        net_buf_release(w->in, w->in_cap);
     mem_free(w);
 }
 
