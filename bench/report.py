@@ -23,7 +23,8 @@ NUMERIC = {"workers", "connections", "keepalive", "pinned", "idle_conns", "run",
            "p50_us", "p90_us", "p99_us", "p999_us", "lat_max_us", "lat_mean_us", "cpu_us_per_req", "cpu_s",
            "err_connect", "err_read", "err_write", "err_status", "err_timeout", "bytes_per_req", "msg_size",
            "discarded", "elapsed_s", "loadgen_cpu_s", "other_cpu_pct", "syscalls", "syscalls_per_req",
-           "offered_rps", "load_pct", "peak_rps", "p9999_us", "svc_p99_us", "unfinished", "depth"}
+           "offered_rps", "load_pct", "peak_rps", "p9999_us", "svc_p99_us", "unfinished", "depth",
+           "shared_writes_per_req"}
 ERRORS = ("err_connect", "err_read", "err_write", "err_status", "err_timeout")
 OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
@@ -406,6 +407,10 @@ def workers_section(rows):
     return out
 
 
+def f_shared(v):
+    return "-" if v is None else f"{v:.2f}"
+
+
 def spread_section(rows):
     """Where connections and requests land on the workers, with each executor and accept mode."""
     sp = [r for r in rows if r["series"] == "spread"]
@@ -431,9 +436,13 @@ def spread_section(rows):
             lines.append([int(workers), f"{'keep-alive' if ka else 'close'} c{int(conns)}", executor, accept,
                           "acceptor thread" if acc is not None and not sum(acc) else f_split(acc),
                           f_split(per_worker(sp, "worker_closed", **at)), f_split(req),
-                          f"{max(req) * len(req) / sum(req):.2f}" if sum(req) else "-"])
+                          f"{max(req) * len(req) / sum(req):.2f}" if sum(req) else "-",
+                          f_shared(med(sp, "shared_writes_per_req", **at))])
     out += [table(["workers", "load", "executor", "accept", "accepted", "connections", "requests",
-                   "busiest / mean"], lines), ""]
+                   "busiest / mean", "shared writes / req"], lines), ""]
+    out += ["Shared writes: writes to words other workers write too (the ready queues, the poller role, "
+            "parking, kicks, the timer heaps' and rings' locks), as the server counts them "
+            "(`async_nostd_shared_writes_total` in /metrics), per response.", ""]
     if any(r["server"] in (OURS, THREAD) for r in sp):
         out += ["Unpinned and sharing the cores with `wrk`, the shared executor's split also shows how the kernel "
                 "scheduled its threads; the per-core executor's connection counts are placements (each "

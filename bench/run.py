@@ -145,7 +145,7 @@ COLUMNS = [
     # the workers and spread series: the CPUs the server and the load generator were pinned to,
     # and from our server's /metrics, per worker ("n0/n1/..."): responses sent, connections
     # accepted, connections ended (with the per-core executor: where they lived)
-    "server_cpus", "load_cpus", "worker_requests", "worker_accepted", "worker_closed",
+    "server_cpus", "load_cpus", "worker_requests", "worker_accepted", "worker_closed", "shared_writes_per_req",
 ]
 
 
@@ -422,8 +422,12 @@ def worker_deltas(server, before, settle=0.3):
     fields "n0/n1/...". Waits `settle` s first, so the run's connections have ended."""
     time.sleep(settle)
     after = server.worker_counts()
-    return {f"worker_{k}": "/".join(str(a - b) for a, b in zip(after[k], before[k]))
-            for k in ("requests", "accepted", "closed")}
+    out = {f"worker_{k}": "/".join(str(a - b) for a, b in zip(after[k], before[k]))
+           for k in ("requests", "accepted", "closed")}
+    requests = sum(after["requests"]) - sum(before["requests"])
+    if requests > 0:  # writes to words other workers write too, per response (the executor's count)
+        out["shared_writes_per_req"] = round((after["shared_writes"] - before["shared_writes"]) / requests, 3)
+    return out
 
 
 def point_name(route, close, conns):

@@ -227,7 +227,10 @@ class Ours(Server):
                  "async_nostd_worker_connections_accepted_total": "accepted",
                  "async_nostd_worker_connections_closed_total": "closed"}
         out = {v: [0] * self.workers for v in names.values()}
+        out["shared_writes"] = 0
         for line in text.splitlines():
+            if line.startswith("async_nostd_shared_writes_total "):
+                out["shared_writes"] = int(float(line.split()[1]))
             name, _, rest = line.partition("{worker=\"")
             if name in names and rest:
                 who, _, val = rest.partition("\"} ")

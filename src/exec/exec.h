@@ -53,6 +53,10 @@ const char *ex_executor_name(void);
 int ex_worker_id(void);
 // Worker threads configured by ex_init (0 before it).
 int ex_worker_count(void);
+// Writes to words shared between workers, counted by the scheduler and the
+// executor at each such write (sched_note_shared_writes), summed over the
+// workers: the bench divides it by the requests served.
+uint64_t ex_shared_writes(void);
 
 // ---- I/O readiness --------------------------------------------------------------
 #define EX_READABLE 1u

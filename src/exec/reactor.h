@@ -45,6 +45,12 @@ struct reactor_ops {
 };
 // [end: reactor-ops]
 
+// True when instance i's words (its timer heap's lock, its ring's SQ lock)
+// are written by other threads too: the shared executor with several
+// workers, or a thread that is not instance i's worker. For the count of
+// shared writes (sched_note_shared_writes).
+bool ex_instance_shared(uint32_t i);
+
 // Backends call this right after their wait syscall returns (see worker.c):
 // it refreshes the calling worker's cached clock.
 void ex_clock_refresh(void);

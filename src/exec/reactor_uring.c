@@ -583,6 +583,7 @@ static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)
     atomic_store_relaxed(&op->state, EX_OP_FLIGHT);
     atomic_fetch_add(&u->stats.in_flight, 1);
     atomic_fetch_add(&u->stats.submitted, 1);
+    sched_note_shared_writes(ex_instance_shared((uint32_t)(u - inst))); // sq_lock
     sys_mutex_lock(&u->sq_lock);
     struct io_uring_sqe *s = prep(arg);
     s->user_data = arg->user_data ? arg->user_data : (uint64_t)(uintptr_t)op;

@@ -2,6 +2,7 @@
 #include "exec/timer.h"
 #include "config.h"
 #include "exec/exec.h"
+#include "exec/reactor.h"
 #include "sys/atomic.h"
 #include "sys/clock.h"
 #include "sys/lock.h"
@@ -88,6 +89,7 @@ static void remove_at(struct timer_heap *h, uint32_t i, int32_t outcome)
 // Takes t out of heap h if it is still there (under h's lock).
 static void cancel_in(struct timer_heap *h, struct ex_timer *t)
 {
+    sched_note_shared_writes(ex_instance_shared((uint32_t)(h - heaps))); // the lock
     sys_mutex_lock(&h->lock);
     if (t->index >= 0 && &heaps[t->heap] == h)
         remove_at(h, (uint32_t)t->index, EX_TIMER_IDLE);
@@ -100,6 +102,7 @@ int ex_timer_arm(struct ex_timer *t, uint64_t deadline, struct waker w)
 {
     uint32_t home = sched_home(w);
     struct timer_heap *h = &heaps[home];
+    sched_note_shared_writes(ex_instance_shared(home));         // the lock [later: per-core]
     if (atomic_load_acquire(&t->index) >= 0 && t->heap != home) // [later: per-core]
         cancel_in(&heaps[t->heap], t); // armed for a task of another heap [later: per-core]
     sys_mutex_lock(&h->lock);
@@ -156,6 +159,7 @@ uint32_t timer_fire_due(uint32_t heap, uint64_t now)
     uint32_t total = 0;
     for (;;) {
         uint32_t n = 0;
+        sched_note_shared_writes(ex_instance_shared(heap)); // the lock [later: per-core]
         sys_mutex_lock(&h->lock);
         while (h->size && h->at[0]->deadline <= now && n < EX_TIMER_FIRE_BATCH) {
             struct ex_timer *t = h->at[0];

@@ -70,6 +70,7 @@ static void kick_all(void)
 // to sleep (it read the old park_seq) return from futex_wait at once.
 static void wake_parked(int n)
 {
+    sched_note_shared_writes(1);
     atomic_fetch_add(&ex.park_seq, 1);
     sys_futex_wake(&ex.park_seq, n);
 }
@@ -80,8 +81,10 @@ static void wake_parked(int n)
 static void notify_per_core(uint32_t home)
 {
     struct worker *me = this_worker();
-    if ((!me || me->queue.queue != home) && atomic_load_seq(&ex.pollers[home].blocked))
+    if ((!me || me->queue.queue != home) && atomic_load_seq(&ex.pollers[home].blocked)) {
+        sched_note_shared_writes(1); // the other worker's kick word
         ex.reactor->kick(home);
+    }
 }
 // [end: notify-per-core]
 
@@ -100,6 +103,7 @@ static void notify(uint32_t home)
         // flight at a time, so a burst of wakes costs one futex call.
         if (atomic_load_seq(&ex.parked) && !atomic_exchange(&ex.waking, 1))
             wake_parked(1);
+        sched_note_shared_writes(atomic_load_relaxed(&ex.parked) != 0); // waking [later: per-core]
         return;
     }
     // Another thread (the acceptor, a signal handler, a test): if no worker
@@ -108,6 +112,7 @@ static void notify(uint32_t home)
         wake_parked(1);
     else if (atomic_load_seq(&ex.pollers[0].blocked))
         ex.reactor->kick(0);
+    sched_note_shared_writes(1); // the kick word, or park_seq [later: per-core]
 }
 // [end: notify]
 
@@ -117,8 +122,10 @@ static void timer_earlier(uint32_t heap, uint64_t deadline)
     // A new earliest timer: a poller blocked with a later (or no) timeout
     // must recompute it.
     struct poller *p = &ex.pollers[heap];
-    if (atomic_load_seq(&p->blocked) && deadline < atomic_load_seq(&p->wait_deadline))
+    if (atomic_load_seq(&p->blocked) && deadline < atomic_load_seq(&p->wait_deadline)) {
+        sched_note_shared_writes(ex_instance_shared(heap)); // [later: per-core]
         ex.reactor->kick(heap);
+    }
 }
 // [end: timer-earlier]
 
@@ -192,6 +199,20 @@ int ex_worker_id(void)
 }
 
 int ex_worker_count(void) { return ex.nworkers; }
+
+bool ex_instance_shared(uint32_t i)
+{
+    struct worker *me = this_worker();
+    return (ex.kind == EX_SHARED && ex.nworkers > 1) || !me || me->reactor != i;
+}
+
+uint64_t ex_shared_writes(void)
+{
+    uint64_t n = 0;
+    for (int i = 0; i < ex.nworkers; i++)
+        n += atomic_load_relaxed(&ex.workers[i].queue.shared_writes);
+    return n;
+}
 
 poll_t ex_io_wait(struct ex_io *io, uint32_t events, struct sched_cx *cx, int *err)
 {
@@ -282,6 +303,7 @@ static void park(void)
         sys_futex_wait(&ex.park_seq, seq, NULL);
     atomic_fetch_sub(&ex.parked, 1);
     atomic_store_seq(&ex.waking, 0);
+    sched_note_shared_writes(3); // parked twice, waking [later: per-core]
 }
 // [end: park]
 
@@ -327,6 +349,7 @@ static void shared_loop(void)
             return;
         uint32_t expected = 0;
         bool poller = atomic_cas(&ex.poller_taken, &expected, 1);
+        sched_note_shared_writes(ex.nworkers > 1 ? 1u + poller : 0); // the CAS, the release [later: per-core]
         if (ran == EX_RUN_BATCH) {
             // Still busy: look for I/O without blocking, so a stream of ready
             // tasks cannot starve the sockets, then run more.
@@ -352,7 +375,7 @@ static int worker_main(void *arg)
 {
     struct worker *me = arg;
     sys_thread_self()->slot[SLOT_EXECUTOR] = me;
-    sched_thread_attach(&me->queue); // [later: per-core]
+    sched_thread_attach(&me->queue);                  // [later: per-core]
     if (ex.kind == EX_PER_CORE && ex.reactor->attach) // [later: per-core]
         ex.reactor->attach(me->reactor);              // [later: per-core]
     if (ex.kind == EX_SHARED)
@@ -391,7 +414,9 @@ int ex_init(const struct ex_config *cfg)
     ex.ninstances = n;
     for (int i = 0; i < cfg->workers; i++) {
         uint32_t own = ex.kind == EX_PER_CORE ? (uint32_t)i : 0;
-        ex.workers[i] = (struct worker){.queue = {.queue = own}, .reactor = own};
+        ex.workers[i] =
+            (struct worker){.queue = {.queue = own, .queue_shared = ex.kind == EX_SHARED && cfg->workers > 1},
+                            .reactor = own};
     }
     for (uint32_t i = 0; i < n; i++)
         ex.pollers[i].now = sys_now_ns();

@@ -156,6 +156,10 @@ size_t http_metrics_render(char *buf, size_t cap)
     struct sched_stats st;
     sched_get_stats(&st);
     metric(&w, "async_nostd_tasks_live", "gauge", "Tasks alive in the scheduler.", st.live);
+    metric(&w, "async_nostd_shared_writes_total", "counter",
+           "Writes to words other workers write too (ready queues, the poller role, parking, kicks, "
+           "timer and ring locks), as the executor counts them.",
+           ex_shared_writes());
     metric(&w, "async_nostd_task_slots", "gauge", "Task slots (the most concurrent connections).", st.limit);
     per_worker(&w, "async_nostd_worker_connections_accepted_total",
                "Connections handed to a task, by the worker that accepted them.", M_CONN_ACCEPTED);

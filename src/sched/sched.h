@@ -56,12 +56,25 @@ uint32_t sched_queues(void);
 struct sched_thread {
     uint32_t queue;
     bool spread;
+    bool queue_shared;      // other threads pop from this queue too (the shared executor)
+    uint64_t shared_writes; // see sched_note_shared_write
 };
 void sched_thread_attach(struct sched_thread *st);
 // Tasks this thread spawns from now on go round robin over every queue (on)
 // or to its own (off). Returns the previous setting. For a listener that
 // accepts for all workers.
 bool sched_spread_spawns(bool on);
+// Counts, on the calling thread, n writes to words that other workers
+// write too: the cache line it is on must travel between cores, which is
+// what stops an executor from scaling. The scheduler and the executor call
+// it at each such write they make (its callers are the list); a thread with
+// no sched_thread counts nothing. Not counted: the allocator's and the I/O
+// buffers' central lists (reached only when a thread's cache runs dry or
+// overflows) and the kernel's own locks. The counts are the
+// evidence behind chapter 10's claim: none per keep-alive request with the
+// per-core executor.
+void sched_note_shared_writes(uint32_t n);
+
 // The queue of the task w names: where a wake queues it, and so which
 // worker runs it. Stable for the task's life.
 uint32_t sched_home(struct waker w);

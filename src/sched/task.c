@@ -92,6 +92,32 @@ static uint32_t this_queue(void)
     return st ? st->queue : 0;
 }
 
+// [snippet: sched-note-shared]
+void sched_note_shared_writes(uint32_t n)
+{
+    struct sched_thread *st = this_thread();
+    if (st)
+        st->shared_writes += n; // this thread's own word: counting shares nothing
+}
+// [end: sched-note-shared]
+
+// A push writes the queue's tail and a cell: shared when the queue is
+// another worker's or every worker's. A pop writes head: shared when every
+// worker pops from this queue.
+static void note_push(uint32_t home)
+{
+    struct sched_thread *st = this_thread();
+    if (st && (st->queue_shared || st->queue != home))
+        st->shared_writes++;
+}
+
+static void note_pop(void)
+{
+    struct sched_thread *st = this_thread();
+    if (st && st->queue_shared)
+        st->shared_writes++;
+}
+
 bool sched_spread_spawns(bool on)
 {
     struct sched_thread *st = this_thread();
@@ -111,7 +137,10 @@ static uint32_t place(void)
     struct sched_thread *st = this_thread();
     if (st && !st->spread)
         return st->queue;
-    return nqueues == 1 ? 0 : atomic_fetch_add(&spread_next, 1) % nqueues;
+    if (nqueues == 1)
+        return 0;
+    sched_note_shared_writes(1);
+    return atomic_fetch_add(&spread_next, 1) % nqueues;
 }
 
 uint32_t sched_home(struct waker w) { return w.slot < task_limit ? tasks[w.slot].home : 0; }
@@ -126,6 +155,7 @@ static void enqueue(uint32_t slot)
     // a consumer that moved head past that cell a lap ago and was preempted
     // before handing it back. The cell is free the moment that consumer
     // runs again, so yield and retry: never panic, never drop the task.
+    note_push(home); // [later: per-core]
     while (!sched_ready_queue_push(&queues[home], slot))
         sys_sched_yield();
     void (*notify)(uint32_t) = atomic_load_acquire(&notify_hook);
@@ -148,6 +178,7 @@ static int spawn(uint32_t home, sched_poll_fn poll, void *state, void (*drop)(vo
     t->state = state;
     t->drop = drop;
     t->home = home < nqueues ? home : 0;
+    sched_note_shared_writes(1); // live, the slot pool: per task, not per request [later: per-core]
     atomic_fetch_add(&live, 1);
     atomic_add_relaxed(&stat_spawned, 1);
     if (out)
@@ -223,6 +254,7 @@ int sched_run_one(void)
     uint32_t slot;
     if (!sched_ready_queue_pop(&queues[this_queue()], &slot))
         return 0;
+    note_pop(); // [later: per-core]
     struct task *t = &tasks[slot];
     uint64_t word = atomic_load_acquire(&t->word);
     uint32_t gen = GEN(word);
@@ -245,6 +277,7 @@ int sched_run_one(void)
             drop(state);
         sched_slot_pool_push(&pool, slot);
         atomic_add_relaxed(&stat_completed, 1);
+        sched_note_shared_writes(1); // [later: per-core]
         atomic_fetch_sub(&live, 1);
         return 1;
     }
