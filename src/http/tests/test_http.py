@@ -461,6 +461,32 @@ def test_metrics(ctx):
         assert active, "connections_active does not go back to 1 (the /metrics request itself)"
 
 
+def test_shared_writes_per_request(ctx):
+    """The server counts its writes to words other workers write too (/metrics
+    async_nostd_shared_writes_total). With two workers and keep-alive requests, the per-core
+    executor makes almost none per request (a connection's placement, once), the shared one
+    several (its one ready queue, the poller role, parking)."""
+    per_req = {}
+    for executor in ("shared", "per-core"):
+        with server(ctx, workers=2, args=(f"--executor={executor}",)) as srv:
+            conns = [Conn(srv.port) for _ in range(4)]
+            try:
+                before = metrics(srv.port)["async_nostd_shared_writes_total"]
+                for _ in range(250):
+                    for c in conns:
+                        c.send(request("/plaintext"))
+                    for c in conns:
+                        assert c.read_response().status == 200
+                after = metrics(srv.port)["async_nostd_shared_writes_total"]
+            finally:
+                for c in conns:
+                    c.close()
+            per_req[executor] = (after - before) / 1000
+    assert per_req["per-core"] < 0.05, f"per-core: {per_req['per-core']:.3f} shared writes per request"
+    assert per_req["shared"] > 1, f"shared: {per_req['shared']:.3f} shared writes per request (the count is broken?)"
+    return f"shared {per_req['shared']:.2f}, per-core {per_req['per-core']:.3f} per request, 2 workers"
+
+
 def test_metrics_per_worker(ctx):
     """/metrics counts requests, accepted and closed connections per worker; the per-worker
     lines sum to the totals, and the per-core executor with one listener spreads connections
