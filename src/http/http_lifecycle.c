@@ -140,6 +140,7 @@ void http_lifecycle_end(struct http_lifecycle *l)
 {
     http_deadline_cancel(&l->deadline);
     net_close(&l->sock);
+    net_stream_check_quiet(&l->sock); // the rule above, checked: a later edit that breaks it panics here
     if (l->upgrade_state)
         l->upgrade->close(l->upgrade_state);
     if (l->in)
