@@ -30,6 +30,7 @@ OURS = "async-nostd"
 THREAD = "async-nostd-thread"  # the same server with --accept=thread (Connection: close points)
 URING = "async-nostd-io_uring"  # the same server with --reactor=io_uring
 PERCORE = "async-nostd-per-core"  # the same server with --executor=per-core
+URING_PC = "async-nostd-io_uring-per-core"  # io_uring with a single-issuer ring per worker
 PERCORE_RP = "async-nostd-per-core-reuseport"  # ... and a SO_REUSEPORT listener per worker
 # The servers of the workers series, in the order of its table and plots: (label, server).
 WORKER_SERVERS = [("ours, shared", OURS), ("ours, per-core", PERCORE), ("ours, per-core reuseport", PERCORE_RP),
@@ -200,7 +201,7 @@ def headline_section(rows, targets):
         lines.append([f"{name}: server busy (share of one core)", f_pct(a), f_pct(c), f_ratio(ratio(a, c))])
         # The variants of our server measured at this point, each beside nginx.
         for variant, option in ((PERCORE, "--executor=per-core"), (THREAD, "--accept=thread"),
-                                (URING, "--reactor=io_uring")):
+                                (URING, "--reactor=io_uring"), (URING_PC, "--reactor=io_uring --executor=per-core")):
             v = dict(point=p, server=variant)
             if med(h, "cpu_us_per_req", **v) is None:
                 continue
@@ -248,7 +249,8 @@ def floor_section(rows):
               if any(r["server"] in FLOORS.values() and r["point"] == p for r in h)]
     if not points:
         return []
-    servers = [(OURS, "epoll"), (PERCORE, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), ("nginx", "epoll"),
+    servers = [(OURS, "epoll"), (PERCORE, "epoll"), (THREAD, "epoll"), (URING, "io_uring"), (URING_PC, "io_uring"),
+               ("nginx", "epoll"),
                ("h2o", "epoll"),
                (FLOORS["epoll"], "epoll"), (FLOORS["io_uring"], "io_uring")]
     lines = []

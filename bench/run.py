@@ -443,7 +443,8 @@ def series_headline(b, cfg, plan_only):
         for route, close in cfg["points"]:
             h2o = 1 if b.args.reference and cfg.get("h2o", True) else 0
             plaintext_only = len(floors) + h2o if route == "/plaintext" else 0
-            n = (2 if b.args.reference else 1) + close + b.uring_ok + plaintext_only + cfg.get("per_core", True)
+            n = (2 if b.args.reference else 1) + close + b.uring_ok * (1 + cfg.get("per_core", True)) + \
+                plaintext_only + cfg.get("per_core", True)
             b.http_point_cost(n, cfg["runs"], cfg["duration"], cfg["warmup"])
         return
     cpu = b.cpu_server if pinned else None
@@ -455,6 +456,9 @@ def series_headline(b, cfg, plan_only):
     if b.uring_ok:
         servers.append(b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS,
                                     reactor="io_uring")))
+        if cfg.get("per_core", True):  # its ring set up for one issuer (SINGLE_ISSUER | DEFER_TASKRUN)
+            servers.append(b.start(Ours(b.tmp, b.args.server, workers=1, cpu=cpu, max_tasks=MAX_TASKS,
+                                        reactor="io_uring", executor="per-core")))
     if b.args.reference:
         servers.append(b.start(Nginx(b.tmp, workers=1, cpu=cpu)))
         for note in check_same_answers(ours, servers[-1], sorted({p[0] for p in cfg["points"]})):
