@@ -352,7 +352,7 @@ static int worker_main(void *arg)
 {
     struct worker *me = arg;
     sys_thread_self()->slot[SLOT_EXECUTOR] = me;
-    sched_thread_attach(&me->queue); // [later: per-core]
+    sched_thread_attach(&me->queue);                  // [later: per-core]
     if (ex.kind == EX_PER_CORE && ex.reactor->attach) // [later: per-core]
         ex.reactor->attach(me->reactor);              // [later: per-core]
     if (ex.kind == EX_SHARED)

@@ -100,8 +100,8 @@ struct net_listener {
     net_accept_fn on_accept;
     void (*on_refused)(int fd);
     void *arg;
-    uint32_t home; // per-core: the ready queue (worker) it runs on  [later: per-core]
-    bool spread;   // its connections go round robin over every queue [later: per-core]
+    uint32_t home;               // per-core: the ready queue (worker) it runs on  [later: per-core]
+    bool spread;                 // its connections go round robin over every queue [later: per-core]
     struct ex_accept *multishot; // io_uring: the multishot accept (listener_uring.c) [later: io_uring]
     struct ex_io io;
     struct ex_timer backoff;
