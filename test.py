@@ -395,7 +395,10 @@ def main():
                 results.fail("format: every C file matches .clang-format",
                              "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
-            run_command_test(results, "book: every snippet reference resolves", ["make", "-s", "book-check"])
+            run_command_test(results, "book: every snippet reference resolves, no listing names a later "
+                             "chapter's symbol", ["make", "-s", "book-check"])
+            run_command_test(results, "book: the listings check fails on a planted later chapter's symbol",
+                             [sys.executable, "scripts/book/test_listings.py"], timeout=300)
             run_command_test(results, "book: every number in the prose comes from the build, is approximate "
                              "with its source or sits in a measured box", ["make", "-s", "book-numbers"])
             run_command_test(results, "book: the numbers check fails on a planted number and a missing figure",

@@ -3,7 +3,9 @@
 # scripts/book/snippets.lua and console transcripts checked by running them.
 #   make book        -> $(BUILD)/book/async-nostd.html, html/*.html, async-nostd.epub;
 #                       ends with "book: L listings, T transcripts, F figures checked"
-#   make book-check  -> every listing names exactly one snippet in the sources
+#   make book-check  -> every listing names exactly one snippet in the sources; no listing
+#                       names a symbol of src/ that a later chapter introduces
+#                       (scripts/book/check_listings.py)
 #   make book-numbers -> every number with a unit in the prose (and README.md) comes
 #                       from the build, is marked approximate with its source, or sits in
 #                       a "measured on" box (scripts/book/book_numbers.py)
@@ -40,6 +42,7 @@ book-transcripts: book-tools
 
 book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
+	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_listings.py
 
 book-numbers:
 	@$(BOOK_PYTHON) $(BOOK_TOOLS)/book_numbers.py check

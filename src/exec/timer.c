@@ -89,7 +89,7 @@ static void remove_at(struct timer_heap *h, uint32_t i, int32_t outcome)
 // Takes t out of heap h if it is still there (under h's lock).
 static void cancel_in(struct timer_heap *h, struct ex_timer *t)
 {
-    sched_note_shared_writes(ex_instance_shared((uint32_t)(h - heaps))); // the lock
+    sched_note_shared_writes(ex_instance_shared((uint32_t)(h - heaps))); // the lock [later: per-core]
     sys_mutex_lock(&h->lock);
     if (t->index >= 0 && &heaps[t->heap] == h)
         remove_at(h, (uint32_t)t->index, EX_TIMER_IDLE);

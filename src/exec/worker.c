@@ -39,7 +39,7 @@ struct worker {
 
 struct executor {
     const struct reactor_ops *reactor;
-    enum ex_executor kind; // EX_SHARED (chapter 4) or EX_PER_CORE (chapter 10)
+    enum ex_executor kind; // the shared executor (chapter 4) or the per-core one (chapter 10)
     int nworkers;
     uint32_t ninstances; // reactor instances = ready queues = timer heaps [later: per-core]
     struct worker workers[EX_MAX_WORKERS];

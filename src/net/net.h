@@ -94,7 +94,7 @@ void net_refuse_reply(int fd, const void *reply, size_t len);
 // close when on_accept fails, a pause of NET_EMFILE_BACKOFF_MS (a timer,
 // the worker stays free) when out of descriptors. At ex_shutdown the task
 // shuts the listening socket down and ends; the caller closes it after ex_join.
-struct ex_accept; // the completion path's multishot accept (exec/completion.h)
+struct ex_accept; // the completion path's multishot accept (exec/completion.h) [later: io_uring]
 struct net_listener {
     int listen_fd;
     net_accept_fn on_accept;

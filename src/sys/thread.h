@@ -10,7 +10,7 @@
 // something per thread. They are named here, in the lowest layer, so that two
 // layers can never pick the same number by accident.
 enum sys_thread_slot {
-    SLOT_SCHED,        // sched: the thread's ready queue (struct sched_thread)
+    SLOT_SCHED,        // sched: the ready queue the thread runs
     SLOT_EXECUTOR,     // exec: the executor's worker, set on its worker threads
     SLOT_MEM_CACHE,    // mem: the thread's allocator cache
     SLOT_NET_BUF,      // net: the thread's free list of I/O buffers
