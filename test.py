@@ -396,9 +396,11 @@ def main():
                              "clang-format is missing (scripts/setup.sh installs it)")
         if want_book and os.path.isfile(os.path.join(ROOT, "scripts", "book", "book.mk")):
             run_command_test(results, "book: every snippet reference resolves, no listing names a later "
-                             "chapter's symbol", ["make", "-s", "book-check"])
+                             "chapter's symbol, the glossary has every defined term", ["make", "-s", "book-check"])
             run_command_test(results, "book: the listings check fails on a planted later chapter's symbol",
                              [sys.executable, "scripts/book/test_listings.py"], timeout=300)
+            run_command_test(results, "book: the glossary check fails on a planted term with no entry",
+                             [sys.executable, "scripts/book/test_glossary.py"], timeout=300)
             run_command_test(results, "book: every number in the prose comes from the build, is approximate "
                              "with its source or sits in a measured box", ["make", "-s", "book-numbers"])
             run_command_test(results, "book: the numbers check fails on a planted number and a missing figure",

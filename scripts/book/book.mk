@@ -5,7 +5,8 @@
 #                       ends with "book: L listings, T transcripts, F figures checked"
 #   make book-check  -> every listing names exactly one snippet in the sources; no listing
 #                       names a symbol of src/ that a later chapter introduces
-#                       (scripts/book/check_listings.py)
+#                       (scripts/book/check_listings.py); the glossary has every term a
+#                       chapter defines, linked to its definition (scripts/book/check_glossary.py)
 #   make book-numbers -> every number with a unit in the prose (and README.md) comes
 #                       from the build, is marked approximate with its source, or sits in
 #                       a "measured on" box (scripts/book/book_numbers.py)
@@ -43,6 +44,7 @@ book-transcripts: book-tools
 book-check:
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_snippets.py
 	@SNIPPET_DIRS='$(BOOK_SNIPPET_DIRS)' $(BOOK_PYTHON) $(BOOK_TOOLS)/check_listings.py
+	@$(BOOK_PYTHON) $(BOOK_TOOLS)/check_glossary.py
 
 book-numbers:
 	@$(BOOK_PYTHON) $(BOOK_TOOLS)/book_numbers.py check

@@ -32,7 +32,9 @@
 -- above its expected output.
 --
 -- It also runs scripts/book/numbers.lua: `SPEC`{.n} inlines, .approx spans
--- and .measured boxes (numbers from the build; see scripts/book/book_numbers.py).
+-- and .measured boxes (numbers from the build; see scripts/book/book_numbers.py),
+-- and scripts/book/dfn.lua: [term]{.dfn}, a term where a chapter defines it,
+-- the anchor its glossary entry links to (see scripts/book/check_glossary.py).
 --
 -- Any unknown, duplicate, unterminated or unmatched marker stops pandoc with a
 -- non-zero exit and a message naming the snippet, the source file and the chapter.
@@ -407,4 +409,5 @@ local filters = {
 }
 local here = (PANDOC_SCRIPT_FILE or "scripts/book/snippets.lua"):match("^(.*/)") or "./"
 for _, f in ipairs(dofile(here .. "numbers.lua")) do filters[#filters + 1] = f end
+for _, f in ipairs(dofile(here .. "dfn.lua")) do filters[#filters + 1] = f end
 return filters
