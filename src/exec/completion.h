@@ -99,10 +99,11 @@ void ex_op_buf_put(uint32_t id);
 struct ex_op_stats {
     uint32_t in_flight, bufs_out;
     uint64_t submitted, enters, enobufs;
-    uint64_t busy;             // enters the kernel refused with -EBUSY (its CQ overflowed)
-    int32_t bufs_unregistered; // after the backend's teardown: its buffer ring's unregister, 0 or -errno
-    uint32_t rings;            // rings the backend runs: one, or one per worker (per-core)
-    uint32_t single_issuer;    // of them, set up SINGLE_ISSUER | DEFER_TASKRUN (per-core, Linux 6.1)
+    uint64_t busy;              // enters the kernel refused with -EBUSY (its CQ overflowed)
+    int32_t bufs_unregistered;  // after the backend's teardown: its buffer ring's unregister, 0 or -errno
+    uint32_t rings;             // rings the backend runs: one, or one per worker (per-core)
+    uint32_t single_issuer;     // of them, set up SINGLE_ISSUER | DEFER_TASKRUN (per-core, Linux 6.1)
+    uint64_t enters_registered; // of the enters, by a ring's registered fd (per-core, Linux 5.18)
 };
 void ex_op_stats(struct ex_op_stats *out);
 // For the tests of buffer exhaustion: the next io_uring backend gets n

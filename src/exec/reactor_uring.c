@@ -108,6 +108,8 @@ static bool may_enter(const struct uring_instance *u)
 
 static int enter(struct uring_instance *u, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
 {
+    if (u->ring.enter_thread == sys_thread_self())
+        atomic_fetch_add(&u->stats.enters_registered, 1);
     int r = uring_enter(&u->ring, to_submit, wait_nr, timeout_ns);
     atomic_fetch_add(&u->stats.enters, 1);
     if (r == -EBUSY)
@@ -541,6 +543,11 @@ static void uring_attach(uint32_t i)
         sys_snprintf(msg, sizeof msg, "io_uring reactor: cannot enable ring %u: %s", i, sys_errno_name(-r));
         sys_panic(msg);
     }
+    // The one thread that enters this ring names it by a registered index:
+    // each enter then skips the fd table. An older kernel says -EINVAL and
+    // the fd serves as before.
+    if (u->ring.flags & IORING_SETUP_SINGLE_ISSUER)
+        uring_register_fd(&u->ring);
 }
 
 // The worker leaves: a single-issuer ring's buffer group must be
@@ -552,6 +559,7 @@ static void uring_detach(uint32_t i)
     int r = uring_buf_ring_unregister(&u->ring, &u->bufs);
     if (r < 0) // the first failure is kept: 0 means every ring's went
         atomic_store_seq(&bufs_unregistered, r);
+    uring_unregister_fd(&u->ring);
 }
 // [end: uring-attach]
 
@@ -764,6 +772,7 @@ void ex_op_stats(struct ex_op_stats *out)
         out->enters += atomic_load_seq(&s->enters);
         out->enobufs += atomic_load_seq(&s->enobufs);
         out->busy += atomic_load_seq(&s->busy);
+        out->enters_registered += atomic_load_seq(&s->enters_registered);
     }
 }
 

@@ -12,6 +12,7 @@
 #include "sys/atomic.h"
 #include "sys/fmt.h"
 #include "sys/string.h"
+#include "sys/thread.h"
 
 #define URING_DISABLED_PATH "/proc/sys/kernel/io_uring_disabled"
 
@@ -153,6 +154,26 @@ int uring_enable(struct uring *r)
     if (err == 0)
         r->flags &= ~IORING_SETUP_R_DISABLED;
     return err;
+}
+
+int uring_register_fd(struct uring *r)
+{
+    struct io_uring_rsrc_update up = {.offset = UINT32_MAX, .data = (uint64_t)r->fd};
+    int n = sys_io_uring_register(r->fd, IORING_REGISTER_RING_FDS, &up, 1);
+    if (n != 1)
+        return n < 0 ? n : -EINVAL;
+    r->enter_index = up.offset;
+    r->enter_thread = sys_thread_self();
+    return 0;
+}
+
+void uring_unregister_fd(struct uring *r)
+{
+    if (!r->enter_thread || r->enter_thread != sys_thread_self())
+        return;
+    struct io_uring_rsrc_update up = {.offset = r->enter_index};
+    sys_io_uring_register(r->fd, IORING_UNREGISTER_RING_FDS, &up, 1);
+    r->enter_thread = NULL;
 }
 
 void uring_close(struct uring *r)
@@ -343,7 +364,12 @@ int uring_enter(struct uring *r, uint32_t to_submit, uint32_t wait_nr, int64_t t
     // ring can ask for the old answer, to prove that callers reap and retry.
     if (r->busy_on_overflow && to_submit && uring_cq_overflowed(r) && uring_cq_ready(r) >= r->cq_entries)
         return -EBUSY;
-    int n = sys_io_uring_enter(r->fd, to_submit, wait_nr, flags, argp, argsz);
+    int fd = r->fd;
+    if (r->enter_thread && r->enter_thread == sys_thread_self()) {
+        fd = (int)r->enter_index; // registered by this thread: no fd lookup
+        flags |= IORING_ENTER_REGISTERED_RING;
+    }
+    int n = sys_io_uring_enter(fd, to_submit, wait_nr, flags, argp, argsz);
     if (n == -ETIME || n == -EINTR)
         return 0; // the wait ended; what was submitted is in the CQ or in flight
     return n;

@@ -38,6 +38,11 @@ struct uring {
     // The mappings, for munmap.
     void *ring_map, *cq_map, *sqe_map;
     size_t ring_len, cq_len, sqe_len;
+    // The thread that registered the ring's fd (uring_register_fd), or NULL:
+    // its io_uring_enter names the ring by enter_index and the kernel skips
+    // the lookup (and reference count) of the fd in the process's table.
+    const void *enter_thread;
+    uint32_t enter_index;
     // For the tests: refuse a submission with -EBUSY as some kernels do (see
     // uring_enter). Set after uring_init; false by default.
     bool busy_on_overflow;
@@ -65,6 +70,13 @@ void uring_close(struct uring *r);
 // kernel refuses io_uring_enter from any other with -EEXIST). 0 at once for
 // any other ring, or -errno.
 int uring_enable(struct uring *r);
+// Registers the ring's fd for the calling thread (IORING_REGISTER_RING_FDS):
+// from then on uring_enter from this thread passes an index instead of the
+// fd. For a ring one thread enters (per-core). 0, or -errno (-EINVAL before
+// Linux 5.18: the fd is used as before). uring_unregister_fd undoes it, from
+// the same thread; a thread's registrations also end when it exits.
+int uring_register_fd(struct uring *r);
+void uring_unregister_fd(struct uring *r);
 
 // Checks what the backend needs: IORING_FEAT_NODROP and FEAT_EXT_ARG, and
 // each opcode of ops[0..n) in the kernel's probe. 0, or -EOPNOTSUPP with

@@ -101,9 +101,10 @@ static void notify(uint32_t home)
         // This worker drains the queue before it sleeps, so nothing can be
         // stranded; waking a parked peer only adds parallelism. One wake in
         // flight at a time, so a burst of wakes costs one futex call.
-        if (atomic_load_seq(&ex.parked) && !atomic_exchange(&ex.waking, 1))
+        bool parked = atomic_load_seq(&ex.parked) != 0;
+        if (parked && !atomic_exchange(&ex.waking, 1))
             wake_parked(1);
-        sched_note_shared_writes(atomic_load_relaxed(&ex.parked) != 0); // waking [later: per-core]
+        sched_note_shared_writes(parked); // the exchange on waking [later: per-core]
         return;
     }
     // Another thread (the acceptor, a signal handler, a test): if no worker
@@ -319,33 +320,24 @@ static bool should_exit(void)
     return false;
 }
 
-// [snippet: worker-loop-per-core]
-// A per-core worker runs its own queue and polls its own reactor, and
-// nothing else: it never parks (its reactor wait is its sleep) and never
-// takes a task from another queue.
-static void per_core_loop(struct worker *me)
-{
-    for (;;) {
-        int ran = 0;
-        while (ran < EX_RUN_BATCH && sched_run_one())
-            ran++;
-        if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
-            return;
-        if (ran < EX_RUN_BATCH)
-            run_idle_hook();
-        poll_reactor(me->reactor, ran < EX_RUN_BATCH);
-    }
-}
-// [end: worker-loop-per-core]
-
 // [snippet: worker-loop]
+// Runs up to EX_RUN_BATCH tasks from this worker's ready queue. Returns how
+// many ran, or -1 when the worker must leave (shutdown says so).
+static int run_batch(void)
+{
+    int ran = 0;
+    while (ran < EX_RUN_BATCH && sched_run_one())
+        ran++;
+    if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
+        return -1;
+    return ran;
+}
+
 static void shared_loop(void)
 {
     for (;;) {
-        int ran = 0;
-        while (ran < EX_RUN_BATCH && sched_run_one())
-            ran++;
-        if (should_exit() || atomic_load_seq(&ex.stopping) > 1)
+        int ran = run_batch();
+        if (ran < 0)
             return;
         uint32_t expected = 0;
         bool poller = atomic_cas(&ex.poller_taken, &expected, 1);
@@ -369,6 +361,23 @@ static void shared_loop(void)
     }
 }
 // [end: worker-loop]
+
+// [snippet: worker-loop-per-core]
+// A per-core worker runs its own queue and polls its own reactor, and
+// nothing else: it never parks (its reactor wait is its sleep) and never
+// takes a task from another queue.
+static void per_core_loop(struct worker *me)
+{
+    for (;;) {
+        int ran = run_batch();
+        if (ran < 0)
+            return;
+        if (ran < EX_RUN_BATCH)
+            run_idle_hook();
+        poll_reactor(me->reactor, ran < EX_RUN_BATCH);
+    }
+}
+// [end: worker-loop-per-core]
 
 // [snippet: worker-main]
 static int worker_main(void *arg)

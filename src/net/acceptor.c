@@ -30,7 +30,7 @@ static int acceptor_main(void *arg)
             if (a->on_refused)
                 a->on_refused(fd);
             sys_close(fd);
-        } else if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+        } else if (net_accept_out_of_room(fd)) {
             // Out of descriptors or memory: retrying at once would spin at
             // 100% CPU. Pause; connections finishing meanwhile free some.
             atomic_add_relaxed(&a->backoffs, 1);

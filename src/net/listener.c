@@ -69,7 +69,7 @@ poll_t net_listener_ready_poll(void *state, struct sched_cx *cx)
             // wakes this task (edge-triggered epoll, or ppoll's one shot).
             ex_io_wait(&l->io, EX_READABLE, cx, NULL);
             return PENDING;
-        } else if (fd == -EMFILE || fd == -ENFILE || fd == -ENOBUFS || fd == -ENOMEM) {
+        } else if (net_accept_out_of_room(fd)) {
             return net_listener_back_off(l, cx);
         } else if (fd == -EINVAL || fd == -EBADF) {
             return net_listener_stop(l); // the listening socket was shut down

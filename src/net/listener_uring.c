@@ -62,7 +62,7 @@ poll_t net_listener_completion_poll(void *arg, struct sched_cx *cx)
     if (state == EX_OP_DONE) {
         int res = a->op.res;
         atomic_store_relaxed(&a->op.state, EX_OP_IDLE);
-        if (res == -EMFILE || res == -ENFILE || res == -ENOBUFS || res == -ENOMEM)
+        if (net_accept_out_of_room(res))
             return net_listener_back_off(l, cx);
         if (res == -EINVAL || res == -EBADF)
             return multishot_stop(l); // the listening socket was shut down

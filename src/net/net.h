@@ -25,6 +25,15 @@ int net_listen_reuseport(uint32_t addr_be, uint16_t port, int backlog);
 int net_local_port(int fd);
 
 // ---- the acceptor thread ----------------------------------------------------------------
+// True when accept failed for want of descriptors or memory (EMFILE, ENFILE,
+// ENOBUFS, ENOMEM). Retrying at once would spin at 100% CPU: every way of
+// accepting pauses NET_EMFILE_BACKOFF_MS instead, while connections that
+// finish give some back.
+static inline bool net_accept_out_of_room(int err)
+{
+    return err == -EMFILE || err == -ENFILE || err == -ENOBUFS || err == -ENOMEM;
+}
+
 // [snippet: acceptor-api]
 // Called on the acceptor thread with each new connection (non-blocking,
 // close-on-exec, TCP_NODELAY). Returns 0 if it took the fd, or -errno if it

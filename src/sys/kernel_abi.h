@@ -215,8 +215,9 @@ struct epoll_event {
 #define IORING_OFF_CQ_RING 0x8000000ull
 #define IORING_OFF_SQES    0x10000000ull
 
-#define IORING_ENTER_GETEVENTS (1u << 0)
-#define IORING_ENTER_EXT_ARG   (1u << 3)
+#define IORING_ENTER_GETEVENTS       (1u << 0)
+#define IORING_ENTER_EXT_ARG         (1u << 3)
+#define IORING_ENTER_REGISTERED_RING (1u << 4) // fd is an index this thread registered (5.18)
 
 #define IORING_SQ_NEED_WAKEUP (1u << 0)
 #define IORING_SQ_CQ_OVERFLOW (1u << 1) // completions wait in the kernel's overflow list
@@ -258,6 +259,8 @@ enum io_uring_op {
 enum io_uring_register_op {
     IORING_REGISTER_PROBE = 8,
     IORING_REGISTER_ENABLE_RINGS = 12, // start a ring set up with R_DISABLED
+    IORING_REGISTER_RING_FDS = 20,     // this thread names the ring by an index (5.18)
+    IORING_UNREGISTER_RING_FDS = 21,
     IORING_REGISTER_PBUF_RING = 22,
     IORING_UNREGISTER_PBUF_RING = 23,
     IORING_REGISTER_PBUF_STATUS = 26,
@@ -309,6 +312,14 @@ struct io_uring_cqe {
     uint64_t user_data;
     int32_t res; // the syscall's result: >= 0, or -errno
     uint32_t flags;
+};
+
+// One entry of IORING_REGISTER_RING_FDS: data is the ring's fd; offset is
+// the index to use (UINT32_MAX: the kernel picks one and writes it back).
+struct io_uring_rsrc_update {
+    uint32_t offset;
+    uint32_t resv;
+    uint64_t data;
 };
 
 // The wait argument of io_uring_enter with IORING_ENTER_EXT_ARG.

@@ -818,9 +818,14 @@ static void per_core_rings_have_one_issuer(void)
         sys_close(bursts[i].fds[0]);
         sys_close(bursts[i].fds[1]);
     }
-    if (st.single_issuer != st.rings)
+    if (st.single_issuer != st.rings) {
         SKIP("kernel refused SINGLE_ISSUER | DEFER_TASKRUN (Linux 6.1): %u of %u rings have them",
              st.single_issuer, st.rings);
+        return;
+    }
+    // Only a ring's own worker enters it, and always by its registered fd.
+    CHECK(st.enters > 0);
+    CHECK_EQ(st.enters_registered, st.enters);
 }
 
 int main(void)
