@@ -60,6 +60,7 @@ Options, after the spec (any order):
   ,                                 thousands separators (100,000)
   size                              a byte count as the exact largest binary unit:
                                     "64 KiB", "16 MiB", "4096 bytes" (if not whole)
+  hex                               in hexadecimal (0x12000)
 
 The check (`book_numbers.py check [FILES]`, run by `make book` and `make test`)
 resolves every spec, and scans prose (not code blocks, transcripts, `code`,
@@ -300,7 +301,7 @@ def resolve(spec):
         raise SpecError("empty spec")
     kind, args = words[0], words[1:]
     opts = []
-    while args and re.fullmatch(r"/\w+|\*[\d.]+|\.\d|,|size", args[-1]):
+    while args and re.fullmatch(r"/\w+|\*[\d.]+|\.\d|,|size|hex", args[-1]):
         opts.insert(0, args.pop())
     if kind == "bytes":
         v = sum(os.path.getsize(p) for p in files_of(args))
@@ -371,6 +372,8 @@ def resolve_value_text(v, opts):
             commas = True
         elif o == "size":
             return size_text(v)
+        elif o == "hex":
+            return hex(int(v))
     return fmt_number(v, digits, commas)
 
 
@@ -389,6 +392,25 @@ def load_allow():
             raise SystemExit(f"{ALLOW}:{no}: an entry needs '  # reason' after its pattern")
         out.append((re.compile(pat.strip()), f"{ALLOW}:{no}"))
     return out
+
+
+HEX_RE = re.compile(r"(?<![\w$])0x[0-9a-fA-F]{3,}\b")
+_SOURCE_HEX = None
+
+
+def source_hex():
+    """Every hexadecimal literal of the sources (lower case), read once."""
+    global _SOURCE_HEX
+    if _SOURCE_HEX is None:
+        _SOURCE_HEX = set()
+        for top in ("src", "chapters/code", "bench"):
+            for dirpath, dirs, files in os.walk(os.path.join(ROOT, top)):
+                dirs[:] = [d for d in dirs if d != "node_modules"]
+                for f in files:
+                    if f.endswith((".c", ".h", ".py", ".S", ".lua")):
+                        with open(os.path.join(dirpath, f), encoding="utf-8", errors="replace") as fh:
+                            _SOURCE_HEX.update(h.lower() for h in HEX_RE.findall(fh.read()))
+    return _SOURCE_HEX
 
 
 def prose_lines(path):
@@ -462,6 +484,13 @@ def prose_lines(path):
                 yield no, None, f'[{m.group(1)}]{{.approx}} without src="where it comes from"'
         text = INLINE_N_RE.sub(" ", text)
         text = APPROX_RE.sub(" ", text)
+        # A hexadecimal value (a flag set, an address) that no source file
+        # holds came from one run, like "accepted with 0x198": it belongs in a
+        # transcript, where the build checks it.
+        for h in HEX_RE.findall(text):
+            if h.lower() not in source_hex():
+                yield no, None, (f"{h}: a hexadecimal value no source file holds (a value from a run "
+                                 f"goes in a transcript or comes from the build)")
         text = CODE_RE.sub(" ", text)
         text = LINK_TARGET_RE.sub("]", text)
         text = HEADING_ATTR_RE.sub("", text)

@@ -63,7 +63,8 @@ def chapter_cases(tmp):
     case("a planted '12 ms' in chapter 5's prose fails, naming its line",
          status != 0 and f"05-net.md:{at + 1}:" in out and "12 ms" in out, out[-800:])
     for text, what in (("The network layer is about 400 lines in five files.\n", "400 lines"),
-                       ("Each worker draws on an idle 16 MB heap.\n", "16 MB")):
+                       ("Each worker draws on an idle 16 MB heap.\n", "16 MB"),
+                       ("The first flag set is accepted with `0x198`.\n", "0x198")):
         status, out = check_text(tmp, text)
         case(f"the stale claim '{what}' is caught when written back", status != 0 and what in out, out)
 
