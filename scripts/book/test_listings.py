@@ -25,13 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import check_listings  # noqa: E402
 
-failed = 0
-
-
-def case(name, ok, why=""):
-    global failed
-    print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}")
-    failed += not ok
+from cases import case, status  # noqa: E402
 
 
 def run_check(root, allow=check_listings.ALLOW_FILE):
@@ -157,7 +151,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="book-listings-") as tmp:
         chapter_cases(tmp)
         index_cases()
-    return 1 if failed else 0
+    return status()
 
 
 if __name__ == "__main__":

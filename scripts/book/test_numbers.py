@@ -26,13 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import book_numbers  # noqa: E402
 
-failed = 0
-
-
-def case(name, ok, why=""):
-    global failed
-    print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}")
-    failed += not ok
+from cases import case, status  # noqa: E402
 
 
 def run_check(paths):
@@ -125,7 +119,7 @@ def main():
         chapter_cases(tmp)
         form_cases(tmp)
         pandoc_cases(tmp)
-    return 1 if failed else 0
+    return status()
 
 
 if __name__ == "__main__":

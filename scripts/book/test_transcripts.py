@@ -24,13 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import transcripts  # noqa: E402
 
-failed = 0
-
-
-def case(name, ok, why=""):
-    global failed
-    print(f"[OK] {name}" if ok else f"[FAIL] {name}: {why}")
-    failed += not ok
+from cases import case, status  # noqa: E402
 
 
 def matcher_cases():
@@ -141,4 +135,4 @@ if __name__ == "__main__":
     matcher_cases()
     stale_chapter_case()
     missing_dependency_case()
-    sys.exit(1 if failed else 0)
+    sys.exit(status())
