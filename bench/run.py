@@ -96,11 +96,11 @@ PROFILES = {
         "spread": dict(workers=[2, 4], keepalive_conns=[100], close_conns=[100], duration=1),
         "reactor": dict(idle=[0, 1000, 5000], conns=100, runs=2, duration=2, warmup=1),
         "ws": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1, size=64),
-        "syscalls": dict(conns=[1, 100, 1000], runs=2, duration=2, warmup=1),
+        "syscalls": dict(conns=[1, 100, 1000], runs=1, duration=2, warmup=1),  # a count: one run each
         # h2o: its handlers in this series (the headline runs the static file handler)
-        "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1, h2o=["file"]),
+        "pipelined": dict(depths=[1, 4, 16], conns=[100, 1000], runs=2, duration=1, warmup=1, h2o=["file", "mruby"]),
         # offered load in % of the larger closed-loop maximum; probe: the wrk run that finds it
-        "latency": dict(loads=[10, 30, 50, 70, 80, 90, 100, 110], conns=100, duration=4, warmup=1, drain=1,
+        "latency": dict(loads=[10, 30, 50, 70, 80, 90, 100, 110], conns=100, duration=3, warmup=1, drain=1,
                         probe=2),
     },
     "quick": {
@@ -114,7 +114,7 @@ PROFILES = {
         "ws": dict(conns=[1, 100], runs=1, duration=1, warmup=0.5, size=64),
         "syscalls": dict(conns=[100], runs=1, duration=1, warmup=1),
         "pipelined": dict(depths=[1, 4, 16], conns=[100], runs=1, duration=1, warmup=0.5, h2o=["file", "mruby"]),
-        "latency": dict(loads=[10, 50, 80, 100, 110], conns=100, duration=3, warmup=0.5, drain=1, probe=1),
+        "latency": dict(loads=[10, 50, 80, 100, 110], conns=100, duration=2, warmup=0.5, drain=1, probe=1),
     },
     "smoke": {
         "limit_s": 40,
