@@ -10,6 +10,8 @@
 #   make bench-pipeline-load  the pipelining load generator bench/pipeline_load.c (hosted C)
 #   make bench-idle    RSS of 10,000 idle keep-alive connections vs nginx (about 2 minutes):
 #                      results/idle-<date>-<host>-<commit>.csv, results/idle-latest.csv
+#   make bench-profile where a pipelined request's CPU goes (perf, under a minute), ours vs
+#                      the epoll floor: results/profile-pipelined-<date>-<host>-<commit>.md, .csv
 #
 # Uses STAGE and B of the including Makefile: the server is $(B)/bin/async-nostd.
 
@@ -25,7 +27,7 @@ BENCH_ARGS    ?=
 # Two alternating runs per server for the idle-memory figures of `make bench`.
 BENCH_IDLE_ARGS ?= --runs 2
 
-.PHONY: bench bench-quick bench-idle plots bench-smoke bench-setup bench-server bench-floors bench-pipeline-load
+.PHONY: bench bench-quick bench-idle bench-profile plots bench-smoke bench-setup bench-server bench-floors bench-pipeline-load
 
 bench-setup:
 	@bash scripts/setup.sh bench interop
@@ -77,6 +79,9 @@ bench-quick: bench-setup bench-server $(BENCH_WS_LOAD) $(BENCH_PIPELINE_LOAD) $(
 
 bench-idle: bench-setup bench-server                   ## idle-connection memory vs nginx (~2 min): results/idle-*.csv
 	$(BENCH_PY) bench/idle_mem.py --server $(BENCH_SERVER) --command "make bench-idle" $(BENCH_IDLE_ARGS)
+
+bench-profile: bench-server $(BENCH_PIPELINE_LOAD) build/bench/floor_epoll ## perf profile at depth 16 vs the floor: results/
+	$(BENCH_PY) bench/profile_pipelined.py --server $(BENCH_SERVER) --command "make bench-profile" $(BENCH_ARGS)
 
 plots:                                                 ## redraw plots/ from results/latest.csv (BENCH_CSV=...)
 	$(BENCH_PY) bench/report.py plots $(BENCH_CSV) --out plots
