@@ -38,11 +38,11 @@ struct uring {
     // The mappings, for munmap.
     void *ring_map, *cq_map, *sqe_map;
     size_t ring_len, cq_len, sqe_len;
-    // The thread that registered the ring's fd (uring_register_fd), or NULL:
-    // its io_uring_enter names the ring by enter_index and the kernel skips
-    // the lookup (and reference count) of the fd in the process's table.
-    const void *enter_thread;
-    uint32_t enter_index;
+    // The thread that registered the ring's fd (uring_register_fd), or NULL:  [later: registered-ring]
+    // its io_uring_enter names the ring by enter_index and the kernel skips    [later: registered-ring]
+    // the lookup (and reference count) of the fd in the process's table.       [later: registered-ring]
+    const void *enter_thread; // [later: registered-ring]
+    uint32_t enter_index;     // [later: registered-ring]
     // For the tests: refuse a submission with -EBUSY as some kernels do (see
     // uring_enter). Set after uring_init; false by default.
     bool busy_on_overflow;
