@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """check_solutions.py: applies each exercise solution in chapters/solutions/ to a clean copy and tests it.
 
-    python3 scripts/check_solutions.py            every patch listed in chapters/solutions/solutions.txt
-    python3 scripts/check_solutions.py 03 05      only the patches whose names start with these
+    python3 scripts/check_solutions.py            every solution listed in chapters/solutions/solutions.txt
+    python3 scripts/check_solutions.py 03 05      only the solutions whose names start with these
 
 For each patch: copy the repository's files (git ls-files: tracked and untracked-but-not-ignored,
 so no build/) to a temporary directory, `git apply` the patch there (a patch that no longer
 applies fails here, loudly), run `python3 test.py <tests>` from solutions.txt, check that every C
-file matches .clang-format (`make format-check`), then run the patch's own check command. Prints
-one line per patch and, when all pass, exactly "solutions: N applied and passed"; otherwise names
-the failing patches and exits 1. Stdlib only.
+file matches .clang-format (`make format-check`), then run the patch's own check command. A
+section without a patch names, with `reference`, code a later chapter added to the tree: its
+tests and check run on an unpatched copy. Prints one line per solution and, when all pass,
+"solutions: N passed (P patches applied, R references in the tree)"; otherwise names the failing
+ones and exits 1. Stdlib only.
 """
 import configparser
 import os
@@ -55,14 +57,15 @@ def run(cmd, cwd, shell=False):
 
 
 def check_one(name, meta, files):
-    """Returns None if the patch applies and passes, else the reason."""
+    """Returns None if the patch applies and passes (a reference: if the tree passes), else the reason."""
     patch = os.path.join(SOLUTIONS, name)
     tmp = tempfile.mkdtemp(prefix="solution-")
     try:
         clean_copy(files, tmp)
-        ok, out = run(["git", "apply", "--whitespace=error-all", patch], tmp)
-        if not ok:
-            return f"does not apply to today's tree:\n{out.strip()}"
+        if "reference" not in meta:
+            ok, out = run(["git", "apply", "--whitespace=error-all", patch], tmp)
+            if not ok:
+                return f"does not apply to today's tree:\n{out.strip()}"
         tests = shlex.split(meta.get("tests", ""))
         ok, out = run([sys.executable, "test.py", *tests], tmp)
         ran = len(re.findall(r"^\[OK\] (?!build:|freestanding:)", out, re.M))
@@ -90,7 +93,7 @@ def main():
         sys.exit(f"check_solutions: {os.path.relpath(INDEX, ROOT)} is missing")
     patches = sorted(f for f in os.listdir(SOLUTIONS) if f.endswith(".patch"))
     unlisted = [p for p in patches if p not in index]
-    missing = [s for s in index.sections() if s not in patches]
+    missing = [s for s in index.sections() if s not in patches and "reference" not in index[s]]
     if unlisted or missing:
         sys.exit(f"check_solutions: solutions.txt and the patches disagree: "
                  f"unlisted {unlisted}, listed but absent {missing}")
@@ -103,8 +106,10 @@ def main():
         t0 = time.monotonic()
         why = check_one(name, index[name], files)
         took = time.monotonic() - t0
+        ref = index[name].get("reference")
+        what = index[name].get("exercise", "?") + (f"; reference: {ref}" if ref else "")
         if why is None:
-            print(f"[OK] {name} ({index[name].get('exercise', '?')}; {took:.0f} s)", flush=True)
+            print(f"[OK] {name} ({what}; {took:.0f} s)", flush=True)
         else:
             failed.append(name)
             print(f"[FAIL] {name}: {why}", flush=True)
@@ -112,7 +117,9 @@ def main():
     if failed:
         print(f"solutions: {len(failed)} of {len(names)} failed: {', '.join(failed)}")
         sys.exit(1)
-    print(f"solutions: {len(names)} applied and passed")
+    refs = sum(1 for n in names if "reference" in index[n])
+    print(f"solutions: {len(names)} passed ({len(names) - refs} patches applied, "
+          f"{refs} reference{'' if refs == 1 else 's'} in the tree)")
 
 
 if __name__ == "__main__":
