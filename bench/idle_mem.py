@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """idle_mem.py: resident memory of idle keep-alive connections, our server against nginx, behind `make bench-idle`.
 
-    python3 bench/idle_mem.py [--server BIN] [--reactor epoll|ppoll|io_uring] [--conns 10000] [--runs 3] [--after 10]
+    python3 bench/idle_mem.py [--server BIN] [--reactor epoll|ppoll|io_uring] [--executor shared|per-core]
+                              [--workers 1] [--conns 10000] [--runs 3] [--after 10]
                               [--results DIR] [--no-reference] [--strict]
 
-For each server (ours and nginx, 1 worker each, pinned to CPU 0 while this
-client runs on CPU 1), alternating runs so that drift hits both:
+For each server (ours and nginx, 1 worker each unless --workers says
+otherwise, pinned to CPU 0 while this client runs on CPU 1), alternating
+runs so that drift hits both:
 
   1. start the server, send one request, wait a moment: the RSS at start;
   2. open N connections that each send `GET /plaintext` (keep-alive) and
@@ -205,6 +207,8 @@ def main():
     ap.add_argument("--results", default=os.path.join(ROOT, "results"))
     ap.add_argument("--reactor", default="epoll", choices=["epoll", "ppoll", "io_uring"],
                     help="our server's reactor")
+    ap.add_argument("--executor", default="shared", choices=["shared", "per-core"], help="our server's executor")
+    ap.add_argument("--workers", type=int, default=1, help="worker threads (processes for nginx)")
     ap.add_argument("--no-reference", dest="reference", action="store_false", help="skip nginx")
     ap.add_argument("--strict", action="store_true", help="exit 1 if a target fails")
     ap.add_argument("--command", default="", help="the command line to quote in the output")
@@ -235,12 +239,13 @@ def main():
     # The server holds each connection as a task: room for all of them, and
     # no timeout that could close an idle one during the run.
     keep = ["--header-timeout=600000", "--idle-timeout=600000"]
-    kinds = [lambda: Ours(tmp, binary, workers=1, cpu=0 if pinned else None, reactor=args.reactor,
-                          max_tasks=min(16384, args.conns + 256), extra_args=keep)]
+    kinds = [lambda: Ours(tmp, binary, workers=args.workers, cpu=0 if pinned else None, reactor=args.reactor,
+                          executor=args.executor, max_tasks=min(16384, args.conns + 256), extra_args=keep)]
     if args.reference:
         # Twice the connections: nginx closes idle keep-alive connections to
         # make room once fewer than 1/16 of worker_connections are free.
-        kinds.append(lambda: Nginx(tmp, workers=1, cpu=0 if pinned else None, connections=2 * args.conns + 256))
+        kinds.append(lambda: Nginx(tmp, workers=args.workers, cpu=0 if pinned else None,
+                                   connections=2 * args.conns + 256))
     rows = []
     source = 1
     with open(csv_path, "w", newline="") as f:
@@ -258,8 +263,9 @@ def main():
                             raise BenchError(f"{srv.label} died during the run:\n{srv.log_tail()}")
                     finally:
                         srv.stop()
-                    row = dict(mach, server=srv.kind, server_args=srv.args_text(), workers=1, pinned=int(pinned),
-                               run=r + 1, runs=args.runs, loadavg_1m=round(os.getloadavg()[0], 2), **res)
+                    row = dict(mach, server=srv.kind, server_args=srv.args_text(), workers=args.workers,
+                               pinned=int(pinned), run=r + 1, runs=args.runs,
+                               loadavg_1m=round(os.getloadavg()[0], 2), **res)
                     out.writerow(row)
                     f.flush()
                     rows.append(row)

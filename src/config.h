@@ -50,6 +50,8 @@
 #define EX_URING_POLL_FDS    32767 // io_uring: fds below this keep a readiness mark; above, arm re-adds
 #define EX_URING_BUFS        1024  // io_uring: provided receive buffers shared by all connections
 #define EX_URING_BUF_SIZE    8192  // io_uring: bytes of each; a recv reads at most this much
+#define EX_URING_BUFS_FIRST  64    // io_uring: of them, in each ring at start; one more per recv finding none
+#define EX_URING_TRIM_MS     100   // io_uring: least time between two returns of their pages to the kernel
 
 // ---- stage 5: net --------------------------------------------------------------------
 // The original used 128. Under a 1,000-connection `Connection: close` load a

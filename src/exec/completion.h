@@ -22,6 +22,7 @@ struct ex_op {
     int32_t res;                // the CQE's result: bytes, or -errno
     uint32_t flags;             // the CQE's flags (IORING_CQE_F_BUFFER and the buffer id)
     struct waker waker;         // woken when the completion arrives
+    uint32_t selects;           // a recv that may pick a provided buffer (ex_op_bufs_trim)
 };
 // [end: ex-op]
 
@@ -92,6 +93,11 @@ void ex_op_close(const struct ex_op *op, int fd);
 int ex_op_buf_id(const struct ex_op *op);
 const uint8_t *ex_op_buf(uint32_t id);
 void ex_op_buf_put(uint32_t id);
+// After a close: gives the pages of the provided buffers of op's ring back
+// to the kernel if nothing can be using them (no recv in flight on the
+// ring, no buffer out), at most every EX_URING_TRIM_MS. Cheap when it does
+// nothing, as on every close but a ring's last.
+void ex_op_bufs_trim(const struct ex_op *op);
 
 // For the tests of shutdown: requests submitted and not yet completed, and
 // provided buffers taken by a completion and not yet given back. Both are
@@ -103,6 +109,8 @@ struct ex_op_stats {
     int32_t bufs_unregistered;  // after the backend's teardown: its buffer ring's unregister, 0 or -errno
     uint32_t rings;             // rings the backend runs: one, or one per worker (per-core)
     uint32_t single_issuer;     // of them, set up SINGLE_ISSUER | DEFER_TASKRUN (per-core, Linux 6.1)
+    uint32_t bufs_added;        // provided buffers the rings have added so far (they grow on -ENOBUFS)
+    uint64_t bufs_trims;        // times a ring's buffers gave their pages back (ex_op_bufs_trim)
     uint64_t enters_registered; // of the enters, by a ring's registered fd (per-core, Linux 5.18)
 };
 void ex_op_stats(struct ex_op_stats *out);

@@ -70,6 +70,9 @@ struct uring_instance {
     uint32_t in_enter;        // the poller is (about to be) blocked in io_uring_enter
     void *owner;              // a single-issuer ring: its worker's thread, the only one that may enter
     uint32_t kick_rearm;      // under cq_lock: the kick's poll completed, arm it again
+    uint32_t recvs;           // recvs in flight, which may pick a provided buffer (ex_op_bufs_trim)
+    uint32_t bufs_touched;    // a completion brought a buffer since the last trim
+    uint64_t trimmed_at;      // under sq_lock: when the buffers' pages last went back (ex_now_ns)
     struct ex_op_stats stats; // this ring's counters, summed by ex_op_stats
 } __attribute__((aligned(64)));
 static struct uring_instance inst[SCHED_MAX_QUEUES];
@@ -210,11 +213,31 @@ static void accept_queue_put(struct ex_accept *a, int fd)
     atomic_store_release(&c->filled, c->filled + 1);
 }
 
+// [snippet: uring-bufs-grow]
+// A recv found the buffer ring empty. Its bytes are safe (the future reads
+// them with a plain recv), but the ring was one buffer short for this load:
+// add one of those never added, so that a burst as large as this one finds
+// enough next time. A ring starts with EX_URING_BUFS_FIRST because the
+// kernel takes buffers in turn from all the ring holds: each buffer added
+// is soon a resident page or two, memory that a server whose requests come
+// a few at a time never needs. Under cq_lock (the poller's reap), then
+// sq_lock, which guards the buffer ring's tail.
+static void grow_bufs(struct uring_instance *u)
+{
+    sys_mutex_lock(&u->sq_lock);
+    uint32_t n = uring_buf_ring_grow(&u->bufs, 1);
+    sys_mutex_unlock(&u->sq_lock);
+    atomic_fetch_add(&u->stats.bufs_added, n);
+}
+// [end: uring-bufs-grow]
+
 // [snippet: uring-complete]
 // One CQE. For an ex_op the result is stored before the state, and the
 // state before the wake, as the epoll backend stores the hang-up mark
 // before it wakes: the woken task (on any worker) reads them. The waker is
-// read first: once the state says DONE, a closing owner may free op.
+// read first: once the state says DONE, a closing owner may free op. A
+// buffer is counted out before its recv stops counting as in flight: one
+// of the two always stops ex_op_bufs_trim.
 static void complete(struct uring_instance *u, const struct io_uring_cqe *c)
 {
     uint64_t ud = c->user_data;
@@ -222,10 +245,17 @@ static void complete(struct uring_instance *u, const struct io_uring_cqe *c)
     case TAG_OP: {
         struct ex_op *op = (struct ex_op *)(uintptr_t)ud;
         struct waker w = op->waker;
-        if (c->flags & IORING_CQE_F_BUFFER)
+        bool selects = op->selects;
+        if (c->flags & IORING_CQE_F_BUFFER) {
             atomic_fetch_add(&u->stats.bufs_out, 1);
-        if (c->res == -ENOBUFS)
+            atomic_store_relaxed(&u->bufs_touched, 1);
+        }
+        if (c->res == -ENOBUFS) {
             atomic_fetch_add(&u->stats.enobufs, 1);
+            grow_bufs(u);
+        }
+        if (selects)
+            atomic_fetch_sub(&u->recvs, 1);
         op->res = c->res;
         op->flags = c->flags;
         atomic_fetch_sub(&u->stats.in_flight, 1);
@@ -450,12 +480,14 @@ static int open_ring(struct uring_instance *u, uint32_t nbufs, bool single_issue
     }
     u->ring.busy_on_overflow = busy_wanted;
     u->stats.single_issuer = (u->ring.flags & IORING_SETUP_SINGLE_ISSUER) != 0;
+    uint32_t first = nbufs < EX_URING_BUFS_FIRST ? nbufs : EX_URING_BUFS_FIRST;
     static const uint8_t ops[] = {IORING_OP_POLL_ADD, IORING_OP_ASYNC_CANCEL, IORING_OP_RECV, IORING_OP_SEND,
                                   IORING_OP_SENDMSG,  IORING_OP_ACCEPT,       IORING_OP_CLOSE};
     r = uring_check(&u->ring, ops, (int)sizeof ops, why, sizeof why);
     if (r < 0)
         goto fail;
-    r = uring_buf_ring_init(&u->ring, &u->bufs, 0, nbufs, EX_URING_BUF_SIZE);
+    r = uring_buf_ring_init(&u->ring, &u->bufs, 0, nbufs, first, EX_URING_BUF_SIZE);
+    u->stats.bufs_added = first;
     if (r < 0) {
         sys_snprintf(why, sizeof why,
                      "kernel lacks provided-buffer rings (IORING_REGISTER_PBUF_RING, Linux 5.19): %s",
@@ -499,6 +531,11 @@ static void uring_backend_destroy(void)
     for (uint32_t i = 0; i < ninst; i++)
         close_ring(&inst[i]);
     ninst = 0;
+    // Cleared here, for the next init, and not there: the program starts
+    // with them zero, and clearing them at init made all 512 KiB resident
+    // for fds no one had used. With the rings closed, no completion writes.
+    sys_memset(live, 0, sizeof live);
+    sys_memset(hup, 0, sizeof hup);
 }
 
 // [snippet: uring-rings-init]
@@ -509,8 +546,6 @@ static int uring_backend_init(uint32_t n, bool per_worker)
 {
     why[0] = 0;
     bufs_unregistered = 0;
-    sys_memset(live, 0, sizeof live);
-    sys_memset(hup, 0, sizeof hup);
     nstats = n;
     uint32_t nbufs = bufs_wanted ? bufs_wanted : EX_URING_BUFS;
     if (!bufs_wanted)
@@ -575,6 +610,7 @@ struct op_args {
     int fd, msg_flags;
     const void *buf;
     uint32_t len;
+    bool selects; // a recv from the provided buffers
 };
 
 static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)(const struct op_args *),
@@ -587,12 +623,15 @@ static int submit(struct ex_op *op, struct waker w, struct io_uring_sqe *(*prep)
     op->waker = w;
     op->res = 0;
     op->flags = 0;
+    op->selects = arg->selects;
     struct uring_instance *u = arg->u = &inst[sched_home(w)];
     atomic_store_relaxed(&op->state, EX_OP_FLIGHT);
     atomic_fetch_add(&u->stats.in_flight, 1);
     atomic_fetch_add(&u->stats.submitted, 1);
     sched_note_shared_writes(ex_instance_shared((uint32_t)(u - inst))); // sq_lock
     sys_mutex_lock(&u->sq_lock);
+    if (op->selects) // counted before the SQE is queued, under the lock ex_op_bufs_trim takes
+        atomic_fetch_add(&u->recvs, 1);
     struct io_uring_sqe *s = prep(arg);
     s->user_data = arg->user_data ? arg->user_data : (uint64_t)(uintptr_t)op;
     uring_queue(&u->ring, s);
@@ -624,7 +663,7 @@ static struct io_uring_sqe *prep_sendmsg(const struct op_args *a)
 
 int ex_op_recv(struct ex_op *op, int fd, uint32_t len, struct waker w)
 {
-    struct op_args a = {.fd = fd, .len = len < EX_URING_BUF_SIZE ? len : EX_URING_BUF_SIZE};
+    struct op_args a = {.fd = fd, .len = len < EX_URING_BUF_SIZE ? len : EX_URING_BUF_SIZE, .selects = true};
     return submit(op, w, prep_recv, &a);
 }
 
@@ -760,6 +799,38 @@ void ex_op_buf_put(uint32_t id)
     sys_mutex_unlock(&u->sq_lock);
 }
 
+// [snippet: uring-bufs-trim]
+// Each buffer the kernel filled stays resident, and it fills them in turn:
+// after a storm every buffer added holds a page or two, with no connection
+// left. They go back to the kernel by the rule of the first half: a buffer
+// in the ring is the kernel's, which writes into it whenever bytes arrive
+// for any recv in flight. So only when no recv is in flight on the ring
+// (none can pick a buffer) and none is out (no stream holds bytes in one),
+// both checked under sq_lock, which a recv takes to be queued: no new one
+// reaches the kernel before the madvise has returned. The buffers stay in
+// the ring; the next to be filled gets a fresh page. At most once every
+// EX_URING_TRIM_MS: a server whose connections come and go one at a time
+// would otherwise pay a madvise and a page fault for each.
+void ex_op_bufs_trim(const struct ex_op *op)
+{
+    if (!ex_completion_active())
+        return;
+    struct uring_instance *u = &inst[sched_home(op->waker)];
+    if (atomic_load_relaxed(&u->recvs) || !atomic_load_relaxed(&u->bufs_touched))
+        return; // the common case: other connections are open, or nothing to give back
+    sys_mutex_lock(&u->sq_lock);
+    uint64_t now = ex_now_ns();
+    if (atomic_load_seq(&u->recvs) == 0 && atomic_load_seq(&u->stats.bufs_out) == 0 &&
+        now - u->trimmed_at >= EX_URING_TRIM_MS * NS_PER_MS) {
+        sys_madvise(u->bufs.mem, u->bufs.mem_len, MADV_DONTNEED);
+        atomic_store_relaxed(&u->bufs_touched, 0);
+        u->trimmed_at = now;
+        atomic_fetch_add(&u->stats.bufs_trims, 1);
+    }
+    sys_mutex_unlock(&u->sq_lock);
+}
+// [end: uring-bufs-trim]
+
 void ex_op_stats(struct ex_op_stats *out)
 {
     *out = (struct ex_op_stats){.bufs_unregistered = atomic_load_seq(&bufs_unregistered), .rings = nstats};
@@ -773,6 +844,8 @@ void ex_op_stats(struct ex_op_stats *out)
         out->enobufs += atomic_load_seq(&s->enobufs);
         out->busy += atomic_load_seq(&s->busy);
         out->enters_registered += atomic_load_seq(&s->enters_registered);
+        out->bufs_added += atomic_load_seq(&s->bufs_added);
+        out->bufs_trims += atomic_load_seq(&s->bufs_trims);
     }
 }
 

@@ -553,11 +553,21 @@ void uring_buf_ring_add(struct uring_buf_ring *b, uint16_t bid)
 }
 // [end: uring-buf-add]
 
+uint32_t uring_buf_ring_grow(struct uring_buf_ring *b, uint32_t n)
+{
+    uint32_t k = 0;
+    for (; k < n && b->published < b->count; k++)
+        buf_ring_put(b, (uint16_t)b->published++);
+    if (k)
+        buf_ring_publish(b); // one release for the whole batch
+    return k;
+}
+
 int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid, uint32_t count,
-                        uint32_t size)
+                        uint32_t first, uint32_t size)
 {
     sys_memset(b, 0, sizeof *b);
-    if (count == 0 || count > 32768 || size == 0)
+    if (count == 0 || count > 32768 || size == 0 || first > count)
         return -EINVAL;
     b->bgid = bgid;
     b->count = count;
@@ -590,9 +600,7 @@ int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid
         return err;
     }
     b->registered = true;
-    for (uint32_t i = 0; i < count; i++)
-        buf_ring_put(b, (uint16_t)i);
-    buf_ring_publish(b); // one release for the whole batch
+    uring_buf_ring_grow(b, first);
     return 0;
 }
 

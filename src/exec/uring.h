@@ -159,21 +159,26 @@ void uring_prep_cancel(struct io_uring_sqe *s, uint64_t target, bool all, uint64
 // We produce (tail, in the ring's first entry), the kernel consumes (its
 // head is private). A buffer the kernel took comes back to us in a CQE
 // (IORING_CQE_F_BUFFER, id in flags >> 16) and is ours until we add it back.
+// The ids from published on were never added: memory nothing has touched,
+// for uring_buf_ring_grow to add when the ring runs dry.
 struct uring_buf_ring {
     struct io_uring_buf *ring; // page-aligned, shared with the kernel
     uint8_t *mem;              // the buffers themselves, count * size bytes
     uint32_t entries, mask;    // ring slots: a power of two >= count
     uint32_t count, size;
+    uint32_t published;  // ids 0..published-1 have been added
     uint16_t bgid, tail; // tail: our producer index (wraps at 2^16, as the kernel's)
     bool registered;     // the kernel knows the group (until uring_buf_ring_unregister)
     size_t ring_len, mem_len;
 };
 // [end: uring-bufring]
 
-// Registers group bgid with count buffers of size bytes, all added. 0 or
-// -errno (-EINVAL on kernels without buffer rings).
+// Registers group bgid with count buffers of size bytes and adds the first
+// `first` of them. 0 or -errno (-EINVAL on kernels without buffer rings).
 int uring_buf_ring_init(struct uring *r, struct uring_buf_ring *b, uint16_t bgid, uint32_t count,
-                        uint32_t size);
+                        uint32_t first, uint32_t size);
+// Adds up to n of the buffers never added yet (published on); returns how many.
+uint32_t uring_buf_ring_grow(struct uring_buf_ring *b, uint32_t n);
 // Unregisters and frees; r must still be open (the unregister goes to its
 // fd). The caller has reaped every request that could still select a
 // buffer from the group (cancel first). Returns the unregister's result:

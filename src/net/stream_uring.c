@@ -176,6 +176,7 @@ static void completion_close(struct net_stream *s)
     ex_io_forget(&s->io);
     ex_op_close(&u->recv, s->io.fd);
     s->io.fd = -1;
+    ex_op_bufs_trim(&u->recv); // the ring's last connection gone: its buffers' pages go too
     mem_free(u);
     s->uring = NULL;
 }

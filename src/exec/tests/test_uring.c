@@ -33,7 +33,7 @@ static bool open_ring(uint32_t sq, uint32_t cq)
 // Registers a buffer group, or marks the case skipped if the kernel has no buffer rings.
 static bool open_buf_ring(struct uring_buf_ring *b, uint16_t bgid, uint32_t count, uint32_t size)
 {
-    int err = uring_buf_ring_init(&ring, b, bgid, count, size);
+    int err = uring_buf_ring_init(&ring, b, bgid, count, count, size);
     if (err == -EINVAL) {
         SKIP("kernel lacks IORING_REGISTER_PBUF_RING (Linux 5.19)");
         return false;

@@ -295,6 +295,79 @@ static void close_cancels_send_in_flight(void)
     sys_close(p[1]);
 }
 
+// A ring starts with EX_URING_BUFS_FIRST of its buffers and adds one for
+// each recv that finds it empty; once its last stream has closed, their
+// pages go back to the kernel, but not while a stream still holds bytes
+// in one. Each of EX_URING_BUFS_FIRST + 1 streams gets 2 bytes and reads
+// 1: the first EX_URING_BUFS_FIRST keep their buffers (1 byte left in
+// each), so the last recv finds the ring empty, reads from the socket,
+// and the ring grows by one.
+static void provided_buffers_grow_and_go_back(void)
+{
+    if (!ex_uring_available()) {
+        SKIP("io_uring unavailable: %s", ex_uring_why());
+        return;
+    }
+    enum { N = EX_URING_BUFS_FIRST + 1 };
+    static struct net_stream socks[N];
+    static struct reader rs[N];
+    int peer[N];
+    for (int i = 0; i < N; i++) {
+        int p[2];
+        CHECK_EQ(sys_socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, p), 0);
+        net_stream_init(&socks[i], p[0]);
+        peer[i] = p[1];
+    }
+    struct ex_config cfg = {.workers = 1, .backend = EX_BACKEND_IO_URING};
+    CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
+    CHECK_EQ(ex_start(), 0);
+    struct ex_op_stats st;
+    ex_op_stats(&st);
+    CHECK_EQ(st.bufs_added, EX_URING_BUFS_FIRST);
+    for (int i = 0; i < N; i++) {
+        rs[i] = (struct reader){.sock = &socks[i], .cap = sizeof rs[i].buf, .cap_later = 1};
+        CHECK_EQ(sched_spawn(reader_poll, &rs[i], NULL, NULL), 0);
+    }
+    sys_sleep_ns(50 * NS_PER_MS); // every recv in flight
+    for (int i = 0; i < N; i++)
+        CHECK_EQ(sys_write(peer[i], "xy", 2), 2);
+    uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
+    for (int i = 0; i < N; i++) {
+        while (!atomic_load_seq(&rs[i].done) && sys_now_ns() < deadline)
+            sys_sleep_ns(NS_PER_MS);
+        CHECK_EQ(rs[i].result, 1);
+    }
+    ex_op_stats(&st);
+    CHECK_EQ(st.enobufs, 1);
+    CHECK_EQ(st.bufs_added, N);
+    CHECK_EQ(st.bufs_out, EX_URING_BUFS_FIRST);
+    // Every stream reads its last byte and closes, the first one last: till
+    // then it holds its buffer, and no close may give the pages back.
+    for (int i = N - 1; i >= 0; i--) {
+        if (i == 0) {
+            ex_op_stats(&st);
+            CHECK_EQ(st.bufs_trims, 0);
+            CHECK_EQ(st.bufs_out, 1);
+        }
+        rs[i] = (struct reader){.sock = &socks[i], .cap = sizeof rs[i].buf, .close_after = 1};
+        CHECK(run_reader(&rs[i], 2 * NS_PER_SEC));
+        CHECK_EQ(rs[i].result, 1);
+        CHECK_EQ(rs[i].buf[0], 'y');
+    }
+    ex_op_stats(&st);
+    CHECK_EQ(st.bufs_trims, 1);
+    CHECK_EQ(st.bufs_out, 0);
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
+    sys_printf(
+        "# io_uring: %u provided buffers at start, %u added by %lu -ENOBUFS, pages given back %lu time(s)\n",
+        EX_URING_BUFS_FIRST, st.bufs_added - EX_URING_BUFS_FIRST, (unsigned long)st.enobufs,
+        (unsigned long)st.bufs_trims);
+    for (int i = 0; i < N; i++)
+        sys_close(peer[i]);
+}
+
 static void partial_sends_resume_on_io_uring(void)
 {
     if (!ex_uring_available()) {
@@ -337,5 +410,6 @@ int main(void)
     RUN(partial_sends_resume_on_io_uring);
     RUN(buffer_ring_exhaustion_drops_nothing);
     RUN(close_cancels_send_in_flight);
+    RUN(provided_buffers_grow_and_go_back);
     return test_summary();
 }
