@@ -17,4 +17,4 @@ set arrow from graph 0, first 1 to graph 1, first 1 nohead lc rgb '#555555' dt 2
 # The value sits at the foot of its bar so that it never hides the target mark.
 plot d u 0:2:4:xtic(1) w boxes lc rgb variable notitle, \
      d u 0:(0):(sprintf('%.2f', $2)) w labels offset 0,0.9 font ',11:Bold' notitle, \
-     d u ($0-0.35):3:(0.7):(0) w vectors nohead lw 4 lc rgb '#000000' t 'target (bar green: met, red: missed, blue: no target; grey: floor server)'
+     d u ($0-0.35):3:(0.7):(0) w vectors nohead lw 4 lc rgb '#000000' t 'target: CPU/request within 1.05x the epoll floor (bar green: met, red: missed, blue: no target; grey: floor server)'
