@@ -221,6 +221,13 @@ def headline_section(rows, targets):
     return out
 
 
+def ratio_target(targets, text, a, b, op, limit):
+    """Adds the target row `text` for the ratio a / b, once its reference b was measured."""
+    if b is not None:
+        q = ratio(a, b)
+        targets.append([text, f_ratio(q), verdict(q, op, limit)])
+
+
 # [snippet: bench-targets]
 def work_targets(rows, targets):
     """The targets the server is built to: CPU per request against the floor of
@@ -241,14 +248,11 @@ def work_targets(rows, targets):
             floor = med(h, "cpu_us_per_req", point=p, server=FLOORS[backend])
             if c is None:
                 continue
-            if floor is not None:
-                q = ratio(c, floor)
-                targets.append([f"{mode} CPU µs/request, {label}: at most 1.05x the {backend} floor", f_ratio(q),
-                                verdict(q, "<=", 1.05)])
-            if backend == "io_uring" and cn is not None:
-                q = ratio(c, cn)
-                targets.append([f"{mode} CPU µs/request, {label}: at most {nginx_limit:.2f}x nginx", f_ratio(q),
-                                verdict(q, "<=", nginx_limit)])
+            ratio_target(targets, f"{mode} CPU µs/request, {label}: at most 1.05x the {backend} floor", c, floor,
+                         "<=", 1.05)
+            if backend == "io_uring":
+                ratio_target(targets, f"{mode} CPU µs/request, {label}: at most {nginx_limit:.2f}x nginx", c, cn,
+                             "<=", nginx_limit)
     sp = [r for r in rows if r["series"] == "spread" and r["keepalive"] and r["workers"] == 2]
     q = med(sp, "shared_writes_per_req", server=PERCORE)
     if q is not None:  # what remains is one placement per connection, not a write per request
@@ -263,15 +267,10 @@ def work_targets(rows, targets):
         rps, c = med(pr, "rps", **match), med(pr, "cpu_us_per_req", **match)
         if rps is None:
             continue
-        if rn is not None:
-            q = ratio(rps, rn)
-            targets.append([f"pipelined depth 16, 100 connections, {label}: req/s at least 5x nginx", f_ratio(q),
-                            verdict(q, ">=", 5.0)])
-        floor = med(pr, "cpu_us_per_req", server=FLOORS[backend])
-        if floor is not None:
-            q = ratio(c, floor)
-            targets.append([f"pipelined depth 16, 100 connections, {label}: CPU µs/request at most 1.10x the "
-                            f"{backend} floor", f_ratio(q), verdict(q, "<=", 1.10)])
+        ratio_target(targets, f"pipelined depth 16, 100 connections, {label}: req/s at least 5x nginx", rps, rn,
+                     ">=", 5.0)
+        ratio_target(targets, f"pipelined depth 16, 100 connections, {label}: CPU µs/request at most 1.10x the "
+                     f"{backend} floor", c, med(pr, "cpu_us_per_req", server=FLOORS[backend]), "<=", 1.10)
     lt = [r for r in rows if r["series"] == "latency"]
     if lt:
         a, c = held_up_to(lt, OURS, 1000), held_up_to(lt, "nginx", 1000)

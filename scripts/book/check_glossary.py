@@ -28,6 +28,8 @@ import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from cases import report  # noqa: E402
 DFN_RE = re.compile(r"\[((?:[^\[\]]|\[[^\[\]]*\])+)\]\{((?:[^}]*\s)?\.dfn(?:\s[^}]*)?)\}")
 TERM_ATTR_RE = re.compile(r"""(?:^|\s)term\s*=\s*(?:"([^"]*)"|'([^']*)')""")
 ID_ATTR_RE = re.compile(r"(?:^|\s)#([\w\-.:]+)")
@@ -166,13 +168,7 @@ def check(root, chapters=None, glossary=None, out=sys.stdout):
 
     case = "the glossary has every term the chapters define, linked to its definition (%d terms, %d entries)" % (
         len(defined), len(entries))
-    if problems:
-        print("[FAIL] %s: %d problem(s):" % (case, len(problems)), file=out)
-        for p in problems:
-            print("  " + p, file=out)
-        return 1
-    print("[OK] %s" % case, file=out)
-    return 0
+    return report(case, problems, "problem", out)
 
 
 def main():

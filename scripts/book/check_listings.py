@@ -36,6 +36,7 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import check_snippets  # noqa: E402
+from cases import report  # noqa: E402
 
 LAYER_CHAPTER = {"sys": 1, "mem": 2, "sched": 3, "exec": 4, "net": 5, "http": 6, "ws": 7}
 TOPIC_CHAPTER = {"io_uring": 9, "per-core": 10}
@@ -401,13 +402,7 @@ def check(root, chapters=None, allow_file=ALLOW_FILE, verbose=False, out=sys.std
                                                              where or ""), file=out)
     case = "no listing names a symbol of a later chapter (%d C listings, %d symbols of src/)" % (
         nlistings, len(index))
-    if leaks:
-        print("[FAIL] %s: %d leak(s):" % (case, len(leaks)), file=out)
-        for leak in leaks:
-            print("  " + leak, file=out)
-        return 1
-    print("[OK] %s" % case, file=out)
-    return 0
+    return report(case, leaks, "leak", out)
 
 
 def main():

@@ -25,7 +25,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import check_listings  # noqa: E402
 
-from cases import case, status  # noqa: E402
+from cases import case, edit, status  # noqa: E402
 
 
 def run_check(root, allow=check_listings.ALLOW_FILE):
@@ -45,16 +45,6 @@ def copy_tree(tmp):
         if os.path.exists(os.path.join(ROOT, d)):
             os.symlink(os.path.join(ROOT, d), os.path.join(root, d))
     return root
-
-
-def edit(root, rel, old, new):
-    path = os.path.join(root, rel)
-    text = open(path, encoding="utf-8").read()
-    if old not in text:
-        raise AssertionError(f"{rel} no longer holds {old!r}: update this test")
-    with open(path, "w", encoding="utf-8") as fh:
-        fh.write(text.replace(old, new, 1))
-    return text.split(old, 1)[0].count("\n") + 1  # the line it was on
 
 
 def restore(root, rel):
