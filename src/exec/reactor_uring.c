@@ -602,6 +602,10 @@ static void uring_detach(uint32_t i)
 
 bool ex_completion_active(void) { return atomic_load_acquire(&active) != 0; }
 
+// The ring of a request op names: its task's home queue's (the one ring
+// with one worker or the shared executor).
+static struct uring_instance *ring_of(const struct ex_op *op) { return &inst[sched_home(op->waker)]; }
+
 // Fills op, then queues the SQE prep made. op->state is FLIGHT before the
 // SQE is visible to anyone who could complete it.
 struct op_args {
@@ -690,7 +694,7 @@ static void cancel_wait(struct ex_op *op, uint64_t user_data)
 {
     if (atomic_load_acquire(&op->state) != EX_OP_FLIGHT || !ex_completion_active())
         return;
-    struct uring_instance *u = &inst[sched_home(op->waker)];
+    struct uring_instance *u = ring_of(op);
     queue_cancel(u, user_data);
     while (atomic_load_acquire(&op->state) == EX_OP_FLIGHT) {
         if (may_enter(u) && try_lock(&u->cq_lock)) {
@@ -768,7 +772,7 @@ void ex_op_close(const struct ex_op *op, int fd)
         sys_close(fd);
         return;
     }
-    struct uring_instance *u = &inst[sched_home(op->waker)];
+    struct uring_instance *u = ring_of(op);
     sys_mutex_lock(&u->sq_lock);
     struct io_uring_sqe *s = get_sqe(u);
     uring_prep_close(s, fd, TAG_IGNORE);
@@ -815,7 +819,7 @@ void ex_op_bufs_trim(const struct ex_op *op)
 {
     if (!ex_completion_active())
         return;
-    struct uring_instance *u = &inst[sched_home(op->waker)];
+    struct uring_instance *u = ring_of(op);
     if (atomic_load_relaxed(&u->recvs) || !atomic_load_relaxed(&u->bufs_touched))
         return; // the common case: other connections are open, or nothing to give back
     sys_mutex_lock(&u->sq_lock);
