@@ -54,8 +54,9 @@ static poll_t ready_recv(struct net_stream *s, void *buf, size_t cap, ssize_t *r
 // [snippet: net-send]
 // The readiness send: sends what s has not sent yet, with MSG_NOSIGNAL, and
 // keeps its place in s->sent; on -EAGAIN arms the reactor for EX_WRITABLE
-// and returns PENDING. Returns READY with *result = s->total once it is all
-// sent, or -errno (-EPIPE, -ECONNRESET). Called by net_send, like ready_recv.
+// and returns PENDING (and forgets that the last read drained the socket).
+// Returns READY with *result = s->total once it is all sent, or -errno
+// (-EPIPE, -ECONNRESET). Called by net_send, like ready_recv.
 // [lab: ready_send]
 static poll_t ready_send(struct net_stream *st, struct net_send *s, ssize_t *result, struct sched_cx *cx)
 {
@@ -71,7 +72,12 @@ static poll_t ready_send(struct net_stream *st, struct net_send *s, ssize_t *res
         if (n == -EINTR)
             continue;
         if (n == -EAGAIN) { // socket buffer full: wait for room, keep our place
-            return wait_ready(io, EX_WRITABLE, result, cx); // keep our place
+            // The registration is one for both directions: an edge for new
+            // bytes that comes during this wait wakes the send, which may
+            // just wait again. The short read's proof of an empty socket no
+            // longer holds, so the next read must look.
+            st->drained = 0;
+            return wait_ready(io, EX_WRITABLE, result, cx);
         }
         if (n < 0) {
             *result = n; // EPIPE, ECONNRESET: the peer is gone

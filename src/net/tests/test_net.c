@@ -42,23 +42,39 @@ static void port_in_use_is_reported(void)
     sys_close(a);
 }
 
-static void accepted_sockets_inherit_nodelay(void)
+// A connected loopback TCP pair: *server non-blocking (as accepted), *client
+// blocking; a positive small shrinks the server's send buffer and the
+// client's receive buffer, so that a send must wait for the client to read.
+static void tcp_pair(int *client, int *server, int small)
 {
     uint32_t lo;
     net_parse_ipv4("127.0.0.1", &lo);
     int l = net_listen(lo, 0, 16);
     int port = net_local_port(l);
     int c = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (small > 0)
+        sys_setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
     struct sockaddr_in sa = {
         .sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
     CHECK_EQ(sys_connect(c, &sa, sizeof sa), 0);
     int s = sys_accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
     CHECK(s >= 0);
+    if (small > 0)
+        sys_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    sys_close(l);
+    *client = c;
+    *server = s;
+}
+
+static void accepted_sockets_inherit_nodelay(void)
+{
+    int c, s;
+    tcp_pair(&c, &s, 0);
     int v = 0;
     unsigned len = sizeof v;
     CHECK_EQ(sys_getsockopt(s, IPPROTO_TCP, TCP_NODELAY, &v, &len), 0);
     CHECK(v != 0); // the claim net_listen's comment makes
-    sys_close(s), sys_close(c), sys_close(l);
+    sys_close(s), sys_close(c);
 }
 
 static enum ex_backend backend = EX_BACKEND_EPOLL;
@@ -82,18 +98,8 @@ static poll_t big_send_poll(void *state, struct sched_cx *cx)
 
 static void partial_sends_resume(void)
 {
-    uint32_t lo;
-    net_parse_ipv4("127.0.0.1", &lo);
-    int l = net_listen(lo, 0, 16);
-    int port = net_local_port(l);
-    int c = sys_socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    int small = 4096;
-    sys_setsockopt(c, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    struct sockaddr_in sa = {
-        .sin_family = AF_INET, .sin_port = (uint16_t)((port & 0xff) << 8 | port >> 8), .sin_addr = lo};
-    CHECK_EQ(sys_connect(c, &sa, sizeof sa), 0);
-    int s = sys_accept4(l, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-    sys_setsockopt(s, SOL_SOCKET, SO_SNDBUF, &small, sizeof small);
+    int c, s;
+    tcp_pair(&c, &s, 4096);
     static uint8_t data[4 << 20];
     for (size_t i = 0; i < sizeof data; i++)
         data[i] = (uint8_t)(i * 31 + (i >> 12));
@@ -131,7 +137,95 @@ static void partial_sends_resume(void)
         sys_printf("# io_uring: 4 MiB through a 4 KiB socket buffer in %lu sends\n",
                    (unsigned long)st.submitted);
     }
-    sys_close(s), sys_close(c), sys_close(l);
+    sys_close(s), sys_close(c);
+}
+
+// A short read proves the socket empty, and the next read may wait for its
+// edge without a syscall: but only if nothing else waited on the socket in
+// between. Here a read comes back short, then a send fills the socket and
+// waits for room; bytes arrive during that wait, and their edge wakes the
+// send, which finds no room and waits again. Once the send is done, the next
+// read must return those bytes, with no further byte or edge to wake it.
+struct send_then_read {
+    int resume;
+    struct net_stream sock;
+    struct net_send send;
+    uint8_t buf[4096];
+    ssize_t first, sent, second;
+    int in_send, sent_all, done;
+};
+static poll_t send_then_read_poll(void *state, struct sched_cx *cx)
+{
+    struct send_then_read *t = state;
+    ASYNC_BEGIN(t);
+    AWAIT(t, net_recv(&t->sock, t->buf, sizeof t->buf, &t->first, cx));
+    atomic_store_seq(&t->in_send, 1);
+    AWAIT(t, net_send(&t->sock, &t->send, &t->sent, cx));
+    atomic_store_seq(&t->sent_all, 1);
+    AWAIT(t, net_recv(&t->sock, t->buf, sizeof t->buf, &t->second, cx));
+    atomic_store_seq(&t->done, 1);
+    ASYNC_END(t);
+}
+
+static void read_after_send_wait_sees_bytes_that_came_meanwhile(void)
+{
+    static const enum ex_backend kinds[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
+    static const char *const names[] = {"epoll", "ppoll", "io_uring"};
+    for (int i = 0; i < 3; i++) {
+        if (kinds[i] == EX_BACKEND_IO_URING && !ex_uring_available()) {
+            SKIP("io_uring unavailable: %s", ex_uring_why());
+            return;
+        }
+        // TCP, not a socketpair: a Unix socket signals room at every read of
+        // its peer, and that late edge would hide the lost one.
+        int p[2];
+        tcp_pair(&p[1], &p[0], 4096);
+        static uint8_t data[1 << 20];
+        static uint8_t sink[1 << 16];
+        static struct send_then_read t;
+        t = (struct send_then_read){0};
+        net_stream_init(&t.sock, p[0]);
+        net_send_init(&t.send, data, sizeof data);
+        CHECK_EQ(sys_write(p[1], "first", 5), 5); // a short read: 5 of 4096
+        struct ex_config cfg = {.workers = 1, .backend = kinds[i]};
+        CHECK_EQ(ex_init(&cfg), 0);
+        net_init();
+        CHECK_EQ(ex_start(), 0);
+        CHECK_EQ(sched_spawn(send_then_read_poll, &t, NULL, NULL), 0);
+        uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
+        while (sys_now_ns() < deadline && !atomic_load_seq(&t.in_send))
+            sys_sleep_ns(NS_PER_MS);
+        sys_sleep_ns(50 * NS_PER_MS);              // the send has filled the socket and waits for room
+        CHECK_EQ(sys_write(p[1], "second", 6), 6); // its edge wakes the waiting send
+        sys_sleep_ns(50 * NS_PER_MS);              // which finds no room and waits again
+        // Read until the last byte is in the socket, then no more: reading
+        // on would free room, and that edge would wake the read.
+        size_t got = 0;
+        while (!atomic_load_seq(&t.sent_all) && sys_now_ns() < deadline) {
+            ssize_t n = sys_recv(p[1], sink, sizeof sink, MSG_DONTWAIT);
+            if (n > 0)
+                got += (size_t)n;
+            else
+                sys_sleep_ns(NS_PER_MS / 10);
+        }
+        CHECK(atomic_load_seq(&t.sent_all));
+        while (sys_now_ns() < deadline + NS_PER_SEC && !atomic_load_seq(&t.done))
+            sys_sleep_ns(NS_PER_MS);
+        if (!atomic_load_seq(&t.done))
+            sys_printf("# %s: the read after the send still waits for the 6 bytes that came during it\n",
+                       names[i]);
+        CHECK(atomic_load_seq(&t.done));
+        for (ssize_t n; got < sizeof data && (n = sys_recv(p[1], sink, sizeof sink, 0)) > 0;)
+            got += (size_t)n;
+        CHECK_EQ(got, sizeof data);
+        sys_shutdown(p[1], SHUT_WR); // a task still waiting (the bug) wakes on the end of stream
+        ex_shutdown();
+        CHECK_EQ(ex_join(), 0);
+        CHECK_EQ(t.first, 5);
+        CHECK_EQ(t.sent, (ssize_t)sizeof data);
+        CHECK_EQ(t.second, 6);
+        sys_close(p[1]);
+    }
 }
 
 // ---- the completion path (io_uring) ---------------------------------------------------------
@@ -407,6 +501,7 @@ int main(void)
     RUN(accepted_sockets_inherit_nodelay);
     RUN(net_init_picks_the_stream_table);
     RUN(partial_sends_resume);
+    RUN(read_after_send_wait_sees_bytes_that_came_meanwhile);
     RUN(partial_sends_resume_on_io_uring);
     RUN(buffer_ring_exhaustion_drops_nothing);
     RUN(close_cancels_send_in_flight);
