@@ -111,7 +111,7 @@ static bool may_enter(const struct uring_instance *u)
 
 static int enter(struct uring_instance *u, uint32_t to_submit, uint32_t wait_nr, int64_t timeout_ns)
 {
-    if (u->ring.enter_thread == sys_thread_self())
+    if (uring_registered_here(&u->ring))
         atomic_fetch_add(&u->stats.enters_registered, 1);
     int r = uring_enter(&u->ring, to_submit, wait_nr, timeout_ns);
     atomic_fetch_add(&u->stats.enters, 1);

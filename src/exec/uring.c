@@ -167,9 +167,14 @@ int uring_register_fd(struct uring *r)
     return 0;
 }
 
+bool uring_registered_here(const struct uring *r)
+{
+    return r->enter_thread && r->enter_thread == sys_thread_self();
+}
+
 void uring_unregister_fd(struct uring *r)
 {
-    if (!r->enter_thread || r->enter_thread != sys_thread_self())
+    if (!uring_registered_here(r))
         return;
     struct io_uring_rsrc_update up = {.offset = r->enter_index};
     sys_io_uring_register(r->fd, IORING_UNREGISTER_RING_FDS, &up, 1);
@@ -365,10 +370,10 @@ int uring_enter(struct uring *r, uint32_t to_submit, uint32_t wait_nr, int64_t t
     if (r->busy_on_overflow && to_submit && uring_cq_overflowed(r) && uring_cq_ready(r) >= r->cq_entries)
         return -EBUSY;
     int fd = r->fd;
-    if (r->enter_thread && r->enter_thread == sys_thread_self()) { // [later: registered-ring]
-        fd = (int)r->enter_index;                                  // [later: registered-ring]
-        flags |= IORING_ENTER_REGISTERED_RING;                     // [later: registered-ring]
-    }                                                              // [later: registered-ring]
+    if (uring_registered_here(r)) {            // [later: registered-ring]
+        fd = (int)r->enter_index;              // [later: registered-ring]
+        flags |= IORING_ENTER_REGISTERED_RING; // [later: registered-ring]
+    }                                          // [later: registered-ring]
     int n = sys_io_uring_enter(fd, to_submit, wait_nr, flags, argp, argsz);
     if (n == -ETIME || n == -EINTR)
         return 0; // the wait ended; what was submitted is in the CQ or in flight

@@ -77,6 +77,8 @@ int uring_enable(struct uring *r);
 // the same thread; a thread's registrations also end when it exits.
 int uring_register_fd(struct uring *r);
 void uring_unregister_fd(struct uring *r);
+// True on the thread that registered r's fd: the one that may enter r by its index.
+bool uring_registered_here(const struct uring *r);
 
 // Checks what the backend needs: IORING_FEAT_NODROP and FEAT_EXT_ARG, and
 // each opcode of ops[0..n) in the kernel's probe. 0, or -EOPNOTSUPP with
