@@ -9,8 +9,8 @@
 #include "sys/string.h"
 
 // A literal's length is a constant, so the compiler copies it with a few
-// moves; sys_memcpy's `rep movsb` pays its start-up on each of the head's
-// six pieces (the pipelined profile of chapter 8 found it there).
+// moves; sys_memcpy's `rep movsb` pays its start-up on each call (the
+// pipelined profile of chapter 8 found it on the head's literal pieces).
 #define PUT_LIT(p, s) (__builtin_memcpy((p), (s), sizeof(s) - 1), (p) += sizeof(s) - 1)
 
 static char *put_str(char *p, const char *s)
