@@ -4,8 +4,10 @@
     python3 scripts/check_solutions.py            every solution listed in chapters/solutions/solutions.txt
     python3 scripts/check_solutions.py 03 05      only the solutions whose names start with these
 
-For each patch: copy the repository's files (git ls-files: tracked and untracked-but-not-ignored,
-so no build/) to a temporary directory, `git apply` the patch there (a patch that no longer
+For each patch: copy the repository's files (git ls-files: tracked and untracked-but-not-ignored)
+to a temporary directory, with the tree's objects (build/stage-*, build/tsan, times kept, so make
+rebuilds what the patch touches; not for a patch that changes the build's rules, nor with
+SOLUTIONS_FRESH_BUILD=1), `git apply` the patch there (a patch that no longer
 applies fails here, loudly), run `python3 test.py <tests>` from solutions.txt, check that every C
 file matches .clang-format (`make format-check`), then run the patch's own check command. A
 section without a patch names, with `reference`, code a later chapter added to the tree: its
@@ -46,6 +48,26 @@ def clean_copy(files, dest):
         os.symlink(node, os.path.join(dest, "scripts", "node", "node_modules"))
 
 
+# What a patch may change and still build on the tree's objects: sources, not
+# the build's own rules (a changed flag would not rebuild what it affects).
+BUILD_RULES = re.compile(r"^diff --git a/(Makefile|\S+\.mk|scripts/\S+|test\.py) ", re.M)
+
+
+def copy_build(dest):
+    """Copies the tree's stage and TSan objects (build/stage-*, build/tsan) into dest,
+    times kept: make then rebuilds only what the patch touched and what depends on it
+    (the objects' .d files name every header; the hosted and fuzz programs depend on all
+    of them). A whole stage-7 build takes about 35 s on a two-core machine, once per
+    solution without this. Returns the number of directories copied."""
+    top = os.path.join(ROOT, "build")
+    if os.path.isdir(top) and not os.environ.get("SOLUTIONS_FRESH_BUILD"):
+        kept = [d for d in sorted(os.listdir(top)) if re.fullmatch(r"stage-\d+(-clang)?|tsan", d)]
+        for d in kept:
+            shutil.copytree(os.path.join(top, d), os.path.join(dest, "build", d), symlinks=True)
+        return len(kept)
+    return 0
+
+
 def run(cmd, cwd, shell=False):
     """Runs cmd; returns (ok, combined output)."""
     try:
@@ -62,6 +84,8 @@ def check_one(name, meta, files):
     tmp = tempfile.mkdtemp(prefix="solution-")
     try:
         clean_copy(files, tmp)
+        if "reference" in meta or not BUILD_RULES.search(open(patch, encoding="utf-8").read()):
+            copy_build(tmp)
         if "reference" not in meta:
             ok, out = run(["git", "apply", "--whitespace=error-all", patch], tmp)
             if not ok:
