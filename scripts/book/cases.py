@@ -1,4 +1,5 @@
 """cases.py: the one-line case report of the book's checks (check_*.py) and of their own tests (test_*.py)."""
+import io
 import os
 import sys
 
@@ -28,6 +29,12 @@ def report(name, problems, noun, out=sys.stdout):
         return 1
     print(f"[OK] {name}", file=out)
     return 0
+
+
+def captured(check, *args, **kw):
+    """Runs a check that prints to its `out` argument; returns (its status, what it printed)."""
+    out = io.StringIO()
+    return check(*args, out=out, **kw), out.getvalue()
 
 
 def edit(root, rel, old, new):

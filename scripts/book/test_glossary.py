@@ -11,7 +11,6 @@
    check expects, and every anchor the glossary links to is in the book.
 Prints one "[OK] ..." or "[FAIL] ..." line per case; exits non-zero on a failure.
 """
-import io
 import os
 import re
 import shutil
@@ -24,13 +23,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import check_glossary  # noqa: E402
 
-from cases import case, edit, status  # noqa: E402
+from cases import captured, case, edit, status  # noqa: E402
 
 
 def run_check(root):
-    out = io.StringIO()
-    status = check_glossary.check(root, out=out)
-    return status, out.getvalue()
+    return captured(check_glossary.check, root)
 
 
 def chapter_cases(tmp):

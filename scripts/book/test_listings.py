@@ -13,7 +13,6 @@
    English word in a comment ("the free list") is not a name.
 Prints one "[OK] ..." or "[FAIL] ..." line per case; exits non-zero on a failure.
 """
-import io
 import os
 import re
 import shutil
@@ -25,13 +24,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import check_listings  # noqa: E402
 
-from cases import case, edit, status  # noqa: E402
+from cases import captured, case, edit, status  # noqa: E402
 
 
 def run_check(root, allow=check_listings.ALLOW_FILE):
-    out = io.StringIO()
-    status = check_listings.check(root, allow_file=allow, out=out)
-    return status, out.getvalue()
+    return captured(check_listings.check, root, allow_file=allow)
 
 
 def copy_tree(tmp):

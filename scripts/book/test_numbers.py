@@ -13,7 +13,6 @@
    chapter line when a spec does not resolve.
 Prints one "[OK] ..." or "[FAIL] ..." line per case; exits non-zero on a failure.
 """
-import io
 import os
 import re
 import shutil
@@ -26,13 +25,11 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, HERE)
 import book_numbers  # noqa: E402
 
-from cases import case, status  # noqa: E402
+from cases import captured, case, status  # noqa: E402
 
 
 def run_check(paths):
-    out = io.StringIO()
-    status = book_numbers.check(paths, out)
-    return status, out.getvalue()
+    return captured(book_numbers.check, paths)
 
 
 def check_text(tmp, text, name="x.md"):
