@@ -44,6 +44,7 @@ static inline void skip_unavailable_backend(void) { SKIP("io_uring unavailable: 
 // Runs one case once per backend, as "name [epoll]", "name [ppoll]",
 // "name [io_uring]"; the last is skipped with the reason where the kernel
 // refuses io_uring (ENOSYS, EPERM, io_uring_disabled, a missing opcode).
+// Leaves backend at epoll again, for a case run on its own after it.
 static inline void run_on_each_backend(const char *name, void (*fn)(void))
 {
     static const enum ex_backend all[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
@@ -55,6 +56,7 @@ static inline void run_on_each_backend(const char *name, void (*fn)(void))
         test_run(full,
                  all[i] == EX_BACKEND_IO_URING && !ex_uring_available() ? skip_unavailable_backend : fn);
     }
+    backend = EX_BACKEND_EPOLL;
 }
 
 #endif

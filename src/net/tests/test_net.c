@@ -2,6 +2,7 @@
 #include "config.h"
 #include "exec/completion.h"
 #include "exec/exec.h"
+#include "exec/tests/exec_testing.h"
 #include "net/net.h"
 #include "net/stream_uring.h"
 #include "sys/atomic.h"
@@ -76,8 +77,6 @@ static void accepted_sockets_inherit_nodelay(void)
     CHECK(v != 0); // the claim net_listen's comment makes
     sys_close(s), sys_close(c);
 }
-
-static enum ex_backend backend = EX_BACKEND_EPOLL;
 
 // A send that does not fit the socket buffer must finish across many polls,
 // with every byte arriving in order.
@@ -169,63 +168,54 @@ static poll_t send_then_read_poll(void *state, struct sched_cx *cx)
 
 static void read_after_send_wait_sees_bytes_that_came_meanwhile(void)
 {
-    static const enum ex_backend kinds[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
-    static const char *const names[] = {"epoll", "ppoll", "io_uring"};
-    for (int i = 0; i < 3; i++) {
-        if (kinds[i] == EX_BACKEND_IO_URING && !ex_uring_available()) {
-            SKIP("io_uring unavailable: %s", ex_uring_why());
-            return;
-        }
-        // TCP, not a socketpair: a Unix socket signals room at every read of
-        // its peer, and that late edge would hide the lost one.
-        int p[2];
-        tcp_pair(&p[1], &p[0], 4096);
-        static uint8_t data[1 << 20];
-        static uint8_t sink[1 << 16];
-        static struct send_then_read t;
-        t = (struct send_then_read){0};
-        net_stream_init(&t.sock, p[0]);
-        net_send_init(&t.send, data, sizeof data);
-        CHECK_EQ(sys_write(p[1], "first", 5), 5); // a short read: 5 of 4096
-        struct ex_config cfg = {.workers = 1, .backend = kinds[i]};
-        CHECK_EQ(ex_init(&cfg), 0);
-        net_init();
-        CHECK_EQ(ex_start(), 0);
-        CHECK_EQ(sched_spawn(send_then_read_poll, &t, NULL, NULL), 0);
-        uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
-        while (sys_now_ns() < deadline && !atomic_load_seq(&t.in_send))
-            sys_sleep_ns(NS_PER_MS);
-        sys_sleep_ns(50 * NS_PER_MS);              // the send has filled the socket and waits for room
-        CHECK_EQ(sys_write(p[1], "second", 6), 6); // its edge wakes the waiting send
-        sys_sleep_ns(50 * NS_PER_MS);              // which finds no room and waits again
-        // Read until the last byte is in the socket, then no more: reading
-        // on would free room, and that edge would wake the read.
-        size_t got = 0;
-        while (!atomic_load_seq(&t.sent_all) && sys_now_ns() < deadline) {
-            ssize_t n = sys_recv(p[1], sink, sizeof sink, MSG_DONTWAIT);
-            if (n > 0)
-                got += (size_t)n;
-            else
-                sys_sleep_ns(NS_PER_MS / 10);
-        }
-        CHECK(atomic_load_seq(&t.sent_all));
-        while (sys_now_ns() < deadline + NS_PER_SEC && !atomic_load_seq(&t.done))
-            sys_sleep_ns(NS_PER_MS);
-        if (!atomic_load_seq(&t.done))
-            sys_printf("# %s: the read after the send still waits for the 6 bytes that came during it\n",
-                       names[i]);
-        CHECK(atomic_load_seq(&t.done));
-        for (ssize_t n; got < sizeof data && (n = sys_recv(p[1], sink, sizeof sink, 0)) > 0;)
+    // TCP, not a socketpair: a Unix socket signals room at every read of
+    // its peer, and that late edge would hide the lost one.
+    int p[2];
+    tcp_pair(&p[1], &p[0], 4096);
+    static uint8_t data[1 << 20];
+    static uint8_t sink[1 << 16];
+    static struct send_then_read t;
+    t = (struct send_then_read){0};
+    net_stream_init(&t.sock, p[0]);
+    net_send_init(&t.send, data, sizeof data);
+    CHECK_EQ(sys_write(p[1], "first", 5), 5); // a short read: 5 of 4096
+    struct ex_config cfg = {.workers = 1, .backend = backend};
+    CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
+    CHECK_EQ(ex_start(), 0);
+    CHECK_EQ(sched_spawn(send_then_read_poll, &t, NULL, NULL), 0);
+    uint64_t deadline = sys_now_ns() + 2 * NS_PER_SEC;
+    while (sys_now_ns() < deadline && !atomic_load_seq(&t.in_send))
+        sys_sleep_ns(NS_PER_MS);
+    sys_sleep_ns(50 * NS_PER_MS);              // the send has filled the socket and waits for room
+    CHECK_EQ(sys_write(p[1], "second", 6), 6); // its edge wakes the waiting send
+    sys_sleep_ns(50 * NS_PER_MS);              // which finds no room and waits again
+    // Read until the last byte is in the socket, then no more: reading
+    // on would free room, and that edge would wake the read.
+    size_t got = 0;
+    while (!atomic_load_seq(&t.sent_all) && sys_now_ns() < deadline) {
+        ssize_t n = sys_recv(p[1], sink, sizeof sink, MSG_DONTWAIT);
+        if (n > 0)
             got += (size_t)n;
-        CHECK_EQ(got, sizeof data);
-        sys_shutdown(p[1], SHUT_WR); // a task still waiting (the bug) wakes on the end of stream
-        ex_shutdown();
-        CHECK_EQ(ex_join(), 0);
-        CHECK_EQ(t.first, 5);
-        CHECK_EQ(t.sent, (ssize_t)sizeof data);
-        CHECK_EQ(t.second, 6);
-        sys_close(p[1]);
+        else
+            sys_sleep_ns(NS_PER_MS / 10);
     }
+    CHECK(atomic_load_seq(&t.sent_all));
+    while (sys_now_ns() < deadline + NS_PER_SEC && !atomic_load_seq(&t.done))
+        sys_sleep_ns(NS_PER_MS);
+    if (!atomic_load_seq(&t.done))
+        sys_printf("# the read after the send still waits for the 6 bytes that came during it\n");
+    CHECK(atomic_load_seq(&t.done));
+    for (ssize_t n; got < sizeof data && (n = sys_recv(p[1], sink, sizeof sink, 0)) > 0;)
+        got += (size_t)n;
+    CHECK_EQ(got, sizeof data);
+    sys_shutdown(p[1], SHUT_WR); // a task still waiting (the bug) wakes on the end of stream
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
+    CHECK_EQ(t.first, 5);
+    CHECK_EQ(t.sent, (ssize_t)sizeof data);
+    CHECK_EQ(t.second, 6);
+    sys_close(p[1]);
 }
 
 // ---- the completion path (io_uring) ---------------------------------------------------------
@@ -477,21 +467,14 @@ static void partial_sends_resume_on_io_uring(void)
 // ppoll, completion on io_uring; net_recv and net_send then ask nothing.
 static void net_init_picks_the_stream_table(void)
 {
-    static const enum ex_backend kinds[] = {EX_BACKEND_EPOLL, EX_BACKEND_PPOLL, EX_BACKEND_IO_URING};
-    static const char *const want[] = {"readiness", "readiness", "completion"};
-    for (int i = 0; i < 3; i++) {
-        if (kinds[i] == EX_BACKEND_IO_URING && !ex_uring_available()) {
-            SKIP("io_uring unavailable: %s", ex_uring_why());
-            return;
-        }
-        struct ex_config cfg = {.workers = 1, .backend = kinds[i]};
-        CHECK_EQ(ex_init(&cfg), 0);
-        net_init();
-        CHECK(sys_streq(net_stream_kind(), want[i]));
-        CHECK_EQ(ex_start(), 0);
-        ex_shutdown();
-        CHECK_EQ(ex_join(), 0);
-    }
+    static const char *const want[] = {"readiness", "readiness", "completion"}; // by backend
+    struct ex_config cfg = {.workers = 1, .backend = backend};
+    CHECK_EQ(ex_init(&cfg), 0);
+    net_init();
+    CHECK(sys_streq(net_stream_kind(), want[backend]));
+    CHECK_EQ(ex_start(), 0);
+    ex_shutdown();
+    CHECK_EQ(ex_join(), 0);
 }
 
 int main(void)
@@ -499,9 +482,10 @@ int main(void)
     RUN(parses_ipv4);
     RUN(port_in_use_is_reported);
     RUN(accepted_sockets_inherit_nodelay);
-    RUN(net_init_picks_the_stream_table);
+    run_on_each_backend("net_init_picks_the_stream_table", net_init_picks_the_stream_table);
     RUN(partial_sends_resume);
-    RUN(read_after_send_wait_sees_bytes_that_came_meanwhile);
+    run_on_each_backend("read_after_send_wait_sees_bytes_that_came_meanwhile",
+                        read_after_send_wait_sees_bytes_that_came_meanwhile);
     RUN(partial_sends_resume_on_io_uring);
     RUN(buffer_ring_exhaustion_drops_nothing);
     RUN(close_cancels_send_in_flight);
